@@ -1,0 +1,144 @@
+//! Event lines: what runners stream to `rustle-exec` and what `rustle-exec`
+//! streams on stdout, one JSON object per line.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The `v` field of every event line.
+pub const EVENT_VERSION: u32 = 1;
+
+/// Orders results of one play the way Ansible's linear strategy shows
+/// them: by play, then by position (section, task index, ...).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TaskKey {
+    pub play: u32,
+    pub pos: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    Unreachable,
+}
+
+/// Per-host counts, named as Ansible's json callback names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HostStats {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failures: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+impl HostStats {
+    /// Counts one task result the way Ansible's recap does (`ok`
+    /// includes `changed`; an ignored failure counts as ok and ignored).
+    pub fn count(&mut self, status: Status, ignored: bool) {
+        match status {
+            Status::Ok => self.ok += 1,
+            Status::Changed => {
+                self.ok += 1;
+                self.changed += 1;
+            }
+            Status::Failed if ignored => {
+                self.ok += 1;
+                self.ignored += 1;
+            }
+            Status::Failed => self.failures += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Unreachable => self.unreachable += 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    PlayStart {
+        play: u32,
+        name: String,
+        hosts: Vec<String>,
+    },
+    TaskStart {
+        host: String,
+        key: TaskKey,
+        name: String,
+        action: String,
+    },
+    /// One loop item finished.
+    ItemResult {
+        host: String,
+        key: TaskKey,
+        status: Status,
+        label: Value,
+        result: Value,
+    },
+    /// A task finished on a host; `result` has Ansible's keys.
+    TaskResult {
+        host: String,
+        key: TaskKey,
+        name: String,
+        action: String,
+        status: Status,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ignored: bool,
+        result: Value,
+    },
+    /// The host's run ended; `error` says why when it ended abnormally.
+    HostDone {
+        host: String,
+        stats: HostStats,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The whole run ended (emitted by `rustle-exec` only).
+    Stats {
+        hosts: BTreeMap<String, HostStats>,
+        exit_code: i32,
+    },
+}
+
+/// One line of the stream: `{"v":1,"event":...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct EventLine {
+    pub v: u32,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Event {
+    /// The event as one JSON line (without the newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(&EventLine {
+            v: EVENT_VERSION,
+            event: self.clone(),
+        })
+        .expect("events always serialise")
+    }
+
+    /// Parses one line, checking the event version.
+    pub fn from_line(line: &str) -> Result<Event, String> {
+        let line: EventLine = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        if line.v != EVENT_VERSION {
+            return Err(format!(
+                "expected event version {EVENT_VERSION}, found {}",
+                line.v
+            ));
+        }
+        Ok(line.event)
+    }
+}

@@ -1,0 +1,25 @@
+//! The Rustle wire format. This crate alone owns the JSON types that flow
+//! between the stages (`rustle-parse | rustle-plan | rustle-deploy |
+//! rustle-exec`), the format version, reading a document with validation
+//! (version and stage first, then fields with their JSON path), writing it
+//! deterministically, the per-host slice that a runner executes, and the
+//! event lines that the runner and `rustle-exec` stream.
+
+mod document;
+mod event;
+mod hash;
+mod parsed;
+mod plan;
+mod slice;
+
+pub use document::{
+    Deployment, DeployedHost, Document, FORMAT_NAME, FORMAT_VERSION, FormatError, Stage,
+};
+pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
+pub use hash::sha256_hex;
+pub use parsed::{FileRef, Group, Host, Inventory, Parsed, Play, Task, Vars};
+pub use plan::{Connection, ExecMode, HostPlan, Plan, PlannedPlay};
+pub use slice::{HostSlice, SlicePlay};
+
+/// Re-exported so that every stage uses the same JSON value type.
+pub use serde_json::{Map, Value};

@@ -1,0 +1,155 @@
+//! The `parsed` section: what `rustle-parse` read, with templated strings raw.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Variables as written (values may hold raw `{{ }}` templates).
+pub type Vars = Map<String, Value>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Parsed {
+    /// The playbook path as given on the command line.
+    pub playbook: String,
+    /// Absolute directory of the playbook (`playbook_dir`).
+    pub playbook_dir: String,
+    pub plays: Vec<Play>,
+    pub inventory: Inventory,
+    /// Extra vars (`-e`), highest precedence.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra_vars: Vars,
+    /// Local files referenced by tasks (`copy src` ...), keyed by the path as
+    /// written in the task; deploy embeds them by digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FileRef {
+    /// The path as written in the task (`src:`).
+    pub src: String,
+    /// Where it was found on the controller.
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Play {
+    pub name: String,
+    /// Host pattern, unresolved.
+    pub hosts: String,
+    pub gather_facts: bool,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub vars: Vars,
+    pub tasks: Vec<Task>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handlers: Vec<Task>,
+    /// Play keywords that no stage acts on yet, kept verbatim.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub keywords: Vars,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// Content-derived id: sha256 of the task's normalised JSON (first 16 hex).
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The action as written (`copy`, `ansible.builtin.copy`).
+    pub action: String,
+    /// Module arguments; free-form text is under `_raw_params`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub args: Vars,
+    /// Conditions, and-ed; raw Jinja expressions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register: Option<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub vars: Vars,
+    /// Task keywords that are carried but not typed here (loop, notify,
+    /// ignore_errors, changed_when, tags, ...), verbatim.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub keywords: Vars,
+    /// `file:line` where the task starts.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Inventory sources as given (`-i`), empty for the implicit localhost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Hosts in inventory order.
+    pub hosts: Vec<Host>,
+    /// Groups in inventory order; `all` and `ungrouped` always present.
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub vars: Vars,
+    /// True for the implicit `localhost` that Ansible adds when a play
+    /// targets it without an inventory entry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implicit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub vars: Vars,
+}
+
+impl Inventory {
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// Hosts of a group and of its children, recursively, in inventory
+    /// order and without duplicates. `all` is every explicit host.
+    pub fn group_members(&self, group: &str) -> Vec<String> {
+        let mut seen_groups = std::collections::BTreeSet::new();
+        let mut wanted = std::collections::BTreeSet::new();
+        let mut stack = vec![group.to_owned()];
+        while let Some(g) = stack.pop() {
+            if !seen_groups.insert(g.clone()) {
+                continue;
+            }
+            if let Some(grp) = self.group(&g) {
+                wanted.extend(grp.hosts.iter().cloned());
+                stack.extend(grp.children.iter().cloned());
+            }
+        }
+        self.hosts
+            .iter()
+            .filter(|h| !h.implicit && (group == "all" || wanted.contains(&h.name)))
+            .map(|h| h.name.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,80 @@
+//! The `plan` section: what `rustle-plan` decided, per play and per host.
+
+use serde::{Deserialize, Serialize};
+
+use crate::parsed::Vars;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub check: bool,
+    pub diff: bool,
+    /// Hosts run at once (`-f`).
+    pub forks: u32,
+    /// One entry per play of `parsed.plays`, same order.
+    pub plays: Vec<PlannedPlay>,
+    /// Every host that some play targets, in inventory order.
+    pub hosts: Vec<HostPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlannedPlay {
+    /// Index into `parsed.plays`.
+    pub play: u32,
+    /// Hosts the play runs on, in the play's order.
+    pub hosts: Vec<String>,
+    /// `linear` or `free`.
+    pub strategy: String,
+    /// Indices into the play's `tasks` that run (after tags).
+    pub tasks: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HostPlan {
+    pub name: String,
+    /// Groups the host belongs to, sorted (`group_names`).
+    pub groups: Vec<String>,
+    /// Inventory variables merged by Ansible's precedence, templates raw.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub vars: Vars,
+    pub connection: Connection,
+    pub mode: ExecMode,
+    /// sha256 of this host's slice (see `HostSlice`), for caching.
+    pub slice_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Connection {
+    /// Run on the controller itself (`ansible_connection=local`).
+    Local,
+    Ssh {
+        /// `ansible_host`, else the inventory name.
+        address: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        private_key_file: Option<String>,
+        /// `ansible_ssh_common_args` and `ansible_ssh_extra_args`, split.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extra_args: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ExecMode {
+    /// Through the deployed runner binary.
+    Runner,
+    /// Task by task from the controller.
+    Ssh,
+}

@@ -1,0 +1,128 @@
+//! One host's slice of a planned document: everything its runner needs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::parsed::{FileRef, Task, Vars};
+use crate::{Document, FORMAT_VERSION, sha256_hex};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HostSlice {
+    pub version: u32,
+    pub host: String,
+    pub check: bool,
+    pub diff: bool,
+    pub playbook_dir: String,
+    /// `group_names`.
+    pub group_names: Vec<String>,
+    /// `groups`: every group with its hosts (children included).
+    pub groups: serde_json::Map<String, serde_json::Value>,
+    /// Inventory vars of this host, merged.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub vars: Vars,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra_vars: Vars,
+    pub plays: Vec<SlicePlay>,
+    /// Files the tasks reference, stored in the payload as `files/<sha256>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SlicePlay {
+    /// Index of the play in the playbook.
+    pub play: u32,
+    pub name: String,
+    pub hosts: Vec<String>,
+    pub gather_facts: bool,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub vars: Vars,
+    /// `(index in the play, task)` for the tasks that run.
+    pub tasks: Vec<(u32, Task)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handlers: Vec<Task>,
+}
+
+impl HostSlice {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a slice always serialises")
+    }
+
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.to_json())
+    }
+}
+
+impl Document {
+    /// The slice of a planned document for `host`, or `None` when the
+    /// document has no plan or the plan does not name the host.
+    pub fn host_slice(&self, host: &str) -> Option<HostSlice> {
+        let plan = self.plan.as_ref()?;
+        let hp = plan.hosts.iter().find(|h| h.name == host)?;
+        let mut groups = serde_json::Map::new();
+        for g in &self.parsed.inventory.groups {
+            let members: Vec<serde_json::Value> = self.parsed
+                .inventory
+                .group_members(&g.name)
+                .into_iter()
+                .map(serde_json::Value::from)
+                .collect();
+            groups.insert(g.name.clone(), serde_json::Value::Array(members));
+        }
+        let mut plays = Vec::new();
+        let mut srcs = std::collections::BTreeSet::new();
+        for pp in &plan.plays {
+            if !pp.hosts.iter().any(|h| h == host) {
+                continue;
+            }
+            let play = &self.parsed.plays[pp.play as usize];
+            let tasks: Vec<(u32, Task)> = pp
+                .tasks
+                .iter()
+                .map(|&i| (i, play.tasks[i as usize].clone()))
+                .collect();
+            for t in tasks.iter().map(|(_, t)| t).chain(&play.handlers) {
+                if let Some(serde_json::Value::String(src)) = t.args.get("src") {
+                    srcs.insert(src.clone());
+                }
+            }
+            plays.push(SlicePlay {
+                play: pp.play,
+                name: play.name.clone(),
+                hosts: pp.hosts.clone(),
+                gather_facts: play.gather_facts,
+                vars: play.vars.clone(),
+                tasks,
+                handlers: play.handlers.clone(),
+            });
+        }
+        let files = self
+            .parsed
+            .files
+            .iter()
+            .filter(|f| srcs.contains(&f.src))
+            .cloned()
+            .collect();
+        Some(HostSlice {
+            version: FORMAT_VERSION,
+            host: host.to_owned(),
+            check: plan.check,
+            diff: plan.diff,
+            playbook_dir: self.parsed.playbook_dir.clone(),
+            group_names: hp
+                .groups
+                .iter()
+                .filter(|g| *g != "all" && *g != "ungrouped")
+                .cloned()
+                .collect(),
+            groups,
+            vars: hp.vars.clone(),
+            extra_vars: self.parsed.extra_vars.clone(),
+            plays,
+            files,
+        })
+    }
+}

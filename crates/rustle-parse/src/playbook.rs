@@ -1,0 +1,485 @@
+//! Plays and tasks: YAML nodes into `rustle_format::Play` and `Task`,
+//! with Ansible's rules for action detection and argument forms.
+
+use std::path::{Path, PathBuf};
+
+use rustle_format::{FileRef, Map, Play, Task, Value, sha256_hex};
+
+use crate::error::{Located, ParseError};
+use crate::kv::parse_kv;
+use crate::yaml::{self, Kind, Mark, Node};
+
+/// Attributes a play may have (ansible-core 2.19).
+const PLAY_KEYWORDS: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "diff",
+    "environment",
+    "fact_path",
+    "force_handlers",
+    "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "handlers",
+    "hosts",
+    "ignore_errors",
+    "ignore_unreachable",
+    "max_fail_percentage",
+    "module_defaults",
+    "name",
+    "no_log",
+    "order",
+    "port",
+    "post_tasks",
+    "pre_tasks",
+    "remote_user",
+    "roles",
+    "run_once",
+    "serial",
+    "strategy",
+    "tags",
+    "tasks",
+    "throttle",
+    "timeout",
+    "vars",
+    "vars_files",
+    "vars_prompt",
+];
+
+/// Attributes a task may have besides its action (ansible-core 2.19).
+const TASK_KEYWORDS: &[&str] = &[
+    "action",
+    "any_errors_fatal",
+    "args",
+    "async",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "changed_when",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delay",
+    "delegate_facts",
+    "delegate_to",
+    "diff",
+    "environment",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "listen",
+    "local_action",
+    "loop",
+    "loop_control",
+    "module_defaults",
+    "name",
+    "no_log",
+    "notify",
+    "poll",
+    "port",
+    "register",
+    "remote_user",
+    "retries",
+    "run_once",
+    "tags",
+    "throttle",
+    "timeout",
+    "until",
+    "vars",
+    "when",
+];
+
+/// Modules whose argument string is free-form text.
+const FREE_FORM: &[&str] = &["command", "shell", "raw", "script", "win_command", "win_shell"];
+
+/// Modules whose `src` names a controller file that deploy must embed.
+const SRC_MODULES: &[&str] = &["copy", "template", "script", "unarchive"];
+
+/// The short name of an action: `ansible.builtin.copy` -> `copy`.
+pub fn short_action(action: &str) -> &str {
+    action
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| action.strip_prefix("ansible.legacy."))
+        .unwrap_or(action)
+}
+
+/// One YAML file being turned into plays, with what errors need.
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    /// How `Task.source` names this file.
+    pub display: String,
+}
+
+impl Source<'_> {
+    fn err(&self, mark: Mark, msg: impl Into<String>) -> ParseError {
+        ParseError::Syntax(Located::new(self.path, self.text, mark, msg))
+    }
+}
+
+pub fn plays(src: &Source<'_>, root: &Node) -> Result<Vec<Play>, ParseError> {
+    let Some(items) = root.as_seq() else {
+        return Err(src.err(
+            root.mark,
+            format!(
+                "A playbook must be a list of plays, got {} instead",
+                root.type_name()
+            ),
+        ));
+    };
+    items.iter().map(|item| play(src, item)).collect()
+}
+
+fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
+    let Some(pairs) = node.as_map() else {
+        return Err(src.err(
+            node.mark,
+            format!("A play must be a mapping, got {} instead", node.type_name()),
+        ));
+    };
+    if let Some((k, _)) = pairs.iter().find(|(k, _)| k.as_str() == Some("import_playbook")) {
+        return Err(src.err(
+            k.mark,
+            "import_playbook is not supported by this version of rustle-parse yet",
+        ));
+    }
+    let mut play = Play {
+        name: String::new(),
+        hosts: String::new(),
+        gather_facts: true,
+        vars: Map::new(),
+        tasks: Vec::new(),
+        handlers: Vec::new(),
+        keywords: Map::new(),
+    };
+    let mut hosts_seen = false;
+    for (k, v) in pairs {
+        let key = k.key_string();
+        match key.as_str() {
+            "name" => play.name = scalar_text(v),
+            "hosts" => {
+                hosts_seen = true;
+                play.hosts = match &v.kind {
+                    Kind::Seq(items) => items.iter().map(scalar_text).collect::<Vec<_>>().join(","),
+                    _ => scalar_text(v),
+                };
+            }
+            "gather_facts" => play.gather_facts = boolean(src, v, "gather_facts")?,
+            "vars" => play.vars = vars(src, v)?,
+            "tasks" => play.tasks = task_list(src, v, false)?,
+            "handlers" => play.handlers = task_list(src, v, true)?,
+            _ if PLAY_KEYWORDS.contains(&key.as_str()) => {
+                play.keywords.insert(key, v.to_json());
+            }
+            _ => return Err(src.err(k.mark, format!("'{key}' is not a valid attribute for a Play"))),
+        }
+    }
+    if !hosts_seen || play.hosts.is_empty() {
+        return Err(src.err(
+            node.mark,
+            "the field 'hosts' is required but was not set",
+        ));
+    }
+    if play.name.is_empty() {
+        play.name = play.hosts.clone();
+    }
+    Ok(play)
+}
+
+/// The text of a scalar as Ansible would see it in a string context.
+fn scalar_text(v: &Node) -> String {
+    match &v.kind {
+        Kind::Str(s) | Kind::Tagged(_, s) => s.clone(),
+        Kind::Null => String::new(),
+        _ => v.to_json().to_string(),
+    }
+}
+
+fn boolean(src: &Source<'_>, v: &Node, what: &str) -> Result<bool, ParseError> {
+    match &v.kind {
+        Kind::Bool(b) => Ok(*b),
+        Kind::Str(s) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "1" | "y" | "t" => Ok(true),
+            "no" | "false" | "off" | "0" | "n" | "f" => Ok(false),
+            _ => Err(src.err(v.mark, format!("'{what}' must be a boolean, got {s:?}"))),
+        },
+        Kind::Int(i) => Ok(*i != 0),
+        _ => Err(src.err(v.mark, format!("'{what}' must be a boolean, got {}", v.type_name()))),
+    }
+}
+
+fn vars(src: &Source<'_>, v: &Node) -> Result<Map<String, Value>, ParseError> {
+    match &v.kind {
+        Kind::Null => Ok(Map::new()),
+        Kind::Map(_) => match v.to_json() {
+            Value::Object(m) => Ok(m),
+            _ => Ok(Map::new()),
+        },
+        _ => Err(src.err(
+            v.mark,
+            format!("Vars in a Play must be specified as a dictionary, got {}", v.type_name()),
+        )),
+    }
+}
+
+fn task_list(src: &Source<'_>, v: &Node, handlers: bool) -> Result<Vec<Task>, ParseError> {
+    match &v.kind {
+        Kind::Null => Ok(Vec::new()),
+        Kind::Seq(items) => items.iter().map(|t| task(src, t, handlers)).collect(),
+        _ => Err(src.err(
+            v.mark,
+            format!("A list of tasks is required, got {} instead", v.type_name()),
+        )),
+    }
+}
+
+fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError> {
+    let Some(pairs) = node.as_map() else {
+        return Err(src.err(
+            node.mark,
+            format!("A task must be a mapping, got {} instead", node.type_name()),
+        ));
+    };
+    if let Some((k, _)) = pairs.iter().find(|(k, _)| {
+        matches!(k.as_str(), Some("block" | "rescue" | "always"))
+    }) {
+        return Err(src.err(
+            k.mark,
+            "blocks are not supported by this version of rustle-parse yet",
+        ));
+    }
+    let mut actions: Vec<(&Node, &Node)> = Vec::new();
+    let mut name = None;
+    let mut when = Vec::new();
+    let mut register = None;
+    let mut task_vars = Map::new();
+    let mut extra_args: Option<&Node> = None;
+    let mut keywords = Map::new();
+    for (k, v) in pairs {
+        let key = k.key_string();
+        match key.as_str() {
+            "name" => name = Some(scalar_text(v)),
+            "when" => match v.to_json() {
+                Value::Array(items) => when = items,
+                Value::Null => {}
+                other => when = vec![other],
+            },
+            "register" => register = Some(scalar_text(v)),
+            "vars" => task_vars = vars(src, v)?,
+            "args" => extra_args = Some(v),
+            "action" | "local_action" => actions.push((k, v)),
+            "listen" if !handler => {
+                return Err(src.err(k.mark, "'listen' is only valid for handlers"));
+            }
+            _ if TASK_KEYWORDS.contains(&key.as_str()) => {
+                keywords.insert(key, v.to_json());
+            }
+            _ if key.starts_with("with_") => {
+                keywords.insert("loop_with".to_owned(), Value::String(key[5..].to_owned()));
+                keywords.insert("loop".to_owned(), v.to_json());
+            }
+            _ => actions.push((k, v)),
+        }
+    }
+    let (action, mut args) = match actions.as_slice() {
+        [] => {
+            return Err(src.err(
+                node.mark,
+                "no module/action detected in task.",
+            ));
+        }
+        [(k, v)] => action_and_args(src, k, v)?,
+        [first, second, ..] => {
+            return Err(src.err(
+                second.0.mark,
+                format!(
+                    "conflicting action statements: {}, {}",
+                    first.0.key_string(),
+                    second.0.key_string()
+                ),
+            ));
+        }
+    };
+    if let Some(a) = extra_args {
+        match a.to_json() {
+            Value::Object(m) => args.extend(m),
+            Value::Null => {}
+            _ => return Err(src.err(a.mark, "'args' must be a dictionary")),
+        }
+    }
+    if actions[0].0.as_str() == Some("local_action") {
+        keywords.insert("delegate_to".to_owned(), Value::String("localhost".to_owned()));
+    }
+    let mut task = Task {
+        id: String::new(),
+        name,
+        action,
+        args,
+        when,
+        register,
+        vars: task_vars,
+        keywords,
+        source: format!("{}:{}", src.display, node.mark.line),
+    };
+    task.id = task_id(&task);
+    Ok(task)
+}
+
+/// `module: args`, `action: module args`, `local_action: ...`.
+fn action_and_args(
+    src: &Source<'_>,
+    key: &Node,
+    value: &Node,
+) -> Result<(String, Map<String, Value>), ParseError> {
+    let k = key.key_string();
+    if k == "action" || k == "local_action" {
+        return match &value.kind {
+            Kind::Str(s) => {
+                let s = s.trim();
+                let (module, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+                let free = FREE_FORM.contains(&short_action(module));
+                Ok((module.to_owned(), parse_kv(rest.trim(), free)))
+            }
+            Kind::Map(pairs) => {
+                let mut module = None;
+                let mut args = Map::new();
+                for (mk, mv) in pairs {
+                    if mk.as_str() == Some("module") {
+                        module = Some(scalar_text(mv));
+                    } else {
+                        args.insert(mk.key_string(), mv.to_json());
+                    }
+                }
+                let module = module.ok_or_else(|| {
+                    src.err(value.mark, format!("no module/action detected in '{k}'"))
+                })?;
+                Ok((module, args))
+            }
+            _ => Err(src.err(value.mark, format!("'{k}' must be a string or a mapping"))),
+        };
+    }
+    let free = FREE_FORM.contains(&short_action(&k));
+    let args = match &value.kind {
+        Kind::Null => Map::new(),
+        Kind::Str(s) => parse_kv(s, free),
+        Kind::Map(_) => match value.to_json() {
+            Value::Object(mut m) => {
+                // `command: {cmd: ...}` is the same as free-form text.
+                if free {
+                    if let Some(cmd) = m.remove("cmd") {
+                        m.insert("_raw_params".to_owned(), cmd);
+                    }
+                }
+                m
+            }
+            _ => Map::new(),
+        },
+        Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) | Kind::Tagged(..) => {
+            let mut m = Map::new();
+            m.insert("_raw_params".to_owned(), value.to_json());
+            m
+        }
+        Kind::Seq(_) => {
+            return Err(src.err(
+                value.mark,
+                format!("the arguments of '{k}' must be a string or a mapping, got a list"),
+            ));
+        }
+    };
+    Ok((k, args))
+}
+
+/// First 16 hex digits of the sha256 of the task's content (not its place).
+fn task_id(task: &Task) -> String {
+    let content = serde_json::json!([
+        task.name, task.action, task.args, task.when, task.register, task.vars, task.keywords
+    ]);
+    sha256_hex(content.to_string().as_bytes())[..16].to_owned()
+}
+
+/// Controller files named by `src:` of copy/template/script tasks, found
+/// the way Ansible looks for them (`files/` or `templates/` beside the
+/// playbook, then the playbook directory). Templated or missing sources
+/// are left for run time, where Ansible reports them.
+pub fn referenced_files(plays: &[Play], playbook_dir: &Path) -> Result<Vec<FileRef>, ParseError> {
+    let mut out: Vec<FileRef> = Vec::new();
+    let tasks = plays.iter().flat_map(|p| p.tasks.iter().chain(&p.handlers));
+    for t in tasks {
+        let action = short_action(&t.action);
+        if !SRC_MODULES.contains(&action) || t.args.get("remote_src").is_some_and(truthy) {
+            continue;
+        }
+        let Some(Value::String(s)) = t.args.get("src").or_else(|| {
+            (action == "script").then(|| t.args.get("_raw_params")).flatten()
+        }) else {
+            continue;
+        };
+        let src = if action == "script" {
+            s.split_whitespace().next().unwrap_or_default().to_owned()
+        } else {
+            s.clone()
+        };
+        if src.contains("{{") || out.iter().any(|f| f.src == src) {
+            continue;
+        }
+        let sub = if action == "template" { "templates" } else { "files" };
+        let candidates: Vec<PathBuf> = if Path::new(&src).is_absolute() {
+            vec![PathBuf::from(&src)]
+        } else {
+            vec![playbook_dir.join(sub).join(&src), playbook_dir.join(&src)]
+        };
+        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
+            continue;
+        };
+        let bytes = std::fs::read(&path).map_err(|source| ParseError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        out.push(FileRef {
+            src,
+            path: path.display().to_string(),
+            sha256: sha256_hex(&bytes),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(out)
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1"),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        _ => false,
+    }
+}
+
+/// Loads one playbook file into plays.
+pub fn load_playbook(path: &Path, display: String) -> Result<Vec<Play>, ParseError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let src = Source {
+        path,
+        text: &text,
+        display,
+    };
+    let root = yaml::load_one(&text)
+        .map_err(|e| src.err(e.mark, format!("Syntax Error while loading YAML: {}", e.msg)))?;
+    match root {
+        None => Err(src.err(Mark { line: 1, col: 1 }, "Empty playbook, nothing to do")),
+        Some(root) => plays(&src, &root),
+    }
+}
