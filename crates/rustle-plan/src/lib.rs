@@ -1,0 +1,223 @@
+//! `rustle-plan` turns a parsed document into a plan: which hosts each
+//! play runs on, each host's inventory variables merged by Ansible's
+//! precedence (templates left raw), how to reach it, whether it runs
+//! through a deployed runner or over SSH, and a content hash of each
+//! host's slice. It never touches the network or a target.
+
+use std::collections::BTreeMap;
+
+use rustle_format::{
+    Connection, Document, ExecMode, HostPlan, Inventory, Map, Plan, PlannedPlay, Stage, Value,
+};
+
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub limit: Option<String>,
+    pub forks: u32,
+    pub check: bool,
+    pub diff: bool,
+    /// Every host runs task by task over SSH, no runner.
+    pub ssh_only: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            limit: None,
+            forks: 5,
+            check: false,
+            diff: false,
+            ssh_only: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("play {play} ({name:?}): {source}")]
+    Pattern {
+        play: usize,
+        name: String,
+        #[source]
+        source: rustle_hosts::PatternError,
+    },
+    #[error("--limit: {0}")]
+    Limit(#[source] rustle_hosts::PatternError),
+}
+
+/// What planning noticed that a user should hear about (Ansible's warnings).
+pub type Warnings = Vec<String>;
+
+/// Adds the `plan` section to a parsed document.
+pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings), PlanError> {
+    let inv = &doc.parsed.inventory;
+    let mut warnings = Vec::new();
+    if inv.hosts.iter().all(|h| h.implicit) {
+        warnings.push(
+            "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'"
+                .to_owned(),
+        );
+    }
+    let limit = match &opts.limit {
+        Some(l) => Some(rustle_hosts::resolve(inv, l).map_err(PlanError::Limit)?),
+        None => None,
+    };
+    let mut plays = Vec::new();
+    for (i, play) in doc.parsed.plays.iter().enumerate() {
+        let mut hosts =
+            rustle_hosts::resolve(inv, &play.hosts).map_err(|source| PlanError::Pattern {
+                play: i,
+                name: play.name.clone(),
+                source,
+            })?;
+        if hosts.is_empty() {
+            warnings.push(format!(
+                "Could not match supplied host pattern, ignoring: {}",
+                play.hosts
+            ));
+        }
+        if let Some(l) = &limit {
+            hosts.retain(|h| l.contains(h));
+        }
+        plays.push(PlannedPlay {
+            play: i as u32,
+            hosts,
+            strategy: play
+                .keywords
+                .get("strategy")
+                .and_then(Value::as_str)
+                .unwrap_or("linear")
+                .to_owned(),
+            tasks: (0..play.tasks.len() as u32).collect(),
+        });
+    }
+    if limit.as_ref().is_some_and(Vec::is_empty) {
+        warnings.push("No hosts matched the subset, nothing to do".to_owned());
+    }
+    let hosts = inv
+        .hosts
+        .iter()
+        .filter(|h| plays.iter().any(|p| p.hosts.contains(&h.name)))
+        .map(|h| host_plan(inv, &h.name, opts))
+        .collect();
+    doc.plan = Some(Plan {
+        check: opts.check,
+        diff: opts.diff,
+        forks: opts.forks,
+        plays,
+        hosts,
+    });
+    doc.stage = Stage::Planned;
+    let hashes: Vec<String> = doc
+        .plan
+        .iter()
+        .flat_map(|p| &p.hosts)
+        .map(|h| doc.host_slice(&h.name).map(|s| s.sha256()).unwrap_or_default())
+        .collect();
+    if let Some(plan) = doc.plan.as_mut() {
+        for (h, sha) in plan.hosts.iter_mut().zip(hashes) {
+            h.slice_sha256 = sha;
+        }
+    }
+    Ok((doc, warnings))
+}
+
+fn host_plan(inv: &Inventory, name: &str, opts: &PlanOptions) -> HostPlan {
+    let groups = groups_of(inv, name);
+    let vars = merged_vars(inv, name, &groups);
+    let implicit = inv.host(name).is_some_and(|h| h.implicit);
+    let connection = connection(name, &vars, implicit);
+    let ssh_mode = opts.ssh_only || vars.get("rustle_mode").and_then(Value::as_str) == Some("ssh");
+    HostPlan {
+        name: name.to_owned(),
+        groups: groups.keys().cloned().collect(),
+        vars,
+        connection,
+        mode: if ssh_mode { ExecMode::Ssh } else { ExecMode::Runner },
+        slice_sha256: String::new(),
+    }
+}
+
+/// Every group that holds the host, directly or through children, with its
+/// depth below `all` (the longest path, as Ansible computes it).
+fn groups_of(inv: &Inventory, host: &str) -> BTreeMap<String, usize> {
+    let mut depth: BTreeMap<String, usize> = BTreeMap::new();
+    depth.insert("all".to_owned(), 0);
+    // Relax depths; the group graph is small and acyclic.
+    for _ in 0..inv.groups.len() {
+        let mut changed = false;
+        for g in &inv.groups {
+            let Some(&d) = depth.get(&g.name) else { continue };
+            for c in &g.children {
+                if depth.get(c).is_none_or(|&cd| cd < d + 1) {
+                    depth.insert(c.clone(), d + 1);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for g in &inv.groups {
+        depth.entry(g.name.clone()).or_insert(1);
+    }
+    depth
+        .into_iter()
+        .filter(|(g, _)| g == "all" || inv.group_members(g).iter().any(|h| h == host))
+        .collect()
+}
+
+/// Group vars from `all` down by depth, then by `ansible_group_priority`,
+/// then by name; host vars last.
+fn merged_vars(inv: &Inventory, host: &str, groups: &BTreeMap<String, usize>) -> Map<String, Value> {
+    let mut order: Vec<(usize, i64, &str)> = groups
+        .iter()
+        .filter_map(|(g, &d)| {
+            let grp = inv.group(g)?;
+            let prio = grp
+                .vars
+                .get("ansible_group_priority")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            Some((d, prio, grp.name.as_str()))
+        })
+        .collect();
+    order.sort();
+    let mut vars = Map::new();
+    for (_, _, g) in order {
+        if let Some(grp) = inv.group(g) {
+            vars.extend(grp.vars.clone());
+        }
+    }
+    if let Some(h) = inv.host(host) {
+        vars.extend(h.vars.clone());
+    }
+    vars
+}
+
+fn connection(name: &str, vars: &Map<String, Value>, implicit: bool) -> Connection {
+    let text = |k: &str| match vars.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let kind = text("ansible_connection");
+    if kind.as_deref() == Some("local") || (implicit && kind.is_none()) {
+        return Connection::Local;
+    }
+    let mut extra_args = Vec::new();
+    for k in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+        if let Some(a) = text(k) {
+            extra_args.extend(shlex::split(&a).unwrap_or_default());
+        }
+    }
+    Connection::Ssh {
+        address: text("ansible_host").unwrap_or_else(|| name.to_owned()),
+        port: text("ansible_port").and_then(|p| p.parse().ok()),
+        user: text("ansible_user"),
+        private_key_file: text("ansible_ssh_private_key_file")
+            .or_else(|| text("ansible_private_key_file")),
+        extra_args,
+    }
+}

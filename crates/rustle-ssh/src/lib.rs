@@ -1,0 +1,270 @@
+//! SSH for the stages that reach hosts (deploy and exec): one multiplexed
+//! OpenSSH master connection per host (the `openssh` crate, so the user's
+//! ssh config, keys, agent and ProxyJump all work), opened from a plan's
+//! `Connection::Ssh` settings including Ansible's `ansible_ssh_common_args`
+//! and `ansible_ssh_extra_args`, with failures to connect classified as
+//! unreachable.
+
+use std::io::Write;
+use std::time::Duration;
+
+use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use rustle_format::Connection;
+
+pub use openssh;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    /// Connection refused, timed out, authentication or host key failure.
+    #[error("{host}: unreachable: {msg}")]
+    Unreachable { host: String, msg: String },
+    #[error("{host}: {msg}")]
+    Command { host: String, msg: String },
+    #[error("not an SSH connection")]
+    NotSsh,
+    #[error("writing the ssh options file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where and how to reach one host.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub host: String,
+    pub address: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub private_key_file: Option<String>,
+    pub extra_args: Vec<String>,
+}
+
+impl Endpoint {
+    pub fn new(host: &str, conn: &Connection) -> Result<Endpoint, SshError> {
+        match conn {
+            Connection::Local => Err(SshError::NotSsh),
+            Connection::Ssh {
+                address,
+                port,
+                user,
+                private_key_file,
+                extra_args,
+            } => Ok(Endpoint {
+                host: host.to_owned(),
+                address: address.clone(),
+                port: *port,
+                user: user.clone(),
+                private_key_file: private_key_file.clone(),
+                extra_args: extra_args.clone(),
+            }),
+        }
+    }
+}
+
+/// An open master connection; closing it (or dropping it) ends the master.
+pub struct Conn {
+    pub host: String,
+    pub session: Session,
+    // Keeps the options file alive as long as the master may read it.
+    _options: Option<tempfile::NamedTempFile>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("host", &self.host).finish()
+    }
+}
+
+/// `-o Key=Value` / `-oKey=Value` / `-o Key Value` pairs from ssh args.
+fn ssh_options(args: &[String]) -> (Vec<(String, String)>, Vec<String>) {
+    let mut opts = Vec::new();
+    let mut jumps = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = match a.as_str() {
+            "-o" | "-J" => it.next().cloned(),
+            s if s.starts_with("-o") || s.starts_with("-J") => Some(s[2..].to_owned()),
+            _ => None,
+        };
+        let Some(value) = value else { continue };
+        if a.starts_with("-J") {
+            jumps.push(value);
+            continue;
+        }
+        let (k, v) = value
+            .split_once('=')
+            .or_else(|| value.split_once(' '))
+            .unwrap_or((value.as_str(), ""));
+        opts.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    (opts, jumps)
+}
+
+/// Opens the master connection to `ep`.
+pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError> {
+    let mut b = SessionBuilder::default();
+    b.control_directory(std::env::temp_dir())
+        .connect_timeout(timeout)
+        .known_hosts_check(KnownHosts::Strict)
+        .server_alive_interval(Duration::from_secs(15));
+    if let Some(u) = &ep.user {
+        b.user(u.clone());
+    }
+    if let Some(p) = ep.port {
+        b.port(p);
+    }
+    if let Some(k) = &ep.private_key_file {
+        b.keyfile(k);
+    }
+    let (opts, jumps) = ssh_options(&ep.extra_args);
+    if !jumps.is_empty() {
+        b.jump_hosts(jumps);
+    }
+    let mut rest = Vec::new();
+    for (k, v) in opts {
+        match k.to_ascii_lowercase().as_str() {
+            "userknownhostsfile" => {
+                b.user_known_hosts_file(v);
+            }
+            "stricthostkeychecking" => {
+                b.known_hosts_check(match v.to_ascii_lowercase().as_str() {
+                    "no" | "off" => KnownHosts::Accept,
+                    "accept-new" => KnownHosts::Add,
+                    _ => KnownHosts::Strict,
+                });
+            }
+            _ => rest.push((k, v)),
+        }
+    }
+    // Other options go into a config file of their own, after the user's.
+    let options = if rest.is_empty() {
+        None
+    } else {
+        let mut f = tempfile::NamedTempFile::new()?;
+        if let Some(home) = std::env::var_os("HOME") {
+            let user_cfg = std::path::Path::new(&home).join(".ssh/config");
+            if user_cfg.is_file() {
+                writeln!(f, "Include {}", user_cfg.display())?;
+            }
+        }
+        writeln!(f, "Host *")?;
+        for (k, v) in &rest {
+            writeln!(f, "  {k} {v}")?;
+        }
+        f.flush()?;
+        b.config_file(f.path());
+        Some(f)
+    };
+    let session = b
+        .connect_mux(&ep.address)
+        .await
+        .map_err(|e| SshError::Unreachable {
+            host: ep.host.clone(),
+            msg: error_text(&e),
+        })?;
+    Ok(Conn {
+        host: ep.host.clone(),
+        session,
+        _options: options,
+    })
+}
+
+/// The whole error chain on one line (ssh's own message is at the end).
+fn error_text(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(t.trim());
+        }
+        cur = s.source();
+    }
+    out
+}
+
+/// The output of a remote shell command.
+#[derive(Debug)]
+pub struct Output {
+    pub rc: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Conn {
+    /// Runs `script` with the remote user's shell (`sh -c`), feeding
+    /// `stdin`, and waits for it.
+    pub async fn sh(&self, script: &str, stdin: Option<&[u8]>) -> Result<Output, SshError> {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = self.session.command("sh");
+        cmd.arg("-c").raw_arg(quote(script));
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().await.map_err(|e| self.err(&e))?;
+        if let (Some(data), Some(mut w)) = (stdin, child.stdin().take()) {
+            w.write_all(data).await.map_err(|e| self.err(&e))?;
+            w.shutdown().await.map_err(|e| self.err(&e))?;
+            drop(w);
+        }
+        let out = child.wait_with_output().await.map_err(|e| self.err(&e))?;
+        Ok(Output {
+            rc: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
+    fn err(&self, e: &dyn std::error::Error) -> SshError {
+        SshError::Command {
+            host: self.host.clone(),
+            msg: error_text(e),
+        }
+    }
+
+    /// Closes the master connection cleanly.
+    pub async fn close(self) {
+        let _ = self.session.close().await;
+    }
+}
+
+/// Quotes `s` for a POSIX shell: single quotes, `'` as `'\''`.
+pub fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        return s.to_owned();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_from_ansible_args() {
+        let args: Vec<String> = ["-o", "UserKnownHostsFile=/k", "-oStrictHostKeyChecking=yes", "-J", "bastion", "-o", "Compression yes"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (opts, jumps) = ssh_options(&args);
+        assert_eq!(
+            opts,
+            [
+                ("UserKnownHostsFile".to_owned(), "/k".to_owned()),
+                ("StrictHostKeyChecking".to_owned(), "yes".to_owned()),
+                ("Compression".to_owned(), "yes".to_owned())
+            ]
+        );
+        assert_eq!(jumps, ["bastion"]);
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("abc/d"), "abc/d");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+}
