@@ -274,7 +274,10 @@ mod tests {
         let cases = [
             (minimal("parsed", "2"), &[Stage::Parsed][..]),
             (minimal("parsed", "\"1\""), &[Stage::Parsed][..]),
-            (minimal("parsed", "1"), &[Stage::Planned, Stage::Deployed][..]),
+            (
+                minimal("parsed", "1"),
+                &[Stage::Planned, Stage::Deployed][..],
+            ),
             (minimal("deployed", "1"), &[Stage::Deployed][..]),
             ("{\"format\":\"rustle\",".to_owned(), &[Stage::Parsed][..]),
             ("[1]".to_owned(), &[Stage::Parsed][..]),

@@ -13,7 +13,7 @@ mod plan;
 mod slice;
 
 pub use document::{
-    Deployment, DeployedHost, Document, FORMAT_NAME, FORMAT_VERSION, FormatError, Stage,
+    DeployedHost, Deployment, Document, FORMAT_NAME, FORMAT_VERSION, FormatError, Stage,
 };
 pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
 pub use hash::sha256_hex;

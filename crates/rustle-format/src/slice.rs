@@ -64,7 +64,8 @@ impl Document {
         let hp = plan.hosts.iter().find(|h| h.name == host)?;
         let mut groups = serde_json::Map::new();
         for g in &self.parsed.inventory.groups {
-            let members: Vec<serde_json::Value> = self.parsed
+            let members: Vec<serde_json::Value> = self
+                .parsed
                 .inventory
                 .group_members(&g.name)
                 .into_iter()

@@ -81,7 +81,9 @@ fn term_hosts(inv: &Inventory, term: &str) -> Result<Vec<String>, PatternError> 
     let hosts = match_name(inv, name)?;
     match subscript {
         None => Ok(hosts),
-        Some(s) => apply_subscript(&hosts, s).ok_or_else(|| PatternError::Subscript(term.to_owned())),
+        Some(s) => {
+            apply_subscript(&hosts, s).ok_or_else(|| PatternError::Subscript(term.to_owned()))
+        }
     }
 }
 
@@ -140,19 +142,33 @@ fn glob(pat: &str, s: &str) -> bool {
 /// `[0]`, `[-1]`, `[1:3]` (inclusive end, as Ansible), `[:2]`, `[1:]`.
 fn apply_subscript(hosts: &[String], s: &str) -> Option<Vec<String>> {
     let idx = |t: &str, default: i64| -> Option<i64> {
-        if t.is_empty() { Some(default) } else { t.parse().ok() }
+        if t.is_empty() {
+            Some(default)
+        } else {
+            t.parse().ok()
+        }
     };
     let n = hosts.len() as i64;
     let norm = |i: i64| if i < 0 { n + i } else { i };
     match s.split_once(':') {
         None => {
             let i = norm(idx(s, 0)?);
-            Some(hosts.get(usize::try_from(i).ok()?).cloned().into_iter().collect())
+            Some(
+                hosts
+                    .get(usize::try_from(i).ok()?)
+                    .cloned()
+                    .into_iter()
+                    .collect(),
+            )
         }
         Some((a, b)) => {
             let a = norm(idx(a, 0)?).max(0);
             let b = norm(idx(b, -1)?).min(n - 1);
-            Some((a..=b).filter_map(|i| hosts.get(i as usize).cloned()).collect())
+            Some(
+                (a..=b)
+                    .filter_map(|i| hosts.get(i as usize).cloned())
+                    .collect(),
+            )
         }
     }
 }
@@ -191,8 +207,21 @@ mod tests {
     fn patterns() {
         let inv = inv();
         let cases = [
-            "all", "*", "web", "web:db", "prod:!db", "prod:&db", "web[0]", "prod[1:2]", "web[-1]",
-            "~^w.*2$", "w*", "db,lone", "!web", "nosuch", "web1:web1",
+            "all",
+            "*",
+            "web",
+            "web:db",
+            "prod:!db",
+            "prod:&db",
+            "web[0]",
+            "prod[1:2]",
+            "web[-1]",
+            "~^w.*2$",
+            "w*",
+            "db,lone",
+            "!web",
+            "nosuch",
+            "web1:web1",
         ];
         let got: Vec<String> = cases
             .iter()

@@ -132,7 +132,12 @@ fn load_ini(b: &mut Builder, path: &Path, text: &str) -> Result<(), ParseError> 
         }
         if let Some(head) = line.strip_prefix('[') {
             let Some(head) = head.strip_suffix(']') else {
-                return Err(located(path, text, lineno, format!("Invalid section entry: '{line}'")));
+                return Err(located(
+                    path,
+                    text,
+                    lineno,
+                    format!("Invalid section entry: '{line}'"),
+                ));
             };
             section = match head.split_once(':') {
                 None => {
@@ -161,7 +166,12 @@ fn load_ini(b: &mut Builder, path: &Path, text: &str) -> Result<(), ParseError> 
         match &section {
             Section::Hosts(group) => {
                 let tokens = shlex::split(line).ok_or_else(|| {
-                    located(path, text, lineno, format!("Unbalanced quotes in host line: '{line}'"))
+                    located(
+                        path,
+                        text,
+                        lineno,
+                        format!("Unbalanced quotes in host line: '{line}'"),
+                    )
                 })?;
                 let (pattern, rest) = tokens.split_first().expect("a non-empty line has a token");
                 let mut vars = Map::new();
@@ -180,8 +190,8 @@ fn load_ini(b: &mut Builder, path: &Path, text: &str) -> Result<(), ParseError> 
                 if let Some(port) = port {
                     vars.insert("ansible_port".to_owned(), Value::from(port));
                 }
-                let names = expand_ranges(pattern)
-                    .map_err(|msg| located(path, text, lineno, msg))?;
+                let names =
+                    expand_ranges(pattern).map_err(|msg| located(path, text, lineno, msg))?;
                 for name in names {
                     b.host(&name, group, vars.clone());
                 }
@@ -236,12 +246,12 @@ fn load_ini(b: &mut Builder, path: &Path, text: &str) -> Result<(), ParseError> 
 
 /// `host:2222` -> (`host`, 2222); IPv6 and range patterns are left alone.
 fn split_port(pattern: &str) -> (&str, Option<u16>) {
-    if pattern.matches(':').count() == 1 && !pattern.contains('[') {
-        if let Some((h, p)) = pattern.split_once(':') {
-            if let Ok(port) = p.parse() {
-                return (h, Some(port));
-            }
-        }
+    if pattern.matches(':').count() == 1
+        && !pattern.contains('[')
+        && let Some((h, p)) = pattern.split_once(':')
+        && let Ok(port) = p.parse()
+    {
+        return (h, Some(port));
     }
     (pattern, None)
 }
@@ -255,20 +265,29 @@ pub fn expand_ranges(pattern: &str) -> Result<Vec<String>, String> {
         .find(']')
         .map(|c| open + c)
         .ok_or_else(|| format!("Unbalanced '[' in host pattern '{pattern}'"))?;
-    let (head, body, tail) = (&pattern[..open], &pattern[open + 1..close], &pattern[close + 1..]);
+    let (head, body, tail) = (
+        &pattern[..open],
+        &pattern[open + 1..close],
+        &pattern[close + 1..],
+    );
     let parts: Vec<&str> = body.split(':').collect();
     let (start, end, step) = match parts.as_slice() {
         [s, e] => (*s, *e, 1usize),
         [s, e, st] => (
             *s,
             *e,
-            st.parse().map_err(|_| format!("invalid range step in '{pattern}'"))?,
+            st.parse()
+                .map_err(|_| format!("invalid range step in '{pattern}'"))?,
         ),
         _ => return Ok(vec![pattern.to_owned()]),
     };
     let mut items = Vec::new();
     if let (Ok(a), Ok(z)) = (start.parse::<u64>(), end.parse::<u64>()) {
-        let width = if start.starts_with('0') && start.len() > 1 { start.len() } else { 0 };
+        let width = if start.starts_with('0') && start.len() > 1 {
+            start.len()
+        } else {
+            0
+        };
         if width > 0 && start.len() != end.len() {
             return Err(format!("host range must have equal widths: '{pattern}'"));
         }
@@ -300,10 +319,10 @@ pub fn typed_value(v: &str) -> Value {
     if let Ok(i) = s.parse::<i64>() {
         return Value::from(i);
     }
-    if s.contains('.') {
-        if let Some(n) = s.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-            return Value::Number(n);
-        }
+    if s.contains('.')
+        && let Some(n) = s.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+    {
+        return Value::Number(n);
     }
     match s {
         "True" => return Value::Bool(true),
@@ -315,10 +334,10 @@ pub fn typed_value(v: &str) -> Value {
     if b.len() >= 2 && (b[0] == b'\'' || b[0] == b'"') && b[b.len() - 1] == b[0] {
         return Value::String(s[1..s.len() - 1].to_owned());
     }
-    if s.starts_with('[') || s.starts_with('{') {
-        if let Ok(v) = serde_json::from_str::<Value>(s) {
-            return v;
-        }
+    if (s.starts_with('[') || s.starts_with('{'))
+        && let Ok(v) = serde_json::from_str::<Value>(s)
+    {
+        return v;
     }
     Value::String(v.to_owned())
 }
@@ -329,7 +348,13 @@ fn load_yaml(b: &mut Builder, path: &Path, text: &str) -> Result<(), ParseError>
         return Ok(());
     };
     let Some(pairs) = root.as_map() else {
-        return Err(err(root.mark, format!("Invalid inventory: expected a mapping, got {}", root.type_name())));
+        return Err(err(
+            root.mark,
+            format!(
+                "Invalid inventory: expected a mapping, got {}",
+                root.type_name()
+            ),
+        ));
     };
     for (k, v) in pairs {
         yaml_group(b, &k.key_string(), v, &err)?;
@@ -348,7 +373,10 @@ fn yaml_group(
         if node.is_null() {
             return Ok(());
         }
-        return Err(err(node.mark, format!("Invalid group '{name}': expected a mapping")));
+        return Err(err(
+            node.mark,
+            format!("Invalid group '{name}': expected a mapping"),
+        ));
     };
     for (k, v) in pairs {
         match (k.key_string().as_str(), &v.kind) {
@@ -385,7 +413,12 @@ fn yaml_group(
                 }
             }
             (key, _) => {
-                return Err(err(k.mark, format!("Invalid key '{key}' in group '{name}': expected hosts, vars or children")));
+                return Err(err(
+                    k.mark,
+                    format!(
+                        "Invalid key '{key}' in group '{name}': expected hosts, vars or children"
+                    ),
+                ));
             }
         }
     }
@@ -410,18 +443,38 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(expand_ranges("web[01:03]").unwrap(), ["web01", "web02", "web03"]);
+        assert_eq!(
+            expand_ranges("web[01:03]").unwrap(),
+            ["web01", "web02", "web03"]
+        );
         assert_eq!(expand_ranges("x[1:5:2]y").unwrap(), ["x1y", "x3y", "x5y"]);
-        assert_eq!(expand_ranges("[a:c]-[1:2]").unwrap(), ["a-1", "a-2", "b-1", "b-2", "c-1", "c-2"]);
+        assert_eq!(
+            expand_ranges("[a:c]-[1:2]").unwrap(),
+            ["a-1", "a-2", "b-1", "b-2", "c-1", "c-2"]
+        );
     }
 
     #[test]
     fn ini_value_typing() {
-        let got: Vec<String> = ["23", "True", "false", "yes", "'042'", "1.5", "a b", "[1, 2]"]
-            .iter()
-            .map(|v| typed_value(v).to_string())
-            .collect();
-        assert_eq!(got, ["23", "true", "\"false\"", "\"yes\"", "\"042\"", "1.5", "\"a b\"", "[1,2]"]);
+        let got: Vec<String> = [
+            "23", "True", "false", "yes", "'042'", "1.5", "a b", "[1, 2]",
+        ]
+        .iter()
+        .map(|v| typed_value(v).to_string())
+        .collect();
+        assert_eq!(
+            got,
+            [
+                "23",
+                "true",
+                "\"false\"",
+                "\"yes\"",
+                "\"042\"",
+                "1.5",
+                "\"a b\"",
+                "[1,2]"
+            ]
+        );
     }
 
     #[test]
@@ -455,7 +508,10 @@ mod tests {
         let p = dir.path().join("hosts");
         std::fs::write(&p, "[a:children]\nnope\n").unwrap();
         let err = load(&[p.display().to_string()]).unwrap_err().to_string();
-        assert!(err.starts_with("a:children references undefined group: nope"), "{err}");
+        assert!(
+            err.starts_with("a:children references undefined group: nope"),
+            "{err}"
+        );
         assert!(err.contains("line 2, column 1"), "{err}");
     }
 }

@@ -41,7 +41,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "rustle-parse: error: writing stdout: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "rustle-parse: error: writing stdout: {e}"
+            );
             ExitCode::from(1)
         }
     }

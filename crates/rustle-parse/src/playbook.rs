@@ -101,7 +101,14 @@ const TASK_KEYWORDS: &[&str] = &[
 ];
 
 /// Modules whose argument string is free-form text.
-const FREE_FORM: &[&str] = &["command", "shell", "raw", "script", "win_command", "win_shell"];
+const FREE_FORM: &[&str] = &[
+    "command",
+    "shell",
+    "raw",
+    "script",
+    "win_command",
+    "win_shell",
+];
 
 /// Modules whose `src` names a controller file that deploy must embed.
 const SRC_MODULES: &[&str] = &["copy", "template", "script", "unarchive"];
@@ -148,7 +155,10 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             format!("A play must be a mapping, got {} instead", node.type_name()),
         ));
     };
-    if let Some((k, _)) = pairs.iter().find(|(k, _)| k.as_str() == Some("import_playbook")) {
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, _)| k.as_str() == Some("import_playbook"))
+    {
         return Err(src.err(
             k.mark,
             "import_playbook is not supported by this version of rustle-parse yet",
@@ -182,14 +192,16 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             _ if PLAY_KEYWORDS.contains(&key.as_str()) => {
                 play.keywords.insert(key, v.to_json());
             }
-            _ => return Err(src.err(k.mark, format!("'{key}' is not a valid attribute for a Play"))),
+            _ => {
+                return Err(src.err(
+                    k.mark,
+                    format!("'{key}' is not a valid attribute for a Play"),
+                ));
+            }
         }
     }
     if !hosts_seen || play.hosts.is_empty() {
-        return Err(src.err(
-            node.mark,
-            "the field 'hosts' is required but was not set",
-        ));
+        return Err(src.err(node.mark, "the field 'hosts' is required but was not set"));
     }
     if play.name.is_empty() {
         play.name = play.hosts.clone();
@@ -215,7 +227,10 @@ fn boolean(src: &Source<'_>, v: &Node, what: &str) -> Result<bool, ParseError> {
             _ => Err(src.err(v.mark, format!("'{what}' must be a boolean, got {s:?}"))),
         },
         Kind::Int(i) => Ok(*i != 0),
-        _ => Err(src.err(v.mark, format!("'{what}' must be a boolean, got {}", v.type_name()))),
+        _ => Err(src.err(
+            v.mark,
+            format!("'{what}' must be a boolean, got {}", v.type_name()),
+        )),
     }
 }
 
@@ -228,7 +243,10 @@ fn vars(src: &Source<'_>, v: &Node) -> Result<Map<String, Value>, ParseError> {
         },
         _ => Err(src.err(
             v.mark,
-            format!("Vars in a Play must be specified as a dictionary, got {}", v.type_name()),
+            format!(
+                "Vars in a Play must be specified as a dictionary, got {}",
+                v.type_name()
+            ),
         )),
     }
 }
@@ -251,9 +269,10 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             format!("A task must be a mapping, got {} instead", node.type_name()),
         ));
     };
-    if let Some((k, _)) = pairs.iter().find(|(k, _)| {
-        matches!(k.as_str(), Some("block" | "rescue" | "always"))
-    }) {
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, _)| matches!(k.as_str(), Some("block" | "rescue" | "always")))
+    {
         return Err(src.err(
             k.mark,
             "blocks are not supported by this version of rustle-parse yet",
@@ -294,10 +313,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
     }
     let (action, mut args) = match actions.as_slice() {
         [] => {
-            return Err(src.err(
-                node.mark,
-                "no module/action detected in task.",
-            ));
+            return Err(src.err(node.mark, "no module/action detected in task."));
         }
         [(k, v)] => action_and_args(src, k, v)?,
         [first, second, ..] => {
@@ -319,7 +335,10 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
         }
     }
     if actions[0].0.as_str() == Some("local_action") {
-        keywords.insert("delegate_to".to_owned(), Value::String("localhost".to_owned()));
+        keywords.insert(
+            "delegate_to".to_owned(),
+            Value::String("localhost".to_owned()),
+        );
     }
     let mut task = Task {
         id: String::new(),
@@ -376,10 +395,8 @@ fn action_and_args(
         Kind::Map(_) => match value.to_json() {
             Value::Object(mut m) => {
                 // `command: {cmd: ...}` is the same as free-form text.
-                if free {
-                    if let Some(cmd) = m.remove("cmd") {
-                        m.insert("_raw_params".to_owned(), cmd);
-                    }
+                if free && let Some(cmd) = m.remove("cmd") {
+                    m.insert("_raw_params".to_owned(), cmd);
                 }
                 m
             }
@@ -403,7 +420,13 @@ fn action_and_args(
 /// First 16 hex digits of the sha256 of the task's content (not its place).
 fn task_id(task: &Task) -> String {
     let content = serde_json::json!([
-        task.name, task.action, task.args, task.when, task.register, task.vars, task.keywords
+        task.name,
+        task.action,
+        task.args,
+        task.when,
+        task.register,
+        task.vars,
+        task.keywords
     ]);
     sha256_hex(content.to_string().as_bytes())[..16].to_owned()
 }
@@ -421,7 +444,9 @@ pub fn referenced_files(plays: &[Play], playbook_dir: &Path) -> Result<Vec<FileR
             continue;
         }
         let Some(Value::String(s)) = t.args.get("src").or_else(|| {
-            (action == "script").then(|| t.args.get("_raw_params")).flatten()
+            (action == "script")
+                .then(|| t.args.get("_raw_params"))
+                .flatten()
         }) else {
             continue;
         };
@@ -433,7 +458,11 @@ pub fn referenced_files(plays: &[Play], playbook_dir: &Path) -> Result<Vec<FileR
         if src.contains("{{") || out.iter().any(|f| f.src == src) {
             continue;
         }
-        let sub = if action == "template" { "templates" } else { "files" };
+        let sub = if action == "template" {
+            "templates"
+        } else {
+            "files"
+        };
         let candidates: Vec<PathBuf> = if Path::new(&src).is_absolute() {
             vec![PathBuf::from(&src)]
         } else {
@@ -476,8 +505,12 @@ pub fn load_playbook(path: &Path, display: String) -> Result<Vec<Play>, ParseErr
         text: &text,
         display,
     };
-    let root = yaml::load_one(&text)
-        .map_err(|e| src.err(e.mark, format!("Syntax Error while loading YAML: {}", e.msg)))?;
+    let root = yaml::load_one(&text).map_err(|e| {
+        src.err(
+            e.mark,
+            format!("Syntax Error while loading YAML: {}", e.msg),
+        )
+    })?;
     match root {
         None => Err(src.err(Mark { line: 1, col: 1 }, "Empty playbook, nothing to do")),
         Some(root) => plays(&src, &root),

@@ -227,10 +227,10 @@ impl Builder {
             Some(Open::Map(map, _, pending)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
-                    if let Kind::Map(pairs) = &mut map.kind {
-                        if let Err(e) = insert(pairs, key, node) {
-                            self.error = Some(e);
-                        }
+                    if let Kind::Map(pairs) = &mut map.kind
+                        && let Err(e) = insert(pairs, key, node)
+                    {
+                        self.error = Some(e);
                     }
                 }
             },
@@ -259,10 +259,7 @@ fn insert(pairs: &mut Vec<(Node, Node)>, key: Node, value: Node) -> Result<(), Y
             let Kind::Map(src_pairs) = src.kind else {
                 return Err(YamlError {
                     mark: src.mark,
-                    msg: format!(
-                        "expected a mapping for merging, found {}",
-                        src.type_name()
-                    ),
+                    msg: format!("expected a mapping for merging, found {}", src.type_name()),
                 });
             };
             for (k, v) in src_pairs {
@@ -286,16 +283,16 @@ fn resolve(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Kind,
             ("!", "unsafe") => Ok(Kind::Tagged(UNSAFE_KEY, text)),
             ("!", "vault") | ("!", "vault-encrypted") => Ok(Kind::Tagged(VAULT_KEY, text)),
             ("tag:yaml.org,2002:", "str") => Ok(Kind::Str(text)),
-            ("tag:yaml.org,2002:", "int") => {
-                parse_int(&text).map(Kind::Int).ok_or_else(|| format!("invalid !!int value {text:?}"))
-            }
+            ("tag:yaml.org,2002:", "int") => parse_int(&text)
+                .map(Kind::Int)
+                .ok_or_else(|| format!("invalid !!int value {text:?}")),
             ("tag:yaml.org,2002:", "float") => parse_float(&text)
                 .or_else(|| parse_int(&text).map(|i| i as f64))
                 .map(Kind::Float)
                 .ok_or_else(|| format!("invalid !!float value {text:?}")),
-            ("tag:yaml.org,2002:", "bool") => {
-                parse_bool(&text).map(Kind::Bool).ok_or_else(|| format!("invalid !!bool value {text:?}"))
-            }
+            ("tag:yaml.org,2002:", "bool") => parse_bool(&text)
+                .map(Kind::Bool)
+                .ok_or_else(|| format!("invalid !!bool value {text:?}")),
             ("tag:yaml.org,2002:", "null") => Ok(Kind::Null),
             (handle, suffix) => Err(format!(
                 "could not determine a constructor for the tag '{handle}{suffix}'"
@@ -342,9 +339,7 @@ fn split_sign(s: &str) -> (i64, &str) {
 }
 
 fn digits_in(s: &str, radix: u32) -> bool {
-    !s.is_empty()
-        && s.chars().any(|c| c != '_')
-        && s.chars().all(|c| c == '_' || c.is_digit(radix))
+    !s.is_empty() && s.chars().any(|c| c != '_') && s.chars().all(|c| c == '_' || c.is_digit(radix))
 }
 
 fn parse_int(s: &str) -> Option<i64> {
@@ -358,7 +353,9 @@ fn parse_int(s: &str) -> Option<i64> {
         digits_in(&body[1..], 8).then(|| i64::from_str_radix(&clean(&body[1..]), 8).ok())??
     } else if body.contains(':') {
         sexagesimal(body)?
-    } else if body == "0" || (body.starts_with(|c: char| ('1'..='9').contains(&c)) && digits_in(body, 10)) {
+    } else if body == "0"
+        || (body.starts_with(|c: char| ('1'..='9').contains(&c)) && digits_in(body, 10))
+    {
         clean(body).parse().ok()?
     } else {
         return None;
@@ -414,8 +411,16 @@ fn parse_float(s: &str) -> Option<f64> {
     if !(int_ok && exp_ok) {
         return None;
     }
-    let text = format!("{}{}", if sign < 0 { "-" } else { "" }, body.replace('_', ""));
-    let text = if text.ends_with('.') { format!("{text}0") } else { text };
+    let text = format!(
+        "{}{}",
+        if sign < 0 { "-" } else { "" },
+        body.replace('_', "")
+    );
+    let text = if text.ends_with('.') {
+        format!("{text}0")
+    } else {
+        text
+    };
     text.parse().ok()
 }
 
@@ -450,12 +455,18 @@ mod tests {
         let err = load("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert_eq!(err.mark.line, 3, "{err:?}");
         let err = load("a: *nope\n").unwrap_err();
-        assert_eq!((err.mark.line, err.msg.as_str()), (1, "while parsing node, found unknown anchor"), "{err:?}");
+        assert_eq!(
+            (err.mark.line, err.msg.as_str()),
+            (1, "while parsing node, found unknown anchor"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn nodes_know_where_they_start() {
-        let node = load_one("- name: a\n  debug: {}\n- name: b\n").unwrap().unwrap();
+        let node = load_one("- name: a\n  debug: {}\n- name: b\n")
+            .unwrap()
+            .unwrap();
         let marks: Vec<usize> = node.as_seq().unwrap().iter().map(|n| n.mark.line).collect();
         assert_eq!(marks, [1, 3]);
     }

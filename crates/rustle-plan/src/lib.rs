@@ -112,7 +112,11 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         .plan
         .iter()
         .flat_map(|p| &p.hosts)
-        .map(|h| doc.host_slice(&h.name).map(|s| s.sha256()).unwrap_or_default())
+        .map(|h| {
+            doc.host_slice(&h.name)
+                .map(|s| s.sha256())
+                .unwrap_or_default()
+        })
         .collect();
     if let Some(plan) = doc.plan.as_mut() {
         for (h, sha) in plan.hosts.iter_mut().zip(hashes) {
@@ -133,7 +137,11 @@ fn host_plan(inv: &Inventory, name: &str, opts: &PlanOptions) -> HostPlan {
         groups: groups.keys().cloned().collect(),
         vars,
         connection,
-        mode: if ssh_mode { ExecMode::Ssh } else { ExecMode::Runner },
+        mode: if ssh_mode {
+            ExecMode::Ssh
+        } else {
+            ExecMode::Runner
+        },
         slice_sha256: String::new(),
     }
 }
@@ -147,7 +155,9 @@ fn groups_of(inv: &Inventory, host: &str) -> BTreeMap<String, usize> {
     for _ in 0..inv.groups.len() {
         let mut changed = false;
         for g in &inv.groups {
-            let Some(&d) = depth.get(&g.name) else { continue };
+            let Some(&d) = depth.get(&g.name) else {
+                continue;
+            };
             for c in &g.children {
                 if depth.get(c).is_none_or(|&cd| cd < d + 1) {
                     depth.insert(c.clone(), d + 1);
@@ -170,7 +180,11 @@ fn groups_of(inv: &Inventory, host: &str) -> BTreeMap<String, usize> {
 
 /// Group vars from `all` down by depth, then by `ansible_group_priority`,
 /// then by name; host vars last.
-fn merged_vars(inv: &Inventory, host: &str, groups: &BTreeMap<String, usize>) -> Map<String, Value> {
+fn merged_vars(
+    inv: &Inventory,
+    host: &str,
+    groups: &BTreeMap<String, usize>,
+) -> Map<String, Value> {
     let mut order: Vec<(usize, i64, &str)> = groups
         .iter()
         .filter_map(|(g, &d)| {

@@ -43,7 +43,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     for w in warnings {
         eprintln!("[WARNING]: {w}");
     }
-    match doc.write(std::io::BufWriter::new(std::io::stdout().lock()), args.pretty) {
+    match doc.write(
+        std::io::BufWriter::new(std::io::stdout().lock()),
+        args.pretty,
+    ) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing stdout"),
     }

@@ -197,9 +197,13 @@ impl Conn {
         use tokio::io::AsyncWriteExt;
         let mut cmd = self.session.command("sh");
         cmd.arg("-c").raw_arg(quote(script));
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().await.map_err(|e| self.err(&e))?;
         if let (Some(data), Some(mut w)) = (stdin, child.stdin().take()) {
             w.write_all(data).await.map_err(|e| self.err(&e))?;
@@ -244,10 +248,18 @@ mod tests {
 
     #[test]
     fn options_from_ansible_args() {
-        let args: Vec<String> = ["-o", "UserKnownHostsFile=/k", "-oStrictHostKeyChecking=yes", "-J", "bastion", "-o", "Compression yes"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let args: Vec<String> = [
+            "-o",
+            "UserKnownHostsFile=/k",
+            "-oStrictHostKeyChecking=yes",
+            "-J",
+            "bastion",
+            "-o",
+            "Compression yes",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let (opts, jumps) = ssh_options(&args);
         assert_eq!(
             opts,
