@@ -41,7 +41,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let plays = playbook::load_playbook(&playbook_path, display)?;
+    let plays = playbook::load_playbook(&playbook_path, &opts.playbook, display)?;
     let mut inventory = inventory::load(&opts.inventory)?;
     let wants_localhost = plays
         .iter()

@@ -494,14 +494,15 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-/// Loads one playbook file into plays.
-pub fn load_playbook(path: &Path, display: String) -> Result<Vec<Play>, ParseError> {
+/// Loads one playbook file into plays; `shown` is the path as the user
+/// gave it, used in messages.
+pub fn load_playbook(path: &Path, shown: &Path, display: String) -> Result<Vec<Play>, ParseError> {
     let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
-        path: path.to_owned(),
+        path: shown.to_owned(),
         source,
     })?;
     let src = Source {
-        path,
+        path: shown,
         text: &text,
         display,
     };

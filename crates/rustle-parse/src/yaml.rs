@@ -225,7 +225,13 @@ impl Builder {
                 }
             }
             Some(Open::Map(map, _, pending)) => match pending.take() {
-                None => *pending = Some(node),
+                None => {
+                    // A block mapping starts where its first key does.
+                    if matches!(&map.kind, Kind::Map(p) if p.is_empty()) {
+                        map.mark = node.mark;
+                    }
+                    *pending = Some(node);
+                }
                 Some(key) => {
                     if let Kind::Map(pairs) = &mut map.kind
                         && let Err(e) = insert(pairs, key, node)

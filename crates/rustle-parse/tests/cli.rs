@@ -1,0 +1,111 @@
+//! rustle-parse as a user runs it: files in, JSON or an error out.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn parse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rustle-parse"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn same_input_gives_identical_bytes() {
+    let a = parse(&["fixtures/demo/site.yml"]);
+    let b = parse(&["fixtures/demo/site.yml"]);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn demo_document_is_golden() {
+    let out = parse(&["fixtures/demo/site.yml", "--pretty"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The absolute checkout path differs between machines.
+    let dir = root().join("fixtures/demo").canonicalize().unwrap();
+    let text = text.replace(&dir.display().to_string(), "$DEMO");
+    expect_test::expect_file!["../../../fixtures/golden/demo.parsed.json"].assert_eq(&text);
+}
+
+/// Each bad input: the exit code ansible-playbook uses and our message.
+#[test]
+fn errors_name_file_line_and_column() {
+    let cases = [
+        "conflicting-actions",
+        "bad-yaml",
+        "no-hosts",
+        "bad-play-key",
+        "no-action",
+        "not-a-list",
+        "missing-file",
+    ];
+    let mut report = String::new();
+    for name in cases {
+        let path = format!("fixtures/errors/{name}.yml");
+        let out = parse(&[&path]);
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: stdout must stay empty on error"
+        );
+        report += &format!(
+            "== {name}: exit {}\n{}\n",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    expect_test::expect_file!["golden/errors.txt"].assert_eq(&report);
+}
+
+#[test]
+fn inventory_and_extra_vars_reach_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        "[web]\nweb[1:2] ansible_host=127.0.0.2\n[web:vars]\nport=8080\n",
+    )
+    .unwrap();
+    let out = parse(&[
+        "fixtures/demo/site.yml",
+        "-i",
+        inv.to_str().unwrap(),
+        "-e",
+        "x=1 y='a b'",
+        "-e",
+        "{\"z\": [1, 2]}",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts: Vec<&str> = doc["parsed"]["inventory"]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    // The play targets localhost, which the inventory lacks: implicit.
+    assert_eq!(hosts, ["web1", "web2", "localhost"]);
+    assert_eq!(
+        doc["parsed"]["inventory"]["groups"][0]["vars"]["port"],
+        8080
+    );
+    assert_eq!(
+        doc["parsed"]["extra_vars"],
+        serde_json::json!({"x": "1", "y": "a b", "z": [1, 2]})
+    );
+}

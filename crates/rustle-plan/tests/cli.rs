@@ -1,0 +1,98 @@
+//! rustle-plan as a user runs it: a parsed document on stdin, a planned
+//! one (or an error naming what was wrong) on stdout.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/golden")
+        .join(name)
+}
+
+fn plan(stdin: &[u8], args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rustle-plan"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn parsed_demo() -> Vec<u8> {
+    std::fs::read(fixture("demo.parsed.json")).unwrap()
+}
+
+#[test]
+fn plans_the_demo_deterministically() {
+    let a = plan(&parsed_demo(), &["--pretty"]);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let b = plan(&parsed_demo(), &["--pretty"]);
+    assert_eq!(a.stdout, b.stdout);
+    expect_test::expect_file!["../../../fixtures/golden/demo.planned.json"]
+        .assert_eq(&String::from_utf8(a.stdout).unwrap());
+    // Ansible's warning about the empty inventory.
+    assert!(String::from_utf8_lossy(&a.stderr).contains("provided hosts list is empty"));
+}
+
+#[test]
+fn limit_matching_nothing_is_a_warning_and_an_empty_plan() {
+    let out = plan(&parsed_demo(), &["--limit", "nosuchhost"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["plan"]["plays"][0]["hosts"], serde_json::json!([]));
+    assert_eq!(doc["plan"]["hosts"], serde_json::json!([]));
+}
+
+/// Every refused document: exit 1, nothing on stdout, and a message that
+/// names what was expected and what was found.
+#[test]
+fn refuses_bad_documents() {
+    let demo = String::from_utf8(parsed_demo()).unwrap();
+    let planned = plan(demo.as_bytes(), &[]).stdout;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "not JSON",
+            b"{\"format\": \"rustle\", \"version\": 1,".to_vec(),
+        ),
+        ("empty input", Vec::new()),
+        (
+            "wrong version",
+            demo.replacen("\"version\": 1", "\"version\": 7", 1)
+                .into_bytes(),
+        ),
+        ("already planned", planned),
+        (
+            "unknown top-level field",
+            demo.replacen("{", "{\n  \"extra\": true,", 1).into_bytes(),
+        ),
+        (
+            "bad field",
+            demo.replacen("\"gather_facts\": false", "\"gather_facts\": \"no\"", 1)
+                .into_bytes(),
+        ),
+    ];
+    let mut report = String::new();
+    for (what, input) in cases {
+        let out = plan(&input, &[]);
+        assert!(out.stdout.is_empty(), "{what}: stdout must stay empty");
+        report += &format!(
+            "{what}: exit {}: {}",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    expect_test::expect![[r#"
+        not JSON: exit 1: rustle-plan: error: reading stdin: malformed JSON at line 1, column 34: EOF while parsing a value
+        empty input: exit 1: rustle-plan: error: reading stdin: malformed JSON at line 1, column 0: EOF while parsing a value
+        wrong version: exit 1: rustle-plan: error: reading stdin: $.version: expected format version 1, found 7 (this is rustle format version 1)
+        already planned: exit 1: rustle-plan: error: reading stdin: $.stage: expected a document at stage parsed, found "planned"
+        unknown top-level field: exit 1: rustle-plan: error: reading stdin: $.extra: unknown field `extra`, expected one of `format`, `version`, `stage`, `parsed`, `plan`, `deployment`
+        bad field: exit 1: rustle-plan: error: reading stdin: $.parsed.plays[0].gather_facts: invalid type: string "no", expected a boolean
+    "#]]
+    .assert_eq(&report);
+}
