@@ -43,9 +43,33 @@ pub struct HostStats {
 }
 
 impl HostStats {
-    /// Counts one task result the way Ansible's recap does (`ok`
-    /// includes `changed`; an ignored failure counts as ok and ignored).
-    pub fn count(&mut self, status: Status, ignored: bool) {
+    /// Counts a `TaskResult` the way Ansible's recap does; other events
+    /// count nothing. `meta` tasks count only when they fail.
+    pub fn record(&mut self, ev: &Event) {
+        let Event::TaskResult {
+            action,
+            status,
+            ignored,
+            result,
+            ..
+        } = ev
+        else {
+            return;
+        };
+        let meta = matches!(
+            action.as_str(),
+            "meta" | "ansible.builtin.meta" | "ansible.legacy.meta"
+        );
+        if meta && *status != Status::Failed {
+            return;
+        }
+        let changed = result.get("changed") == Some(&Value::Bool(true));
+        self.count(*status, *ignored, changed);
+    }
+
+    /// Counts one result: `ok` includes `changed`; an ignored failure
+    /// counts as ok and ignored, and as changed when it changed something.
+    pub fn count(&mut self, status: Status, ignored: bool, changed: bool) {
         match status {
             Status::Ok => self.ok += 1,
             Status::Changed => {
@@ -55,6 +79,7 @@ impl HostStats {
             Status::Failed if ignored => {
                 self.ok += 1;
                 self.ignored += 1;
+                self.changed += u32::from(changed);
             }
             Status::Failed => self.failures += 1,
             Status::Skipped => self.skipped += 1,

@@ -52,7 +52,9 @@ pub type Warnings = Vec<String>;
 pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings), PlanError> {
     let inv = &doc.parsed.inventory;
     let mut warnings = Vec::new();
-    if inv.hosts.iter().all(|h| h.implicit) {
+    if inv.sources.is_empty() {
+        warnings.push("No inventory was parsed, only implicit localhost is available".to_owned());
+    } else if inv.hosts.iter().all(|h| h.implicit) {
         warnings.push(
             "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'"
                 .to_owned(),

@@ -1,0 +1,487 @@
+//! Native fact gathering (no Python on the host): the subset of Ansible's
+//! `setup` facts that playbooks use most, named as `setup` names them
+//! without the `ansible_` prefix. Everything is read through the
+//! [`Target`], so gathering works on any host.
+
+use std::collections::BTreeSet;
+
+use rustle_format::Vars;
+use serde_json::{Value as Json, json};
+
+use crate::target::{ExecRequest, Target};
+use crate::util::time::utc_date_time;
+
+/// Gathers facts; anything that cannot be read is left out.
+pub fn gather(target: &dyn Target) -> Vars {
+    let mut facts = Vars::new();
+    platform(target, &mut facts);
+    distribution(target, &mut facts);
+    if let Some(text) = read_text(target, "/proc/cpuinfo") {
+        facts.extend(cpu_facts(&text));
+    }
+    if let Some(text) = read_text(target, "/proc/meminfo") {
+        facts.extend(memory_facts(&text));
+    }
+    user(target, &mut facts);
+    if let Some(env) = environment(target) {
+        facts.insert("env".into(), Json::Object(env));
+    }
+    if let Some(out) = sh(target, DATE_SCRIPT) {
+        facts.insert("date_time".into(), date_time(&out));
+    }
+    facts.insert("pkg_mgr".into(), json!(pkg_mgr(target)));
+    facts.insert("service_mgr".into(), json!(service_mgr(target)));
+    python(target, &mut facts);
+    let ips = read_text(target, "/proc/net/fib_trie").map_or_else(Vec::new, |t| ipv4_addresses(&t));
+    facts.insert("all_ipv4_addresses".into(), json!(ips));
+    facts
+}
+
+fn read_text(target: &dyn Target, path: &str) -> Option<String> {
+    let bytes = target.read_file(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Stdout of a `/bin/sh -c` script that succeeded.
+fn sh(target: &dyn Target, script: &str) -> Option<String> {
+    let out = target.exec(&ExecRequest::shell(script)).ok()?;
+    (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn platform(target: &dyn Target, facts: &mut Vars) {
+    let uname = sh(target, "uname -s; uname -n; uname -r; uname -v; uname -m").unwrap_or_default();
+    let mut lines = uname.lines();
+    let mut next = || lines.next().unwrap_or_default().to_owned();
+    let (system, nodename, kernel, kernel_version, machine) =
+        (next(), next(), next(), next(), next());
+    let nodename = read_text(target, "/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or(nodename);
+    let fqdn = sh(target, "hostname -f 2>/dev/null")
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| nodename.clone());
+    let hostname = nodename.split('.').next().unwrap_or_default().to_owned();
+    let domain = fqdn.split_once('.').map_or("", |(_, d)| d).to_owned();
+    for (key, value) in [
+        ("system", system),
+        ("nodename", nodename),
+        ("hostname", hostname),
+        ("fqdn", fqdn),
+        ("domain", domain),
+        ("kernel", kernel),
+        ("kernel_version", kernel_version),
+        ("architecture", machine.clone()),
+        ("machine", machine),
+    ] {
+        facts.insert(key.into(), json!(value));
+    }
+}
+
+fn distribution(target: &dyn Target, facts: &mut Vars) {
+    let Some(text) = read_text(target, "/etc/os-release") else {
+        return;
+    };
+    let debian_version = read_text(target, "/etc/debian_version");
+    facts.extend(distribution_facts(&text, debian_version.as_deref()));
+}
+
+/// Parses `KEY=value` lines of os-release, unquoting values.
+fn os_release(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.trim().split_once('='))
+        .filter(|(k, _)| !k.starts_with('#'))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+const DISTRIBUTIONS: &[(&str, &str, &str)] = &[
+    // (os-release ID, Ansible distribution, os_family)
+    ("debian", "Debian", "Debian"),
+    ("ubuntu", "Ubuntu", "Debian"),
+    ("linuxmint", "Linux Mint", "Debian"),
+    ("kali", "Kali", "Debian"),
+    ("raspbian", "Debian", "Debian"),
+    ("pop", "Pop!_OS", "Debian"),
+    ("devuan", "Devuan", "Debian"),
+    ("rhel", "RedHat", "RedHat"),
+    ("centos", "CentOS", "RedHat"),
+    ("fedora", "Fedora", "RedHat"),
+    ("rocky", "Rocky", "RedHat"),
+    ("almalinux", "AlmaLinux", "RedHat"),
+    ("ol", "OracleLinux", "RedHat"),
+    ("amzn", "Amazon", "RedHat"),
+    ("sles", "SLES", "Suse"),
+    ("opensuse-leap", "openSUSE Leap", "Suse"),
+    ("opensuse-tumbleweed", "openSUSE Tumbleweed", "Suse"),
+    ("arch", "Archlinux", "Archlinux"),
+    ("manjaro", "Manjaro", "Archlinux"),
+    ("alpine", "Alpine", "Alpine"),
+    ("gentoo", "Gentoo", "Gentoo"),
+];
+
+fn distribution_facts(os_release_text: &str, debian_version: Option<&str>) -> Vars {
+    let fields = os_release(os_release_text);
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let id = get("ID").unwrap_or_default();
+    let (name, family) = DISTRIBUTIONS
+        .iter()
+        .find(|(known, _, _)| *known == id)
+        .map(|(_, name, family)| ((*name).to_owned(), (*family).to_owned()))
+        .unwrap_or_else(|| {
+            let name = get("NAME").unwrap_or(id).to_owned();
+            (name.clone(), name)
+        });
+    // Debian keeps its point release in /etc/debian_version ("12.5").
+    let debian_full = debian_version
+        .map(str::trim)
+        .filter(|v| id == "debian" && v.starts_with(|c: char| c.is_ascii_digit()));
+    let version = debian_full
+        .or_else(|| get("VERSION_ID"))
+        .unwrap_or("NA")
+        .to_owned();
+    let major = version.split('.').next().unwrap_or_default().to_owned();
+    let release = get("VERSION_CODENAME")
+        .filter(|c| !c.is_empty())
+        .unwrap_or("NA")
+        .to_owned();
+    let mut out = Vars::new();
+    for (key, value) in [
+        ("distribution", name),
+        ("distribution_version", version),
+        ("distribution_major_version", major),
+        ("distribution_release", release),
+        ("os_family", family),
+    ] {
+        out.insert(key.into(), json!(value));
+    }
+    out
+}
+
+fn cpu_facts(cpuinfo: &str) -> Vars {
+    let mut processor = Vec::new();
+    let mut vcpus = 0u64;
+    let mut sockets = BTreeSet::new();
+    let (mut cores, mut siblings) = (None, None);
+    for line in cpuinfo.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match key.trim() {
+            "processor" => {
+                vcpus += 1;
+                processor.push(json!(value));
+            }
+            "vendor_id" | "model name" | "Processor" | "CPU implementer" => {
+                processor.push(json!(value))
+            }
+            "physical id" => {
+                sockets.insert(value.to_owned());
+            }
+            "cpu cores" => cores = cores.or(value.parse::<u64>().ok()),
+            "siblings" => siblings = siblings.or(value.parse::<u64>().ok()),
+            _ => {}
+        }
+    }
+    let count = if sockets.is_empty() {
+        vcpus
+    } else {
+        sockets.len() as u64
+    };
+    let cores = cores.unwrap_or(1).max(1);
+    let threads = siblings.map_or(1, |s| (s / cores).max(1));
+    let mut out = Vars::new();
+    out.insert("processor".into(), Json::Array(processor));
+    out.insert("processor_count".into(), json!(count));
+    out.insert("processor_cores".into(), json!(cores));
+    out.insert("processor_threads_per_core".into(), json!(threads));
+    out.insert("processor_vcpus".into(), json!(vcpus));
+    out.insert("processor_nproc".into(), json!(vcpus));
+    out
+}
+
+fn memory_facts(meminfo: &str) -> Vars {
+    let mb = |key: &str| -> u64 {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    let (total, free) = (mb("MemTotal"), mb("MemFree"));
+    let (swap_total, swap_free) = (mb("SwapTotal"), mb("SwapFree"));
+    let nocache_free = free + mb("Buffers") + mb("Cached");
+    let mut out = Vars::new();
+    out.insert("memtotal_mb".into(), json!(total));
+    out.insert("memfree_mb".into(), json!(free));
+    out.insert("swaptotal_mb".into(), json!(swap_total));
+    out.insert("swapfree_mb".into(), json!(swap_free));
+    out.insert(
+        "memory_mb".into(),
+        json!({
+            "real": {"total": total, "used": total.saturating_sub(free), "free": free},
+            "nocache": {"free": nocache_free, "used": total.saturating_sub(nocache_free)},
+            "swap": {"total": swap_total, "free": swap_free, "used": swap_total.saturating_sub(swap_free), "cached": mb("SwapCached")},
+        }),
+    );
+    out
+}
+
+fn user(target: &dyn Target, facts: &mut Vars) {
+    let Some(out) = sh(target, "id -un; id -u; id -g") else {
+        return;
+    };
+    let mut lines = out.lines().map(str::trim);
+    let name = lines.next().unwrap_or_default().to_owned();
+    let uid = lines.next().and_then(|v| v.parse::<u64>().ok());
+    let gid = lines.next().and_then(|v| v.parse::<u64>().ok());
+    facts.insert("user_id".into(), json!(name));
+    facts.insert("user_uid".into(), json!(uid));
+    facts.insert("user_gid".into(), json!(gid));
+    let passwd = read_text(target, "/etc/passwd").unwrap_or_default();
+    let entry = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f[0] == name);
+    if let Some(fields) = entry.filter(|f| f.len() >= 7) {
+        facts.insert("user_gecos".into(), json!(fields[4]));
+        facts.insert("user_dir".into(), json!(fields[5]));
+        facts.insert("user_shell".into(), json!(fields[6]));
+    } else {
+        facts.insert("user_dir".into(), json!(target.home()));
+    }
+}
+
+fn environment(target: &dyn Target) -> Option<Vars> {
+    let out = target
+        .exec(&ExecRequest::new(["env", "-0"]))
+        .ok()
+        .filter(|o| o.rc == 0)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(
+        text.split('\0')
+            .filter_map(|entry| entry.split_once('='))
+            .map(|(k, v)| (k.to_owned(), json!(v)))
+            .collect(),
+    )
+}
+
+/// One `date` call for the local fields; UTC fields are derived from the epoch.
+const DATE_SCRIPT: &str = "date '+%Y %m %A %w %W %d %H %M %S %s %Z %z %N'";
+
+fn date_time(out: &str) -> Json {
+    let f: Vec<&str> = out.split_whitespace().collect();
+    if f.len() < 12 {
+        return json!({});
+    }
+    let epoch: u64 = f[9].parse().unwrap_or(0);
+    let micro = f
+        .get(12)
+        .filter(|n| n.len() >= 6 && n.bytes().all(|b| b.is_ascii_digit()))
+        .map_or("000000", |n| &n[..6]);
+    let (utc_date, utc_time) = utc_date_time(epoch);
+    let (year, month, day, hour, minute, second) = (f[0], f[1], f[5], f[6], f[7], f[8]);
+    json!({
+        "year": year, "month": month, "weekday": f[2], "weekday_number": f[3],
+        "weeknumber": f[4], "day": day, "hour": hour, "minute": minute, "second": second,
+        "epoch": f[9], "epoch_int": f[9],
+        "date": format!("{year}-{month}-{day}"),
+        "time": format!("{hour}:{minute}:{second}"),
+        "iso8601_micro": format!("{utc_date}T{utc_time}.{micro}Z"),
+        "iso8601": format!("{utc_date}T{utc_time}Z"),
+        "iso8601_basic": format!("{year}{month}{day}T{hour}{minute}{second}{micro}"),
+        "iso8601_basic_short": format!("{year}{month}{day}T{hour}{minute}{second}"),
+        "tz": f[10], "tz_dst": f[10], "tz_offset": f[11],
+    })
+}
+
+fn exists(target: &dyn Target, path: &str) -> bool {
+    matches!(target.stat(path, true), Ok(Some(_)))
+}
+
+fn pkg_mgr(target: &dyn Target) -> &'static str {
+    const MANAGERS: &[(&str, &str)] = &[
+        ("/usr/bin/apt-get", "apt"),
+        ("/usr/bin/dnf5", "dnf5"),
+        ("/usr/bin/dnf", "dnf"),
+        ("/usr/bin/yum", "yum"),
+        ("/sbin/apk", "apk"),
+        ("/usr/bin/zypper", "zypper"),
+        ("/usr/bin/pacman", "pacman"),
+        ("/usr/bin/emerge", "portage"),
+    ];
+    MANAGERS
+        .iter()
+        .find(|(path, _)| exists(target, path))
+        .map_or("unknown", |(_, name)| name)
+}
+
+/// Like Ansible: systemd when it runs, else the name of PID 1 unless that
+/// is a generic init or a shell, else what the init scripts suggest.
+fn service_mgr(target: &dyn Target) -> String {
+    let comm = read_text(target, "/proc/1/comm")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if comm == "systemd" || exists(target, "/run/systemd/system") {
+        return "systemd".into();
+    }
+    match comm.as_str() {
+        "runit-init" => return "runit".into(),
+        "openrc-init" => return "openrc".into(),
+        "" | "init" => {}
+        c if c.ends_with("sh") => {}
+        c => return c.into(),
+    }
+    if exists(target, "/sbin/openrc") {
+        "openrc".into()
+    } else if exists(target, "/etc/init.d") {
+        "sysvinit".into()
+    } else {
+        "service".into()
+    }
+}
+
+const PYTHON_SCRIPT: &str =
+    "import sys; print(sys.executable); print(' '.join(str(v) for v in sys.version_info))";
+
+fn python(target: &dyn Target, facts: &mut Vars) {
+    let req = ExecRequest::new(["python3", "-c", PYTHON_SCRIPT]);
+    let Some(out) = target.exec(&req).ok().filter(|o| o.rc == 0) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let executable = lines.next().unwrap_or_default();
+    let info: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let [major, minor, micro, level, serial] = info[..] else {
+        return;
+    };
+    let num = |v: &str| v.parse::<u64>().unwrap_or(0);
+    facts.insert(
+        "python_version".into(),
+        json!(format!("{major}.{minor}.{micro}")),
+    );
+    facts.insert(
+        "python".into(),
+        json!({
+            "executable": executable,
+            "type": "cpython",
+            "version": {"major": num(major), "minor": num(minor), "micro": num(micro), "releaselevel": level, "serial": num(serial)},
+            "version_info": [num(major), num(minor), num(micro), level, num(serial)],
+        }),
+    );
+}
+
+/// Local IPv4 addresses from `/proc/net/fib_trie` (`/32 host LOCAL`
+/// entries), loopback excluded, in order of appearance.
+fn ipv4_addresses(fib_trie: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut last = "";
+    for line in fib_trie.lines() {
+        let line = line.trim_start_matches([' ', '|', '+', '-']).trim();
+        if line.starts_with("/32 host LOCAL") {
+            if !last.starts_with("127.") && !out.iter().any(|a| a == last) {
+                out.push(last.to_owned());
+            }
+        } else if !line.starts_with('/') {
+            last = line.split_whitespace().next().unwrap_or_default();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debian_release() {
+        let text = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
+        let facts = distribution_facts(text, Some("12.11\n"));
+        assert_eq!(facts["distribution"], "Debian");
+        assert_eq!(facts["os_family"], "Debian");
+        assert_eq!(facts["distribution_version"], "12.11");
+        assert_eq!(facts["distribution_major_version"], "12");
+        assert_eq!(facts["distribution_release"], "bookworm");
+    }
+
+    #[test]
+    fn unknown_release_uses_its_name() {
+        let facts = distribution_facts("NAME='Foo OS'\nID=foo\nVERSION_ID=3.1\n", None);
+        assert_eq!(facts["distribution"], "Foo OS");
+        assert_eq!(facts["distribution_major_version"], "3");
+        assert_eq!(facts["distribution_release"], "NA");
+    }
+
+    #[test]
+    fn cpu_counts() {
+        let block = |n: u32| {
+            format!(
+                "processor\t: {n}\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nphysical id\t: 0\nsiblings\t: 2\ncpu cores\t: 2\n\n"
+            )
+        };
+        let facts = cpu_facts(&(block(0) + &block(1)));
+        assert_eq!(facts["processor_vcpus"], 2);
+        assert_eq!(facts["processor_count"], 1);
+        assert_eq!(facts["processor_cores"], 2);
+        assert_eq!(facts["processor_threads_per_core"], 1);
+        assert_eq!(
+            facts["processor"],
+            json!([
+                "0",
+                "AuthenticAMD",
+                "AMD EPYC",
+                "1",
+                "AuthenticAMD",
+                "AMD EPYC"
+            ])
+        );
+    }
+
+    #[test]
+    fn memory_in_megabytes() {
+        let facts =
+            memory_facts("MemTotal:       24684000 kB\nMemFree:        2048 kB\nSwapTotal: 0 kB\n");
+        assert_eq!(facts["memtotal_mb"], 24105);
+        assert_eq!(facts["memfree_mb"], 2);
+        assert_eq!(facts["swaptotal_mb"], 0);
+    }
+
+    #[test]
+    fn date_fields() {
+        let d = date_time("2026 11 Sunday 0 46 22 11 08 03 1795345683 UTC +0000 639911123\n");
+        assert_eq!(d["date"], "2026-11-22");
+        assert_eq!(d["time"], "11:08:03");
+        assert_eq!(d["iso8601"], "2026-11-22T11:08:03Z");
+        assert_eq!(d["iso8601_micro"], "2026-11-22T11:08:03.639911Z");
+        assert_eq!(d["iso8601_basic_short"], "20261122T110803");
+        assert_eq!(d["weekday"], "Sunday");
+        assert_eq!(d["tz_offset"], "+0000");
+    }
+
+    #[test]
+    fn local_ipv4_addresses() {
+        let trie = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\n     |-- 192.0.2.2\n        /32 host LOCAL\nLocal:\n     |-- 192.0.2.2\n        /32 host LOCAL\n";
+        assert_eq!(ipv4_addresses(trie), vec!["192.0.2.2"]);
+    }
+}

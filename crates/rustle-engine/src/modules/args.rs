@@ -1,0 +1,86 @@
+//! Typed access to a module's rendered arguments, with Ansible's coercions.
+
+use rustle_format::Vars;
+use serde_json::Value as Json;
+
+use super::ModuleError;
+
+/// A module's arguments after rendering.
+#[derive(Debug, Clone, Copy)]
+pub struct Args<'a>(pub &'a Vars);
+
+impl<'a> Args<'a> {
+    pub fn get(&self, key: &str) -> Option<&'a Json> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    /// The first of `keys` (a name and its aliases) that is set, as a string.
+    pub fn string(&self, keys: &[&str]) -> Result<Option<String>, ModuleError> {
+        let Some((key, value)) = keys.iter().find_map(|k| self.get(k).map(|v| (k, v))) else {
+            return Ok(None);
+        };
+        match value {
+            Json::String(s) => Ok(Some(s.clone())),
+            Json::Number(n) => Ok(Some(n.to_string())),
+            Json::Bool(b) => Ok(Some(if *b { "True" } else { "False" }.to_owned())),
+            other => Err(ModuleError(format!(
+                "argument '{key}' is of type {} and we were unable to convert to str",
+                type_name(other)
+            ))),
+        }
+    }
+
+    pub fn required(&self, keys: &[&str]) -> Result<String, ModuleError> {
+        self.string(keys)?
+            .ok_or_else(|| ModuleError(format!("missing required arguments: {}", keys[0])))
+    }
+
+    /// Ansible's booleans: yes/no, true/false, on/off, 1/0 (any case).
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool, ModuleError> {
+        let Some(value) = self.get(key) else {
+            return Ok(default);
+        };
+        let parsed = match value {
+            Json::Bool(b) => Some(*b),
+            Json::Number(n) => match n.as_f64() {
+                Some(1.0) => Some(true),
+                Some(0.0) => Some(false),
+                _ => None,
+            },
+            Json::String(s) => match s.to_lowercase().as_str() {
+                "yes" | "on" | "1" | "true" | "y" | "t" => Some(true),
+                "no" | "off" | "0" | "false" | "n" | "f" | "" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            ModuleError(format!(
+                "argument '{key}' is of type {} and we were unable to convert to bool",
+                type_name(value)
+            ))
+        })
+    }
+}
+
+/// The Python type name Ansible uses in argument errors.
+pub fn type_name(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// `~` and `~/x` expanded with the target user's home.
+pub fn expand_user(path: &str, home: impl FnOnce() -> String) -> String {
+    match path.strip_prefix('~') {
+        Some("") => home(),
+        Some(rest) if rest.starts_with('/') => format!("{}{rest}", home().trim_end_matches('/')),
+        _ => path.to_owned(),
+    }
+}

@@ -1,0 +1,186 @@
+//! `copy`: puts bytes (`content`, or a controller file `src`) at `dest`,
+//! only when the SHA-1 differs, and sets the mode.
+
+use rustle_format::Vars;
+use serde_json::{Value as Json, json};
+
+use super::args::{Args, expand_user};
+use super::fileattrs::{attrs, io_error, stat};
+use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
+use crate::target::FileKind;
+use crate::util::mode::{format_mode, parse_mode};
+use crate::util::{pyjson, sha1::sha1_hex};
+
+pub struct Copy;
+
+impl Module for Copy {
+    fn params(&self) -> &'static [&'static str] {
+        &[
+            "src",
+            "content",
+            "dest",
+            "mode",
+            "force",
+            "backup",
+            "remote_src",
+        ]
+    }
+
+    fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
+        if args.bool("backup", false)? {
+            return Err(ModuleError::new("copy: backup is not supported yet"));
+        }
+        let source = read_source(ctx, args)?;
+        let dest = expand_user(&args.required(&["dest"])?, || ctx.target.home());
+        let dest = final_dest(ctx, &dest, source.name.as_deref())?;
+        let old = stat(ctx, &dest, true)?;
+        if old.is_some_and(|s| s.kind == FileKind::Dir) {
+            return Err(ModuleError::new(format!("dest {dest} is a directory")));
+        }
+        let old_content = match old {
+            Some(_) => Some(
+                ctx.target
+                    .read_file(&dest)
+                    .map_err(|e| io_error("reading", &dest, e))?,
+            ),
+            None => None,
+        };
+        let force = args.bool("force", true)?;
+        let write = match &old_content {
+            None => true,
+            Some(old) => force && sha1_hex(old) != sha1_hex(&source.bytes),
+        };
+        let base_mode = old.map_or(0o644, |s| s.mode);
+        let mode = match args.get("mode") {
+            Some(spec) => Some(parse_mode(spec, base_mode, false).map_err(ModuleError)?),
+            None => None,
+        };
+        let chmod = !write && mode.is_some_and(|m| Some(m) != old.map(|s| s.mode));
+        if !ctx.check {
+            if write {
+                let target = ctx.target;
+                target
+                    .write_file(&dest, &source.bytes, mode)
+                    .map_err(|e| io_error("writing", &dest, e))?;
+            } else if let (true, Some(mode)) = (chmod, mode) {
+                ctx.target
+                    .set_mode(&dest, mode)
+                    .map_err(|e| io_error("setting the mode of", &dest, e))?;
+            }
+        }
+        let mut r = report(ctx, &dest, &source.bytes, write || chmod, mode)?;
+        if ctx.diff && write {
+            r.insert("diff".into(), diff(&dest, old_content.as_deref(), &source));
+        }
+        Ok(Outcome::new(r))
+    }
+}
+
+/// The bytes to copy and, for `src`, the name they came from.
+struct Source {
+    bytes: Vec<u8>,
+    name: Option<String>,
+}
+
+fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
+    match (args.get("content"), args.string(&["src"])?) {
+        (Some(_), Some(_)) => Err(ModuleError::new("src and content are mutually exclusive")),
+        (Some(content), None) => Ok(Source {
+            bytes: content_bytes(content),
+            name: None,
+        }),
+        (None, Some(src)) if args.bool("remote_src", false)? => {
+            let bytes = ctx.target.read_file(&src);
+            let bytes = bytes.map_err(|_| ModuleError::new(format!("Source {src} not found")))?;
+            Ok(Source {
+                bytes,
+                name: Some(src),
+            })
+        }
+        (None, Some(src)) => {
+            let bytes = ctx.files.read(&src);
+            let bytes =
+                bytes.map_err(|_| ModuleError::new(format!("Could not find or access '{src}'")))?;
+            Ok(Source {
+                bytes,
+                name: Some(src),
+            })
+        }
+        (None, None) => Err(ModuleError::new("src (or content) is required")),
+    }
+}
+
+/// `content` as Ansible writes it: strings as is, lists and dicts as JSON.
+fn content_bytes(content: &Json) -> Vec<u8> {
+    match content {
+        Json::String(s) => s.clone().into_bytes(),
+        Json::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Json::Null => "None".into(),
+        Json::Number(n) => n.to_string().into_bytes(),
+        other => pyjson::dumps(other).into_bytes(),
+    }
+}
+
+/// A directory `dest` (or one ending in `/`) receives the file under the
+/// source's base name; otherwise the parent directory must exist.
+fn final_dest(ctx: &ModuleCtx, dest: &str, src: Option<&str>) -> Result<String, ModuleError> {
+    let is_dir =
+        dest.ends_with('/') || stat(ctx, dest, true)?.is_some_and(|s| s.kind == FileKind::Dir);
+    if is_dir {
+        let Some(src) = src else {
+            return Err(ModuleError::new("can not use content with a dir as dest"));
+        };
+        if !ctx.check && stat(ctx, dest, true)?.is_none() {
+            let target = ctx.target;
+            target
+                .create_dir_all(dest, None)
+                .map_err(|e| io_error("creating", dest, e))?;
+        }
+        let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+        return Ok(format!("{}/{base}", dest.trim_end_matches('/')));
+    }
+    let parent = match dest.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &dest[..i],
+        None => ".",
+    };
+    if stat(ctx, parent, true)?.is_none() {
+        return Err(ModuleError::new(format!(
+            "Destination directory {parent} does not exist"
+        )));
+    }
+    Ok(dest.to_owned())
+}
+
+fn report(
+    ctx: &ModuleCtx,
+    dest: &str,
+    bytes: &[u8],
+    changed: bool,
+    mode: Option<u32>,
+) -> Result<Vars, ModuleError> {
+    let mut r = Vars::new();
+    r.insert("changed".into(), json!(changed));
+    r.insert("dest".into(), json!(dest));
+    r.insert("checksum".into(), json!(sha1_hex(bytes)));
+    if let Some(now) = stat(ctx, dest, true)? {
+        r.extend(attrs(ctx.target, &now));
+    }
+    // In check mode nothing was written: report what would be there.
+    r.insert("size".into(), json!(bytes.len()));
+    r.insert("state".into(), json!("file"));
+    if let Some(mode) = mode {
+        r.insert("mode".into(), json!(format_mode(mode)));
+    }
+    Ok(r)
+}
+
+fn diff(dest: &str, old: Option<&[u8]>, source: &Source) -> Json {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    json!({
+        "before": old.map(text).unwrap_or_default(),
+        "after": text(&source.bytes),
+        "before_header": dest,
+        "after_header": source.name.as_deref().unwrap_or("dynamically generated"),
+    })
+}

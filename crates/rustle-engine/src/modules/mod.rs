@@ -1,0 +1,154 @@
+//! Modules: what a task's action does. Each module reads the current state
+//! through the [`Target`], decides what must change, and changes it only
+//! when needed (never in check mode). [`resolve`] is the single dispatch
+//! point from an action name to its module.
+
+mod args;
+mod assert;
+mod command;
+mod copy;
+mod debug;
+mod fail;
+mod file;
+mod fileattrs;
+mod meta;
+mod set_fact;
+mod setup;
+
+use rustle_format::Vars;
+use serde_json::Value as Json;
+
+use crate::template::{Templar, TemplateError};
+use crate::{FileSource, Target};
+
+pub use args::Args;
+pub use meta::{MetaAction, meta_skipped};
+
+/// What a module may use while it runs.
+pub struct ModuleCtx<'a> {
+    pub target: &'a dyn Target,
+    pub files: &'a dyn FileSource,
+    /// The task's variables, for modules that evaluate expressions.
+    pub templar: &'a Templar,
+    pub check: bool,
+    pub diff: bool,
+}
+
+/// What a module did: its result (Ansible's keys) and how the run changes.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: Vars,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Default)]
+pub enum Effect {
+    #[default]
+    None,
+    /// Gathered facts (`ansible_facts`, without the `ansible_` prefix).
+    Facts(Vars),
+    /// Host variables at `set_fact` precedence.
+    SetVars(Vars),
+    Meta(MetaAction),
+}
+
+impl Outcome {
+    pub fn new(result: Vars) -> Outcome {
+        Outcome {
+            result,
+            effect: Effect::None,
+        }
+    }
+}
+
+/// A module failure: the task fails with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ModuleError(pub String);
+
+impl ModuleError {
+    pub fn new(msg: impl Into<String>) -> ModuleError {
+        ModuleError(msg.into())
+    }
+}
+
+impl From<TemplateError> for ModuleError {
+    fn from(err: TemplateError) -> ModuleError {
+        ModuleError(format!("Task failed: {}", err.message))
+    }
+}
+
+pub type ModuleResult = Result<Outcome, ModuleError>;
+
+pub trait Module: Sync {
+    /// Accepted arguments (aliases included); others fail the task.
+    fn params(&self) -> &'static [&'static str];
+
+    /// Arguments the module evaluates itself, passed unrendered.
+    fn raw_args(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Accepts any arguments (`set_fact`).
+    fn free_args(&self) -> bool {
+        false
+    }
+
+    fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult;
+}
+
+static MODULES: &[(&str, &dyn Module)] = &[
+    ("assert", &assert::Assert),
+    ("command", &command::Command),
+    ("copy", &copy::Copy),
+    ("debug", &debug::Debug),
+    ("fail", &fail::Fail),
+    ("file", &file::File),
+    ("gather_facts", &setup::Setup),
+    ("meta", &meta::Meta),
+    ("set_fact", &set_fact::SetFact),
+    ("setup", &setup::Setup),
+    ("shell", &command::Shell),
+];
+
+/// The module for an action, by short name or `ansible.builtin.` /
+/// `ansible.legacy.` name, with its canonical name.
+pub fn resolve(action: &str) -> Option<(String, &'static dyn Module)> {
+    let short = action
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| action.strip_prefix("ansible.legacy."))
+        .unwrap_or(action);
+    MODULES
+        .iter()
+        .find(|(name, _)| *name == short)
+        .map(|(name, module)| (format!("ansible.builtin.{name}"), *module))
+}
+
+/// Fails on arguments the module does not know, like Ansible.
+pub fn check_params(module: &dyn Module, name: &str, args: &Vars) -> Result<(), ModuleError> {
+    if module.free_args() {
+        return Ok(());
+    }
+    let params = module.params();
+    let mut unknown: Vec<&str> = args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !params.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort_unstable();
+    let mut supported = params.to_vec();
+    supported.sort_unstable();
+    Err(ModuleError(format!(
+        "Unsupported parameters for ({name}) module: {}. Supported parameters include: {}.",
+        unknown.join(", "),
+        supported.join(", ")
+    )))
+}
+
+/// A result map from `(key, value)` pairs, in order.
+pub fn result<const N: usize>(pairs: [(&str, Json); N]) -> Vars {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}

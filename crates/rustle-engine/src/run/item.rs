@@ -1,0 +1,198 @@
+//! One execution of a task's module (once, or per loop item): `when`,
+//! argument rendering, the module itself, `changed_when` / `failed_when`.
+
+use rustle_format::{Status, Vars};
+use serde_json::{Value as Json, json};
+
+use super::task::TaskCtx;
+use super::{HostRun, PlayState};
+use crate::modules::{Args, Effect, Module, ModuleCtx, check_params};
+use crate::template::{Templar, omit};
+
+pub(super) struct ItemRun {
+    pub result: Vars,
+    pub effect: Effect,
+}
+
+impl ItemRun {
+    pub fn failed(msg: String) -> ItemRun {
+        ItemRun {
+            result: failed_result(msg),
+            effect: Effect::None,
+        }
+    }
+}
+
+pub(super) fn failed_result(msg: String) -> Vars {
+    let mut r = Vars::new();
+    r.insert("msg".into(), json!(msg));
+    r.insert("failed".into(), json!(true));
+    r.insert("changed".into(), json!(false));
+    r
+}
+
+/// A result's status: failed, skipped, changed or ok.
+pub(super) fn status_of(result: &Vars) -> Status {
+    let flag = |key: &str| result.get(key).is_some_and(|v| v.as_bool() == Some(true));
+    if flag("failed") {
+        Status::Failed
+    } else if flag("skipped") {
+        Status::Skipped
+    } else if flag("changed") {
+        Status::Changed
+    } else {
+        Status::Ok
+    }
+}
+
+impl HostRun<'_> {
+    /// Runs the task once; `item_vars` holds the loop variables.
+    pub(super) fn run_item(
+        &self,
+        state: &PlayState,
+        t: &TaskCtx,
+        item_vars: Option<Vars>,
+    ) -> ItemRun {
+        // An unknown action fails whatever `when` says, as Ansible fails it at parse time.
+        let Some((name, module)) = &t.module else {
+            return ItemRun::failed(format!(
+                "couldn't resolve module/action '{}'. This often indicates a misspelling, \
+                 missing collection, or incorrect module path.",
+                t.task.action
+            ));
+        };
+        let templar = self.templar(state, t.task, item_vars.clone());
+        for cond in t.when {
+            match templar.condition(cond) {
+                Ok(true) => {}
+                Ok(false) => return skipped(cond),
+                Err(err) => return ItemRun::failed(format!("Task failed: {err}")),
+            }
+        }
+        let mut run = self.call_module(&templar, t, name, *module);
+        self.judge(state, t, item_vars, &mut run.result);
+        if status_of(&run.result) == Status::Failed {
+            run.effect = Effect::None;
+        }
+        run
+    }
+
+    /// Renders the arguments and runs the module.
+    fn call_module(
+        &self,
+        templar: &Templar,
+        t: &TaskCtx,
+        name: &str,
+        module: &dyn Module,
+    ) -> ItemRun {
+        let args = match render_args(templar, t, module.raw_args()) {
+            Ok(args) => args,
+            Err(msg) => return ItemRun::failed(msg),
+        };
+        if let Err(err) = check_params(module, name, &args) {
+            return ItemRun::failed(err.0);
+        }
+        let ctx = ModuleCtx {
+            target: self.target,
+            files: self.files,
+            templar,
+            check: t.check,
+            diff: t.diff,
+        };
+        let mut run = match module.run(&ctx, &Args(&args)) {
+            Ok(outcome) => ItemRun {
+                result: outcome.result,
+                effect: outcome.effect,
+            },
+            Err(err) => ItemRun::failed(err.0),
+        };
+        run.result.entry("changed").or_insert(json!(false));
+        run
+    }
+
+    /// `changed_when` then `failed_when`, with the result under the
+    /// `register` name like Ansible.
+    fn judge(&self, state: &PlayState, t: &TaskCtx, item_vars: Option<Vars>, result: &mut Vars) {
+        let kw = &t.task.keywords;
+        if kw.get("changed_when").is_none() && kw.get("failed_when").is_none() {
+            return;
+        }
+        let mut vars = item_vars.unwrap_or_default();
+        if let Some(register) = &t.task.register {
+            vars.insert(register.clone(), Json::Object(result.clone()));
+        }
+        let templar = self.templar(state, t.task, Some(vars));
+        if let Some(cond) = kw.get("changed_when") {
+            match all_true(&templar, cond) {
+                Ok(changed) => {
+                    result.insert("changed".into(), json!(changed));
+                }
+                Err(msg) => {
+                    result.insert("changed_when_result".into(), json!(msg));
+                    result.insert("failed".into(), json!(true));
+                    return;
+                }
+            }
+        }
+        if let Some(cond) = kw.get("failed_when") {
+            let (failed, shown) = match all_true(&templar, cond) {
+                Ok(failed) => (failed, json!(failed)),
+                Err(msg) => (true, json!(msg)),
+            };
+            result.insert("failed_when_result".into(), shown);
+            if failed {
+                result.insert("failed".into(), json!(true));
+            } else {
+                result.remove("failed");
+            }
+        }
+    }
+}
+
+fn skipped(cond: &Json) -> ItemRun {
+    let mut r = Vars::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("skipped".into(), json!(true));
+    r.insert("skip_reason".into(), json!("Conditional result was False"));
+    r.insert("false_condition".into(), cond.clone());
+    ItemRun {
+        result: r,
+        effect: Effect::None,
+    }
+}
+
+/// The module's arguments rendered, with `omit` dropped; `raw` ones as written.
+fn render_args(templar: &Templar, t: &TaskCtx, raw: &[&str]) -> Result<Vars, String> {
+    let mut out = Vars::new();
+    for (key, value) in &t.task.args {
+        if raw.contains(&key.as_str()) {
+            out.insert(key.clone(), value.clone());
+            continue;
+        }
+        let value = templar.render(value).map_err(|err| {
+            let module = t.module.as_ref().map_or("", |(name, _)| name.as_str());
+            format!(
+                "Task failed: Finalization of task args for '{module}' failed: \
+                 Error while resolving value for '{key}': {err}"
+            )
+        })?;
+        if value.as_str() != Some(omit()) {
+            out.insert(key.clone(), value);
+        }
+    }
+    Ok(out)
+}
+
+/// One conditional or a list of them, and-ed.
+fn all_true(templar: &Templar, cond: &Json) -> Result<bool, String> {
+    let conds = match cond {
+        Json::Array(items) => items.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    for cond in conds {
+        if !templar.condition(cond).map_err(|e| e.message)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,176 @@
+//! Loops: `loop` (and `with_<lookup>`, which the parser writes as `loop`
+//! plus `loop_with`) with `loop_control`, one `ItemResult` per item and
+//! Ansible's aggregate result.
+
+use rustle_format::{Event, Status, Task, TaskKey, Vars};
+use serde_json::{Value as Json, json};
+
+use super::item::{failed_result, status_of};
+use super::task::{TaskCtx, censor_item};
+use super::{HostRun, PlayState};
+use crate::modules::Effect;
+use crate::template::Templar;
+
+/// The raw `loop` of a task and the `with_<lookup>` it came from, if any.
+pub(super) fn loop_items(task: &Task) -> Option<LoopSource<'_>> {
+    let raw = task.keywords.get("loop")?;
+    let with = task.keywords.get("loop_with").and_then(Json::as_str);
+    Some(LoopSource { raw, with })
+}
+
+pub(super) struct LoopSource<'t> {
+    pub raw: &'t Json,
+    /// `items` for `with_items`, ...
+    pub with: Option<&'t str>,
+}
+
+impl HostRun<'_> {
+    /// Runs the task per loop item, emitting `ItemResult`s, and builds
+    /// Ansible's aggregate result.
+    pub(super) fn run_loop(
+        &mut self,
+        state: &PlayState,
+        key: &TaskKey,
+        t: &TaskCtx,
+        source: LoopSource,
+    ) -> (Vars, Vec<Effect>) {
+        let templar = self.templar(state, t.task, None);
+        let items = match loop_list(&templar, &source) {
+            Ok(items) => items,
+            Err(msg) => return (failed_result(msg), Vec::new()),
+        };
+        if items.is_empty() {
+            let mut r = Vars::new();
+            r.insert("changed".into(), json!(false));
+            r.insert("skipped".into(), json!(true));
+            r.insert("skipped_reason".into(), json!("No items in the list"));
+            r.insert("results".into(), json!([]));
+            return (r, Vec::new());
+        }
+        let control = LoopControl::read(t.task.keywords.get("loop_control"));
+        let mut results = Vec::with_capacity(items.len());
+        let mut effects = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let vars = control.vars(item, index);
+            let label = control.label(&self.templar(state, t.task, Some(vars.clone())), item);
+            let mut run = self.run_item(state, t, Some(vars.clone()));
+            run.result.extend(vars);
+            let status = status_of(&run.result);
+            if status != Status::Skipped {
+                run.result.entry("failed").or_insert(json!(false));
+            }
+            (self.emit)(Event::ItemResult {
+                host: self.slice.host.clone(),
+                key: key.clone(),
+                status,
+                label,
+                result: censor_item(&run.result, t.no_log),
+            });
+            effects.push(run.effect);
+            results.push(run.result);
+        }
+        (aggregate(results), effects)
+    }
+}
+
+/// The items to loop over: the rendered list, shaped by the `with_` lookup.
+fn loop_list(templar: &Templar, source: &LoopSource) -> Result<Vec<Json>, String> {
+    let rendered = templar
+        .render(source.raw)
+        .map_err(|err| format!("Task failed: {err}"))?;
+    match (source.with, rendered) {
+        (None | Some("list"), Json::Array(items)) => Ok(items),
+        // `with_items` flattens one level.
+        (Some("items"), Json::Array(items)) => Ok(items
+            .into_iter()
+            .flat_map(|item| match item {
+                Json::Array(inner) => inner,
+                other => vec![other],
+            })
+            .collect()),
+        (Some("items"), other) => Ok(vec![other]),
+        // `with_dict` yields `{key, value}` pairs.
+        (Some("dict"), Json::Object(map)) => Ok(map
+            .into_iter()
+            .map(|(key, value)| json!({"key": key, "value": value}))
+            .collect()),
+        (Some(lookup @ ("list" | "dict")), other) => Err(format!(
+            "with_{lookup} expects a {}, got {other}",
+            if lookup == "dict" { "dict" } else { "list" }
+        )),
+        (Some(lookup), _) => Err(format!("with_{lookup} is not supported yet")),
+        (None, other) => Err(format!(
+            "Invalid data passed to 'loop', it requires a list, got this instead: {other}. \
+             Hint: If you passed a list/dict of just one element, try adding wantlist=True \
+             to your lookup invocation or use q/query instead of lookup."
+        )),
+    }
+}
+
+/// `loop_control`: the loop variable, index variable and label.
+struct LoopControl {
+    loop_var: String,
+    index_var: Option<String>,
+    label: Option<Json>,
+}
+
+impl LoopControl {
+    fn read(raw: Option<&Json>) -> LoopControl {
+        let get = |key: &str| raw.and_then(|r| r.get(key)).filter(|v| !v.is_null());
+        LoopControl {
+            loop_var: get("loop_var")
+                .and_then(Json::as_str)
+                .unwrap_or("item")
+                .to_owned(),
+            index_var: get("index_var").and_then(Json::as_str).map(str::to_owned),
+            label: get("label").cloned(),
+        }
+    }
+
+    /// The variables one item's run sees.
+    fn vars(&self, item: &Json, index: usize) -> Vars {
+        let mut vars = Vars::new();
+        vars.insert(self.loop_var.clone(), item.clone());
+        vars.insert("ansible_loop_var".into(), json!(self.loop_var));
+        if let Some(index_var) = &self.index_var {
+            vars.insert(index_var.clone(), json!(index));
+            vars.insert("ansible_index_var".into(), json!(index_var));
+        }
+        vars
+    }
+
+    /// The rendered label, else the item itself.
+    fn label(&self, templar: &Templar, item: &Json) -> Json {
+        match &self.label {
+            Some(label) => templar.render(label).unwrap_or_else(|_| label.clone()),
+            None => item.clone(),
+        }
+    }
+}
+
+/// Ansible's loop result: `results` plus flags and message from the items.
+fn aggregate(results: Vec<Vars>) -> Vars {
+    let any = |key: &str| results.iter().any(|r| r.get(key) == Some(&json!(true)));
+    let changed = any("changed");
+    let failed = any("failed");
+    let all_skipped = results
+        .iter()
+        .all(|r| r.get("skipped") == Some(&json!(true)));
+    let mut out = Vars::new();
+    out.insert(
+        "results".into(),
+        Json::Array(results.iter().cloned().map(Json::Object).collect()),
+    );
+    out.insert("changed".into(), json!(changed));
+    let msg = if all_skipped {
+        out.insert("skipped".into(), json!(true));
+        "All items skipped"
+    } else if failed {
+        out.insert("failed".into(), json!(true));
+        "One or more items failed"
+    } else {
+        "All items completed"
+    };
+    out.insert("msg".into(), json!(msg));
+    out
+}

@@ -1,0 +1,230 @@
+//! Running one host's slice: plays in order, facts, tasks, handlers, and
+//! the host's variables as they grow (facts, `register`, `set_fact`).
+
+mod item;
+mod loops;
+mod task;
+
+use std::sync::Arc;
+
+use minijinja::Environment;
+use rustle_format::{Event, HostSlice, HostStats, SlicePlay, Task, TaskKey, Vars};
+use serde_json::{Value as Json, json};
+
+use crate::template::{Templar, environment};
+use crate::{FileSource, Target};
+
+/// What happens after a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// `meta: end_play` / `end_host`: skip the rest of this play.
+    EndPlay,
+    /// A failure: this host runs nothing more.
+    Stop,
+}
+
+pub struct HostRun<'a> {
+    slice: &'a HostSlice,
+    target: &'a dyn Target,
+    files: &'a dyn FileSource,
+    emit: &'a mut dyn FnMut(Event),
+    env: Arc<Environment<'static>>,
+    stats: HostStats,
+    inventory: Arc<Vars>,
+    extra: Arc<Vars>,
+    /// Gathered facts, without the `ansible_` prefix.
+    facts: Vars,
+    /// `ansible_facts` plus the `ansible_*` aliases, as a variable layer.
+    facts_layer: Arc<Vars>,
+    /// Registered results and `set_fact` variables.
+    host_vars: Arc<Vars>,
+}
+
+/// The per-play part of the variables and the pending notifications.
+struct PlayState<'p> {
+    play: &'p SlicePlay,
+    vars: Arc<Vars>,
+    magic: Arc<Vars>,
+    /// Handler names and `listen` topics notified and not yet run.
+    notified: Vec<String>,
+}
+
+impl<'a> HostRun<'a> {
+    pub fn new(
+        slice: &'a HostSlice,
+        target: &'a dyn Target,
+        files: &'a dyn FileSource,
+        emit: &'a mut dyn FnMut(Event),
+    ) -> HostRun<'a> {
+        HostRun {
+            slice,
+            target,
+            files,
+            emit,
+            env: environment(),
+            stats: HostStats::default(),
+            inventory: Arc::new(slice.vars.clone()),
+            extra: Arc::new(slice.extra_vars.clone()),
+            facts: Vars::new(),
+            facts_layer: Arc::new(Vars::new()),
+            host_vars: Arc::new(Vars::new()),
+        }
+    }
+
+    /// Runs every play, then emits `HostDone`.
+    pub fn run(mut self) -> HostStats {
+        for play in &self.slice.plays {
+            if self.run_play(play) == Flow::Stop {
+                break;
+            }
+        }
+        (self.emit)(Event::HostDone {
+            host: self.slice.host.clone(),
+            stats: self.stats,
+            error: None,
+        });
+        self.stats
+    }
+
+    fn run_play(&mut self, play: &SlicePlay) -> Flow {
+        let mut state = PlayState {
+            play,
+            vars: Arc::new(play.vars.clone()),
+            magic: Arc::new(self.magic_vars(play)),
+            notified: Vec::new(),
+        };
+        if play.gather_facts {
+            let key = TaskKey {
+                play: play.play,
+                pos: vec![],
+            };
+            let flow = self.run_task(&mut state, key, &gathering_task());
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        for (index, task) in &play.tasks {
+            let key = TaskKey {
+                play: play.play,
+                pos: vec![0, *index],
+            };
+            match self.run_task(&mut state, key, task) {
+                Flow::Continue => {}
+                Flow::EndPlay => return Flow::Continue,
+                Flow::Stop => return Flow::Stop,
+            }
+        }
+        match self.flush_handlers(&mut state) {
+            Flow::Stop => Flow::Stop,
+            _ => Flow::Continue,
+        }
+    }
+
+    /// Runs notified handlers in definition order, each once, until none
+    /// is pending (handlers may notify handlers).
+    fn flush_handlers(&mut self, state: &mut PlayState) -> Flow {
+        let play = state.play;
+        while let Some(index) = play
+            .handlers
+            .iter()
+            .position(|h| is_notified(h, &state.notified))
+        {
+            let handler = &play.handlers[index];
+            state.notified.retain(|n| !handler_answers(handler, n));
+            let key = TaskKey {
+                play: play.play,
+                pos: vec![1, index as u32],
+            };
+            let flow = self.run_task(state, key, handler);
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Variables Ansible sets itself for every task of a play.
+    fn magic_vars(&self, play: &SlicePlay) -> Vars {
+        let s = self.slice;
+        let short = s.host.split('.').next().unwrap_or_default();
+        let mut m = Vars::new();
+        m.insert("inventory_hostname".into(), json!(s.host));
+        m.insert("inventory_hostname_short".into(), json!(short));
+        m.insert("groups".into(), Json::Object(s.groups.clone()));
+        m.insert("group_names".into(), json!(s.group_names));
+        m.insert("playbook_dir".into(), json!(s.playbook_dir));
+        for key in [
+            "ansible_play_hosts",
+            "ansible_play_hosts_all",
+            "play_hosts",
+            "ansible_play_batch",
+        ] {
+            m.insert(key.into(), json!(play.hosts));
+        }
+        m.insert("ansible_play_name".into(), json!(play.name));
+        m.insert("ansible_check_mode".into(), json!(s.check));
+        m.insert("ansible_diff_mode".into(), json!(s.diff));
+        m
+    }
+
+    /// A templar over the variables of `task`, lowest precedence first;
+    /// `extra` (loop item, the result being judged) sits above host vars.
+    fn templar(&self, state: &PlayState, task: &Task, extra: Option<Vars>) -> Templar {
+        let mut layers = vec![
+            self.inventory.clone(),
+            self.facts_layer.clone(),
+            state.vars.clone(),
+            Arc::new(task.vars.clone()),
+            self.host_vars.clone(),
+        ];
+        layers.extend(extra.map(Arc::new));
+        layers.push(self.extra.clone());
+        layers.push(state.magic.clone());
+        Templar::new(self.env.clone(), layers)
+    }
+
+    fn add_facts(&mut self, facts: Vars) {
+        self.facts.extend(facts);
+        let mut layer = Vars::new();
+        layer.insert("ansible_facts".into(), Json::Object(self.facts.clone()));
+        for (key, value) in &self.facts {
+            layer.insert(format!("ansible_{key}"), value.clone());
+        }
+        self.facts_layer = Arc::new(layer);
+    }
+
+    fn set_host_var(&mut self, name: &str, value: Json) {
+        Arc::make_mut(&mut self.host_vars).insert(name.to_owned(), value);
+    }
+}
+
+fn gathering_task() -> Task {
+    Task {
+        id: String::new(),
+        name: Some("Gathering Facts".into()),
+        action: "gather_facts".into(),
+        args: Vars::new(),
+        when: Vec::new(),
+        register: None,
+        vars: Vars::new(),
+        keywords: Vars::new(),
+        source: String::new(),
+    }
+}
+
+fn is_notified(handler: &Task, notified: &[String]) -> bool {
+    notified.iter().any(|n| handler_answers(handler, n))
+}
+
+/// A handler answers to its name and to its `listen` topics.
+fn handler_answers(handler: &Task, name: &str) -> bool {
+    if handler.name.as_deref() == Some(name) {
+        return true;
+    }
+    match handler.keywords.get("listen") {
+        Some(Json::String(topic)) => topic == name,
+        Some(Json::Array(topics)) => topics.iter().any(|t| t.as_str() == Some(name)),
+        _ => false,
+    }
+}

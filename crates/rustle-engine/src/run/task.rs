@@ -1,0 +1,301 @@
+//! One task from start to result: keywords, loop, events, register,
+//! effects on the host's variables, notifications and stats.
+
+use rustle_format::{Event, Status, Task, TaskKey, Vars};
+use serde_json::{Value as Json, json};
+
+use super::item::{ItemRun, failed_result, status_of};
+use super::loops::loop_items;
+use super::{Flow, HostRun, PlayState};
+use crate::modules::{Effect, MetaAction, Module, meta_skipped, resolve};
+use crate::template::{Templar, TemplateError};
+
+const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// Keywords the engine does not implement yet and that would change what a
+/// task does if ignored: such tasks fail rather than run differently.
+const UNSUPPORTED: &[&str] = &["async", "delegate_to", "environment", "until"];
+
+/// A task with its module resolved and its keywords evaluated.
+pub(super) struct TaskCtx<'t> {
+    pub task: &'t Task,
+    /// The task's conditions (none for tasks that ignore `when`).
+    pub when: &'t [Json],
+    /// `ansible.builtin.X`, with the module; `None` for an unknown action.
+    pub module: Option<(String, &'static dyn Module)>,
+    pub check: bool,
+    pub diff: bool,
+    pub no_log: bool,
+    pub ignore_errors: bool,
+}
+
+/// What running a task produced, before it is reported.
+struct Done {
+    result: Vars,
+    effects: Vec<Effect>,
+    ignore_errors: bool,
+    no_log: bool,
+}
+
+impl HostRun<'_> {
+    pub(super) fn run_task(&mut self, state: &mut PlayState, key: TaskKey, task: &Task) -> Flow {
+        let templar = self.templar(state, task, None);
+        let module = resolve(&task.action);
+        if module
+            .as_ref()
+            .is_some_and(|(name, _)| name == "ansible.builtin.meta")
+        {
+            return self.run_meta(state, key, task, &templar);
+        }
+        let name = display_name(task, &templar);
+        self.emit_start(&key, &name, task);
+        let done = self.execute(state, &key, task, module, &templar);
+        let status = status_of(&done.result);
+        let ignored = status == Status::Failed && done.ignore_errors;
+        let changed = done.result.get("changed") == Some(&json!(true));
+        self.finish_task(task, &done.result, done.effects);
+        if status == Status::Changed {
+            notify(state, task, &templar);
+        }
+        let shown = if done.no_log {
+            censor(&done.result)
+        } else {
+            Json::Object(done.result)
+        };
+        self.emit_result(key, name, task, status, ignored, shown);
+        self.stats.count(status, ignored, changed);
+        if status == Status::Failed && !ignored {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+
+    /// Runs the task, once or per loop item.
+    fn execute(
+        &mut self,
+        state: &PlayState,
+        key: &TaskKey,
+        task: &Task,
+        module: Option<(String, &'static dyn Module)>,
+        templar: &Templar,
+    ) -> Done {
+        let t = match self.task_ctx(task, module, templar) {
+            Ok(t) => t,
+            Err(err) => {
+                let result = failed_result(format!("Task failed: {err}"));
+                return Done {
+                    result,
+                    effects: Vec::new(),
+                    ignore_errors: false,
+                    no_log: false,
+                };
+            }
+        };
+        let (result, effects) = match loop_items(task) {
+            Some(items) => self.run_loop(state, key, &t, items),
+            None => {
+                let run = self.run_item(state, &t, None);
+                (run.result, vec![run.effect])
+            }
+        };
+        Done {
+            result,
+            effects,
+            ignore_errors: t.ignore_errors,
+            no_log: t.no_log,
+        }
+    }
+
+    fn emit_start(&mut self, key: &TaskKey, name: &str, task: &Task) {
+        (self.emit)(Event::TaskStart {
+            host: self.slice.host.clone(),
+            key: key.clone(),
+            name: name.to_owned(),
+            action: task.action.clone(),
+        });
+    }
+
+    fn emit_result(
+        &mut self,
+        key: TaskKey,
+        name: String,
+        task: &Task,
+        status: Status,
+        ignored: bool,
+        result: Json,
+    ) {
+        (self.emit)(Event::TaskResult {
+            host: self.slice.host.clone(),
+            key,
+            name,
+            action: task.action.clone(),
+            status,
+            ignored,
+            result,
+        });
+    }
+
+    fn task_ctx<'t>(
+        &self,
+        task: &'t Task,
+        module: Option<(String, &'static dyn Module)>,
+        templar: &Templar,
+    ) -> Result<TaskCtx<'t>, TemplateError> {
+        if let Some(key) = UNSUPPORTED.iter().find(|k| task.keywords.contains_key(**k)) {
+            return Err(TemplateError::new(format!(
+                "the '{key}' keyword is not supported yet"
+            )));
+        }
+        let check = keyword_bool(task, templar, "check_mode")?.unwrap_or(self.slice.check);
+        Ok(TaskCtx {
+            task,
+            when: &task.when,
+            module,
+            check,
+            diff: keyword_bool(task, templar, "diff")?.unwrap_or(self.slice.diff),
+            no_log: keyword_bool(task, templar, "no_log")?.unwrap_or(false),
+            ignore_errors: keyword_bool(task, templar, "ignore_errors")?.unwrap_or(false),
+        })
+    }
+
+    /// Applies module effects and `register`.
+    fn finish_task(&mut self, task: &Task, result: &Vars, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Facts(facts) => self.add_facts(facts),
+                Effect::SetVars(vars) => {
+                    for (name, value) in vars {
+                        self.set_host_var(&name, value);
+                    }
+                }
+                Effect::None | Effect::Meta(_) => {}
+            }
+        }
+        if let Some(register) = &task.register {
+            self.set_host_var(register, Json::Object(result.clone()));
+        }
+    }
+
+    /// `meta` tasks act on the run. Their results never count in the
+    /// stats; Ansible shows them only when skipped by `when` (or failed).
+    fn run_meta(
+        &mut self,
+        state: &mut PlayState,
+        key: TaskKey,
+        task: &Task,
+        templar: &Templar,
+    ) -> Flow {
+        let name = display_name(task, templar);
+        self.emit_start(&key, &name, task);
+        let action = meta_action(task);
+        let run = match self.task_ctx(task, resolve(&task.action), templar) {
+            // `noop` ignores `when`, like Ansible.
+            Ok(t) if action == "noop" => self.run_item(state, &TaskCtx { when: &[], ..t }, None),
+            Ok(t) => self.run_item(state, &t, None),
+            Err(err) => ItemRun::failed(format!("Task failed: {err}")),
+        };
+        let mut result = run.result;
+        let flow = match run.effect {
+            Effect::Meta(MetaAction::Noop | MetaAction::FlushHandlers) => Flow::Continue,
+            Effect::Meta(MetaAction::EndPlay | MetaAction::EndHost) => Flow::EndPlay,
+            _ if status_of(&result) == Status::Skipped => {
+                result = meta_skipped(action, &self.slice.host);
+                Flow::Continue
+            }
+            _ => Flow::Stop,
+        };
+        let status = status_of(&result);
+        self.emit_result(key, name, task, status, false, Json::Object(result));
+        if status == Status::Failed {
+            self.stats.count(status, false, false);
+        }
+        match run.effect {
+            Effect::Meta(MetaAction::FlushHandlers) => self.flush_handlers(state),
+            _ => flow,
+        }
+    }
+}
+
+fn meta_action(task: &Task) -> &str {
+    task.args
+        .get("_raw_params")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .trim()
+}
+
+/// The task's name rendered (kept raw if it cannot be), else the action.
+fn display_name(task: &Task, templar: &Templar) -> String {
+    match &task.name {
+        Some(name) => templar.render_string(name).unwrap_or_else(|_| name.clone()),
+        None => task.action.clone(),
+    }
+}
+
+/// A boolean keyword, rendered: `None` when absent.
+fn keyword_bool(task: &Task, templar: &Templar, key: &str) -> Result<Option<bool>, TemplateError> {
+    let Some(raw) = task.keywords.get(key) else {
+        return Ok(None);
+    };
+    match templar.render(raw)? {
+        Json::Null => Ok(None),
+        Json::Bool(b) => Ok(Some(b)),
+        Json::Number(n) => Ok(Some(n.as_f64() != Some(0.0))),
+        Json::String(s) => match s.to_lowercase().as_str() {
+            "yes" | "on" | "1" | "true" | "y" | "t" => Ok(Some(true)),
+            "no" | "off" | "0" | "false" | "n" | "f" | "" => Ok(Some(false)),
+            _ => Err(TemplateError::new(format!(
+                "'{key}' must be a boolean, got '{s}'"
+            ))),
+        },
+        other => Err(TemplateError::new(format!(
+            "'{key}' must be a boolean, got {other}"
+        ))),
+    }
+}
+
+/// Records the handlers a changed task notifies.
+fn notify(state: &mut PlayState, task: &Task, templar: &Templar) {
+    let names: Vec<&str> = match task.keywords.get("notify") {
+        Some(Json::String(one)) => vec![one.as_str()],
+        Some(Json::Array(many)) => many.iter().filter_map(Json::as_str).collect(),
+        _ => return,
+    };
+    for name in names {
+        let name = templar
+            .render_string(name)
+            .unwrap_or_else(|_| name.to_owned());
+        if !state.notified.contains(&name) {
+            state.notified.push(name);
+        }
+    }
+}
+
+/// What `no_log` leaves of a result: the changed flag (and per-item stubs).
+fn censor(result: &Vars) -> Json {
+    let mut out = json!({
+        "censored": CENSORED,
+        "changed": result.get("changed").cloned().unwrap_or(json!(false)),
+    });
+    if let Some(Json::Array(items)) = result.get("results") {
+        let items: Vec<Json> = items
+            .iter()
+            .map(|item| match item {
+                Json::Object(map) => censor(map),
+                _ => json!({"censored": CENSORED}),
+            })
+            .collect();
+        out["results"] = Json::Array(items);
+    }
+    out
+}
+
+pub(super) fn censor_item(result: &Vars, no_log: bool) -> Json {
+    if no_log {
+        censor(result)
+    } else {
+        Json::Object(result.clone())
+    }
+}

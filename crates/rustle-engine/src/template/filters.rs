@@ -1,0 +1,177 @@
+//! Ansible's filters and tests on top of minijinja's builtins. New ones go
+//! here and into [`register`].
+
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, Value};
+
+use super::convert::{to_json, to_value};
+use crate::util::{base64, pyjson};
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("bool", to_bool);
+    env.add_filter("to_json", to_json_filter);
+    env.add_filter("from_json", from_json);
+    env.add_filter("basename", basename);
+    env.add_filter("dirname", dirname);
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("b64encode", b64encode);
+    env.add_filter("b64decode", b64decode);
+
+    env.add_test("changed", |v: &Value| result_flag(v, "changed", "changed"));
+    env.add_test("failed", |v: &Value| result_flag(v, "failed", "failed"));
+    env.add_test("skipped", |v: &Value| result_flag(v, "skipped", "skipped"));
+    env.add_test("succeeded", |v: &Value| {
+        result_flag(v, "failed", "succeeded").map(|f| !f)
+    });
+    env.add_test("success", |v: &Value| {
+        result_flag(v, "failed", "success").map(|f| !f)
+    });
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// `failed`, `changed`, ... read a task result's flag.
+fn result_flag(value: &Value, key: &str, test: &str) -> Result<bool, Error> {
+    if value.kind() != ValueKind::Map {
+        return Err(invalid(format!(
+            "The '{test}' test expects a dictionary, got {}",
+            value.kind()
+        )));
+    }
+    Ok(value.get_attr(key).is_ok_and(|v| v.is_true()))
+}
+
+/// Ansible's `bool`: `yes`, `on`, `true`, `1`, `t`, `y` (any case) and 1 are true.
+fn to_bool(value: &Value) -> bool {
+    match value.kind() {
+        ValueKind::Bool => value.is_true(),
+        ValueKind::String => matches!(
+            value.as_str().unwrap_or_default().to_lowercase().as_str(),
+            "yes" | "on" | "1" | "true" | "t" | "y"
+        ),
+        ValueKind::Number => f64::try_from(value.clone()).is_ok_and(|f| f == 1.0),
+        _ => false,
+    }
+}
+
+fn to_json_filter(value: &Value) -> Result<String, Error> {
+    Ok(pyjson::dumps(&to_json(value)?))
+}
+
+fn from_json(text: &str) -> Result<Value, Error> {
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("from_json: {e}")))?;
+    Ok(to_value(&json))
+}
+
+/// Python's `os.path.basename`: what follows the last `/`.
+fn basename(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// Python's `os.path.dirname`: up to the last `/`, trailing slashes trimmed
+/// unless only slashes remain.
+fn dirname(path: &str) -> String {
+    match path.rfind('/') {
+        None => String::new(),
+        Some(i) => {
+            let head = &path[..=i];
+            let trimmed = head.trim_end_matches('/');
+            if trimmed.is_empty() {
+                head.to_owned()
+            } else {
+                trimmed.to_owned()
+            }
+        }
+    }
+}
+
+fn regex_replace(
+    value: &str,
+    pattern: &str,
+    replacement: Option<&str>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
+    kwargs.assert_all_used()?;
+    let re = regex::RegexBuilder::new(pattern)
+        .case_insensitive(ignorecase)
+        .multi_line(multiline)
+        .build()
+        .map_err(|e| invalid(format!("regex_replace: invalid pattern: {e}")))?;
+    let repl = python_replacement(replacement.unwrap_or(""));
+    Ok(re.replacen(value, count, repl.as_str()).into_owned())
+}
+
+/// Python `re.sub` replacement syntax (`\1`, `\g<name>`, `\n`) to the
+/// regex crate's (`${1}`, `${name}`, literal `$` doubled).
+fn python_replacement(repl: &str) -> String {
+    let mut out = String::new();
+    let mut chars = repl.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.next() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut group = d.to_string();
+                    if let Some(e) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        group.push(e);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{group}}}"));
+                }
+                Some('g') if chars.peek() == Some(&'<') => {
+                    chars.next();
+                    let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
+                    out.push_str(&format!("${{{name}}}"));
+                }
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('\\') => out.push('\\'),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn b64encode(value: &str) -> String {
+    base64::encode(value.as_bytes())
+}
+
+fn b64decode(value: &str) -> Result<String, Error> {
+    let bytes = base64::decode(value).ok_or_else(|| invalid("b64decode: invalid base64 input"))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_filters_follow_python() {
+        assert_eq!(basename("/a/b.txt"), "b.txt");
+        assert_eq!(basename("a/b/"), "");
+        assert_eq!(dirname("/a/b"), "/a");
+        assert_eq!(dirname("/a"), "/");
+        assert_eq!(dirname("a"), "");
+        assert_eq!(dirname("a//b"), "a");
+    }
+
+    #[test]
+    fn python_replacements_translate() {
+        assert_eq!(python_replacement(r"[\1]"), "[${1}]");
+        assert_eq!(python_replacement(r"\g<x>-$"), "${x}-$$");
+        assert_eq!(python_replacement(r"a\nb"), "a\nb");
+    }
+}

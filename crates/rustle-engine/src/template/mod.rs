@@ -1,0 +1,187 @@
+//! Templating with Ansible 2.19 semantics on minijinja: strict undefined
+//! variables, native result types, lazy variables and boolean-only
+//! conditionals.
+
+mod convert;
+mod filters;
+mod render;
+mod scope;
+
+use std::sync::{Arc, OnceLock};
+
+use minijinja::value::ValueKind;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
+use rustle_format::Vars;
+use serde_json::Value as Json;
+
+pub use convert::{to_json, to_value};
+pub use render::{has_template, is_template};
+use scope::Scope;
+
+/// A templating failure, with Ansible's wording where it has one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    pub message: String,
+    /// The failure is a variable that is not defined.
+    pub undefined: bool,
+}
+
+impl TemplateError {
+    pub fn new(message: impl Into<String>) -> TemplateError {
+        TemplateError {
+            message: message.into(),
+            undefined: false,
+        }
+    }
+
+    /// The same error with its message prefixed.
+    pub fn context(self, prefix: &str) -> TemplateError {
+        TemplateError {
+            message: format!("{prefix}{}", self.message),
+            ..self
+        }
+    }
+}
+
+impl From<minijinja::Error> for TemplateError {
+    fn from(err: minijinja::Error) -> TemplateError {
+        let kind = err.kind();
+        let text = match (kind, err.detail()) {
+            (ErrorKind::UndefinedError | ErrorKind::InvalidOperation, Some(detail)) => {
+                detail.to_owned()
+            }
+            (_, Some(detail)) => format!("{kind}: {detail}"),
+            (_, None) => kind.to_string(),
+        };
+        TemplateError {
+            message: text.replace('`', "'"),
+            undefined: kind == ErrorKind::UndefinedError,
+        }
+    }
+}
+
+/// The placeholder `omit` renders to; args equal to it are dropped.
+pub fn omit() -> &'static str {
+    static OMIT: OnceLock<String> = OnceLock::new();
+    OMIT.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!(
+            "__omit_place_holder__{}",
+            crate::util::sha1::sha1_hex(format!("{}-{nanos}", std::process::id()).as_bytes())
+        )
+    })
+}
+
+/// The template environment every task of a run shares.
+pub fn environment() -> Arc<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Python's Jinja renders `None` as an empty string.
+    env.set_formatter(|out, state, value| {
+        let value = if value.is_none() {
+            &Value::from("")
+        } else {
+            value
+        };
+        minijinja::escape_formatter(out, state, value)
+    });
+    env.add_global("omit", omit());
+    filters::register(&mut env);
+    Arc::new(env)
+}
+
+/// Renders values and evaluates conditions against layered variables.
+#[derive(Debug, Clone)]
+pub struct Templar {
+    env: Arc<Environment<'static>>,
+    scope: Arc<Scope>,
+}
+
+impl Templar {
+    /// `layers` go from lowest to highest precedence.
+    pub fn new(env: Arc<Environment<'static>>, layers: Vec<Arc<Vars>>) -> Templar {
+        let scope = Arc::new(Scope::new(env.clone(), layers));
+        Templar { env, scope }
+    }
+
+    fn ctx(&self) -> Value {
+        Value::from_dyn_object(self.scope.clone())
+    }
+
+    /// Renders every string inside `raw`, keeping native types.
+    pub fn render(&self, raw: &Json) -> Result<Json, TemplateError> {
+        if !has_template(raw) {
+            return Ok(raw.clone());
+        }
+        let value = render::render_json(&self.env, &self.ctx(), raw)?;
+        Ok(to_json(&value)?)
+    }
+
+    /// Renders a value that must be a string (a task name, a label ...).
+    pub fn render_string(&self, raw: &str) -> Result<String, TemplateError> {
+        match self.render(&Json::String(raw.to_owned()))? {
+            Json::String(s) => Ok(s),
+            other => Ok(other.to_string()),
+        }
+    }
+
+    /// Evaluates a bare expression (`debug var=`, loops given as names).
+    pub fn eval(&self, expr: &str) -> Result<Json, TemplateError> {
+        let value = render::eval_expr(&self.env, &self.ctx(), expr)?;
+        Ok(to_json(&value)?)
+    }
+
+    /// Evaluates a conditional (`when`, `that`, `changed_when` ...): a
+    /// bool, or an expression that must evaluate to a bool.
+    pub fn condition(&self, cond: &Json) -> Result<bool, TemplateError> {
+        let expr = match cond {
+            Json::Bool(b) => return Ok(*b),
+            Json::String(s) => s.trim(),
+            other => return Err(not_boolean(&to_value(other))),
+        };
+        let expr = strip_braces(expr).unwrap_or(expr);
+        let value = render::eval_expr(&self.env, &self.ctx(), expr)
+            .map_err(|e| TemplateError::from(e).context("Error while evaluating conditional: "))?;
+        if value.kind() == ValueKind::Bool {
+            Ok(value.is_true())
+        } else {
+            Err(not_boolean(&value))
+        }
+    }
+}
+
+/// `{{ x }}` used as a conditional means `x`.
+fn strip_braces(expr: &str) -> Option<&str> {
+    let inner = expr.strip_prefix("{{")?.strip_suffix("}}")?;
+    (!is_template(inner)).then(|| inner.trim())
+}
+
+fn not_boolean(value: &Value) -> TemplateError {
+    let truthy = if value.is_true() { "True" } else { "False" };
+    TemplateError::new(format!(
+        "Conditional result ({truthy}) was derived from value of type '{}'. \
+         Conditionals must have a boolean result.",
+        python_type(value)
+    ))
+}
+
+/// The Python type name Ansible reports for a value.
+fn python_type(value: &Value) -> &'static str {
+    match value.kind() {
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests;

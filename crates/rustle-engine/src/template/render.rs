@@ -1,0 +1,126 @@
+//! Rendering raw plan values with Ansible 2.19's native types: a string
+//! that is a single `{{ expr }}` keeps the expression's type, any other
+//! template renders to a string, and containers render item by item.
+
+use minijinja::{Environment, Error, ErrorKind, Value};
+use serde_json::Value as Json;
+
+use super::convert::to_value;
+use super::omit;
+
+/// True when a string holds template syntax.
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// True when any string inside `json` holds template syntax.
+pub fn has_template(json: &Json) -> bool {
+    match json {
+        Json::String(s) => is_template(s),
+        Json::Array(items) => items.iter().any(has_template),
+        Json::Object(map) => map.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// Renders every string of `json`; entries that render to the omit
+/// placeholder are dropped from lists and maps.
+pub fn render_json(env: &Environment<'static>, ctx: &Value, json: &Json) -> Result<Value, Error> {
+    match json {
+        Json::String(s) => render_str(env, ctx, s),
+        Json::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let value = render_json(env, ctx, item)?;
+                if !is_omit(&value) {
+                    out.push(value);
+                }
+            }
+            Ok(Value::from(out))
+        }
+        Json::Object(map) => {
+            let mut out = Vec::with_capacity(map.len());
+            for (key, item) in map {
+                let value = render_json(env, ctx, item)?;
+                if !is_omit(&value) {
+                    out.push((key.as_str(), value));
+                }
+            }
+            Ok(Value::from_pairs(out))
+        }
+        other => Ok(to_value(other)),
+    }
+}
+
+pub fn is_omit(value: &Value) -> bool {
+    value.as_str() == Some(omit())
+}
+
+/// Renders one string: native value for a lone `{{ expr }}`, else text.
+pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Value, Error> {
+    if !is_template(s) {
+        return Ok(Value::from(s));
+    }
+    if let Some((lead, expr, trail)) = single_expression(s) {
+        let value = eval_expr(env, ctx, expr)?;
+        if lead.is_empty() && trail.is_empty() {
+            return Ok(value);
+        }
+        let text = env.render_str("{{ value }}", minijinja::context!(value))?;
+        return Ok(Value::from(format!("{lead}{text}{trail}")));
+    }
+    env.render_str(s, ctx.clone()).map(Value::from)
+}
+
+/// Evaluates an expression; an undefined result is an error naming the
+/// undefined variable.
+pub fn eval_expr(env: &Environment<'static>, ctx: &Value, expr: &str) -> Result<Value, Error> {
+    let value = env
+        .compile_expression_owned(expr.to_owned())?
+        .eval(ctx.clone())?;
+    if value.is_undefined() {
+        return Err(undefined_error(env, ctx, expr));
+    }
+    Ok(value)
+}
+
+/// Printing an undefined value makes minijinja name where it came from.
+fn undefined_error(env: &Environment<'static>, ctx: &Value, expr: &str) -> Error {
+    match env.render_str(&format!("{{{{ {expr} }}}}"), ctx.clone()) {
+        Err(err) => err,
+        Ok(_) => Error::new(ErrorKind::UndefinedError, format!("`{expr}` is undefined")),
+    }
+}
+
+/// Splits `  {{ expr }} ` into its surrounding whitespace and `expr` when
+/// the string holds exactly one expression and nothing else.
+fn single_expression(s: &str) -> Option<(&str, &str, &str)> {
+    let body = s.trim();
+    let inner = body.strip_prefix("{{")?.strip_suffix("}}")?;
+    if is_template(inner) || inner.trim().is_empty() {
+        return None;
+    }
+    let start = s.len() - s.trim_start().len();
+    let end = s.trim_end().len();
+    Some((&s[..start], inner.trim(), &s[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_single_expressions() {
+        assert_eq!(single_expression("{{ x }}"), Some(("", "x", "")));
+        assert_eq!(
+            single_expression(" {{x|int}}\n"),
+            Some((" ", "x|int", "\n"))
+        );
+        assert_eq!(single_expression("{{ a }}{{ b }}"), None);
+        assert_eq!(single_expression("x{{ a }}"), None);
+        assert_eq!(
+            single_expression("{{ {'a': {'b': 1}} }}"),
+            Some(("", "{'a': {'b': 1}}", ""))
+        );
+    }
+}

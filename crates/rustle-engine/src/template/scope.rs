@@ -1,0 +1,119 @@
+//! The variables a template sees: layers of raw values, highest last,
+//! rendered lazily when a template reads them (like Ansible's lazy vars).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use minijinja::value::{Enumerator, Object};
+use minijinja::{Environment, Error, ErrorKind, Value};
+use rustle_format::Vars;
+use serde_json::Value as Json;
+
+use super::convert::to_value;
+use super::render::{has_template, render_json};
+
+#[derive(Debug)]
+pub struct Scope {
+    env: Arc<Environment<'static>>,
+    /// Lowest precedence first.
+    layers: Vec<Arc<Vars>>,
+    /// Variables being rendered right now, to catch self references.
+    resolving: Mutex<Vec<String>>,
+}
+
+impl Scope {
+    pub fn new(env: Arc<Environment<'static>>, layers: Vec<Arc<Vars>>) -> Scope {
+        Scope {
+            env,
+            layers,
+            resolving: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The raw value of `name` from the highest layer that has it.
+    pub fn raw(&self, name: &str) -> Option<&Json> {
+        self.layers.iter().rev().find_map(|layer| layer.get(name))
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for layer in &self.layers {
+            for name in layer.keys() {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        names
+    }
+
+    fn resolve(self: &Arc<Self>, name: &str, raw: &Json) -> Value {
+        if !has_template(raw) {
+            return to_value(raw);
+        }
+        if !self.enter(name) {
+            return Value::from(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("Recursive loop detected in template: '{name}' refers to itself"),
+            ));
+        }
+        let ctx = Value::from_dyn_object(self.clone());
+        let value = render_json(&self.env, &ctx, raw);
+        self.leave(name);
+        value.unwrap_or_else(Value::from)
+    }
+
+    fn enter(&self, name: &str) -> bool {
+        let mut resolving = self
+            .resolving
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if resolving.iter().any(|n| n == name) {
+            return false;
+        }
+        resolving.push(name.to_owned());
+        true
+    }
+
+    fn leave(&self, name: &str) {
+        let mut resolving = self
+            .resolving
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        resolving.retain(|n| n != name);
+    }
+}
+
+impl Object for Scope {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        match name {
+            "vars" => Some(Value::from_dyn_object(self.clone())),
+            "hostvars" => Some(Value::from_object(HostVars(self.clone()))),
+            _ => self.raw(name).map(|raw| self.resolve(name, raw)),
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.names().into_iter().map(Value::from).collect())
+    }
+}
+
+/// `hostvars`: this host's variables under its inventory name.
+#[derive(Debug)]
+struct HostVars(Arc<Scope>);
+
+impl HostVars {
+    fn host(&self) -> Option<&str> {
+        self.0.raw("inventory_hostname")?.as_str()
+    }
+}
+
+impl Object for HostVars {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        (key.as_str()? == self.host()?).then(|| Value::from_dyn_object(self.0.clone()))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.host().map(Value::from).into_iter().collect())
+    }
+}

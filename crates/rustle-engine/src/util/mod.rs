@@ -1,0 +1,7 @@
+//! Small self-contained helpers the modules and filters share.
+
+pub mod base64;
+pub mod mode;
+pub mod pyjson;
+pub mod sha1;
+pub mod time;

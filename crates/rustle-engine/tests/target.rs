@@ -1,0 +1,167 @@
+//! `LocalTarget` against the real filesystem and processes.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use rustle_engine::{ExecRequest, FileKind, LocalTarget, Target};
+
+fn p(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path().join(name).to_string_lossy().into_owned()
+}
+
+fn mode(path: &str) -> u32 {
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn exec_runs_argv_with_stdin_cwd_and_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = ExecRequest {
+        argv: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "cat; pwd; echo \"$GREETING\" >&2; exit 7".into(),
+        ],
+        stdin: Some(b"in\n".to_vec()),
+        env: vec![("GREETING".into(), "hi".into())],
+        cwd: Some(dir.path().to_string_lossy().into_owned()),
+    };
+    let out = LocalTarget.exec(&req).unwrap();
+    let cwd = fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(out.rc, 7);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("in\n{}\n", cwd.display())
+    );
+    assert_eq!(out.stderr, b"hi\n");
+}
+
+#[test]
+fn exec_reports_signals_and_missing_programs() {
+    let out = LocalTarget
+        .exec(&ExecRequest::shell("kill -TERM $$"))
+        .unwrap();
+    assert_eq!(out.rc, -15);
+    let err = LocalTarget
+        .exec(&ExecRequest::new(["/no/such/program"]))
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert!(LocalTarget.exec(&ExecRequest::default()).is_err());
+}
+
+#[test]
+fn exec_does_not_deadlock_on_large_output_and_input() {
+    let big = vec![b'x'; 1 << 20];
+    let req = ExecRequest {
+        stdin: Some(big.clone()),
+        ..ExecRequest::new(["cat"])
+    };
+    let out = LocalTarget.exec(&req).unwrap();
+    assert_eq!(out.stdout.len(), big.len());
+}
+
+#[test]
+fn write_file_sets_mode_keeps_existing_mode_and_uses_umask_for_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = LocalTarget;
+    let explicit = p(&dir, "explicit");
+    t.write_file(&explicit, b"a", Some(0o4750)).unwrap();
+    assert_eq!(mode(&explicit), 0o4750);
+    assert_eq!(fs::read(&explicit).unwrap(), b"a");
+
+    t.write_file(&explicit, b"b", None).unwrap();
+    assert_eq!(mode(&explicit), 0o4750);
+    assert_eq!(fs::read(&explicit).unwrap(), b"b");
+
+    let reference = p(&dir, "reference");
+    fs::File::create(&reference).unwrap();
+    let fresh = p(&dir, "fresh");
+    t.write_file(&fresh, b"c", None).unwrap();
+    assert_eq!(
+        mode(&fresh),
+        mode(&reference),
+        "new files get 0666 & !umask"
+    );
+}
+
+#[test]
+fn failed_writes_leave_the_old_file_and_no_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = LocalTarget;
+    assert!(t.write_file(&p(&dir, "missing/x"), b"x", None).is_err());
+    let sub = p(&dir, "sub");
+    fs::create_dir(&sub).unwrap();
+    // Renaming a file over a directory fails after the temporary was written.
+    assert!(t.write_file(&sub, b"x", None).is_err());
+    assert!(fs::metadata(&sub).unwrap().is_dir());
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec!["sub"]);
+}
+
+#[test]
+fn stat_follows_links_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = LocalTarget;
+    let file = p(&dir, "f");
+    fs::write(&file, "12345").unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
+    let link = p(&dir, "l");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let followed = t.stat(&link, true).unwrap().unwrap();
+    assert_eq!(
+        (followed.kind, followed.mode, followed.size),
+        (FileKind::File, 0o640, 5)
+    );
+    assert_eq!(t.stat(&link, false).unwrap().unwrap().kind, FileKind::Link);
+    assert_eq!(t.stat(&p(&dir, "none"), true).unwrap(), None);
+    assert_eq!(t.stat(&format!("{file}/below"), true).unwrap(), None);
+    assert_eq!(
+        t.stat(&p(&dir, ""), true).unwrap().unwrap().kind,
+        FileKind::Dir
+    );
+}
+
+#[test]
+fn create_dir_all_sets_mode_on_each_created_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = LocalTarget;
+    let deep = p(&dir, "a/b/c");
+    t.create_dir_all(&deep, Some(0o700)).unwrap();
+    for d in ["a", "a/b", "a/b/c"] {
+        assert_eq!(mode(&p(&dir, d)), 0o700, "{d}");
+    }
+    t.create_dir_all(&deep, Some(0o755)).unwrap();
+    assert_eq!(mode(&deep), 0o700, "existing directories are left alone");
+}
+
+#[test]
+fn remove_touch_and_set_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = LocalTarget;
+    let tree = p(&dir, "tree");
+    fs::create_dir_all(format!("{tree}/x/y")).unwrap();
+    fs::write(format!("{tree}/x/y/z"), "z").unwrap();
+    t.remove(&tree).unwrap();
+    assert!(!fs::exists(&tree).unwrap());
+    t.remove(&tree).unwrap();
+
+    let f = p(&dir, "touched");
+    t.touch(&f).unwrap();
+    assert_eq!(fs::read(&f).unwrap(), b"");
+    fs::write(&f, "keep").unwrap();
+    let old = filetime(&f);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    t.touch(&f).unwrap();
+    assert!(filetime(&f) > old);
+    assert_eq!(fs::read(&f).unwrap(), b"keep");
+
+    t.set_mode(&f, 0o600).unwrap();
+    assert_eq!(mode(&f), 0o600);
+}
+
+fn filetime(path: &str) -> std::time::SystemTime {
+    fs::metadata(path).unwrap().modified().unwrap()
+}

@@ -1,0 +1,324 @@
+//! Ansible's default stdout callback, written to stderr: PLAY/TASK
+//! banners, one line per host result, `PLAY RECAP`. Layout, JSON style
+//! (Python's `json.dumps` with sorted keys) and colours follow
+//! ansible-core, so the two outputs can be diffed.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use rustle_format::{HostStats, Status, Value};
+
+/// ANSI colours as Ansible uses them; empty when colour is off.
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    on: bool,
+}
+
+impl Palette {
+    /// Colour only on a terminal; `NO_COLOR` turns it off and
+    /// `ANSIBLE_FORCE_COLOR` forces it on.
+    pub fn detect(is_terminal: bool) -> Palette {
+        let env_true = |k: &str| {
+            std::env::var(k).is_ok_and(|v| {
+                matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+            })
+        };
+        let on = if env_true("ANSIBLE_FORCE_COLOR") {
+            true
+        } else if std::env::var_os("NO_COLOR").is_some() || env_true("ANSIBLE_NOCOLOR") {
+            false
+        } else {
+            is_terminal
+        };
+        Palette { on }
+    }
+
+    pub fn plain() -> Palette {
+        Palette { on: false }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+const GREEN: &str = "0;32";
+const YELLOW: &str = "0;33";
+const CYAN: &str = "0;36";
+const RED: &str = "0;31";
+const BRIGHT_RED: &str = "1;31";
+const BRIGHT_PURPLE: &str = "1;35";
+
+pub struct Display<W: Write> {
+    out: W,
+    pub verbosity: u8,
+    palette: Palette,
+}
+
+impl<W: Write> Display<W> {
+    pub fn new(out: W, verbosity: u8, palette: Palette) -> Display<W> {
+        Display {
+            out,
+            verbosity,
+            palette,
+        }
+    }
+
+    /// `\nTITLE ****...` to column 80 (at least three stars).
+    pub fn banner(&mut self, title: &str) -> io::Result<()> {
+        let stars = 79usize.saturating_sub(title.chars().count()).max(3);
+        writeln!(self.out, "\n{title} {}", "*".repeat(stars))
+    }
+
+    pub fn line(&mut self, text: &str) -> io::Result<()> {
+        writeln!(self.out, "{text}")
+    }
+
+    /// One task result for one host.
+    pub fn result(
+        &mut self,
+        host: &str,
+        action: &str,
+        status: Status,
+        ignored: bool,
+        result: &Value,
+    ) -> io::Result<()> {
+        let p = self.palette;
+        let is_debug = matches!(
+            action,
+            "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
+        );
+        let verbose = self.verbosity > 0 || is_debug;
+        let line = match status {
+            Status::Failed => p.paint(
+                RED,
+                &format!(
+                    "fatal: [{host}]: FAILED! => {}",
+                    self.dump(result, is_debug)
+                ),
+            ),
+            Status::Unreachable => p.paint(
+                BRIGHT_RED,
+                &format!(
+                    "fatal: [{host}]: UNREACHABLE! => {}",
+                    self.dump(result, false)
+                ),
+            ),
+            Status::Skipped => {
+                let mut s = format!("skipping: [{host}]");
+                if self.verbosity > 0 {
+                    s = format!("{s} => {}", self.dump(result, false));
+                }
+                p.paint(CYAN, &s)
+            }
+            Status::Ok | Status::Changed => {
+                let (word, colour) = if status == Status::Changed {
+                    ("changed", YELLOW)
+                } else {
+                    ("ok", GREEN)
+                };
+                let mut s = format!("{word}: [{host}]");
+                if verbose {
+                    s = format!("{s} => {}", self.dump(result, is_debug));
+                }
+                p.paint(colour, &s)
+            }
+        };
+        writeln!(self.out, "{line}")?;
+        if ignored {
+            writeln!(self.out, "{}", p.paint(CYAN, "...ignoring"))?;
+        }
+        Ok(())
+    }
+
+    /// One loop item for one host.
+    pub fn item(
+        &mut self,
+        host: &str,
+        status: Status,
+        label: &Value,
+        result: &Value,
+    ) -> io::Result<()> {
+        let p = self.palette;
+        let label = match label {
+            Value::String(s) => s.clone(),
+            other => python_json(other, None),
+        };
+        let line = match status {
+            Status::Failed => p.paint(
+                RED,
+                &format!(
+                    "failed: [{host}] (item={label}) => {}",
+                    self.dump(result, false)
+                ),
+            ),
+            Status::Skipped => p.paint(CYAN, &format!("skipping: [{host}] => (item={label})")),
+            Status::Changed => p.paint(YELLOW, &format!("changed: [{host}] => (item={label})")),
+            Status::Ok => p.paint(GREEN, &format!("ok: [{host}] => (item={label})")),
+            Status::Unreachable => p.paint(
+                BRIGHT_RED,
+                &format!(
+                    "fatal: [{host}]: UNREACHABLE! => (item={label}) => {}",
+                    self.dump(result, false)
+                ),
+            ),
+        };
+        writeln!(self.out, "{line}")
+    }
+
+    /// The result as Ansible dumps it: internal keys dropped, `changed`
+    /// dropped for debug, indented when verbose-always.
+    fn dump(&self, result: &Value, indent: bool) -> String {
+        let mut r = result.clone();
+        if let Value::Object(m) = &mut r {
+            m.retain(|k, _| !k.starts_with("_ansible") && k != "invocation" && k != "exception");
+            if self.verbosity < 3 {
+                m.remove("diff");
+            }
+            if indent {
+                m.remove("changed");
+            }
+        }
+        python_json(&r, indent.then_some(4))
+    }
+
+    pub fn recap(&mut self, stats: &BTreeMap<String, HostStats>) -> io::Result<()> {
+        let p = self.palette;
+        self.banner("PLAY RECAP")?;
+        for (host, s) in stats {
+            let host_colour = if s.failures > 0 || s.unreachable > 0 {
+                RED
+            } else if s.changed > 0 {
+                YELLOW
+            } else {
+                GREEN
+            };
+            let col = |lead: &str, n: u32, colour: &str| {
+                let text = format!("{lead}={n:<4}");
+                if n > 0 { p.paint(colour, &text) } else { text }
+            };
+            let host_text = if p.on {
+                // Ansible pads the coloured name to 37 characters.
+                format!("{:<37}", p.paint(host_colour, host))
+            } else {
+                format!("{host:<26}")
+            };
+            writeln!(
+                self.out,
+                "{host_text} : {} {} {} {} {} {} {}",
+                col("ok", s.ok, GREEN),
+                col("changed", s.changed, YELLOW),
+                col("unreachable", s.unreachable, BRIGHT_RED),
+                col("failed", s.failures, RED),
+                col("skipped", s.skipped, CYAN),
+                col("rescued", s.rescued, BRIGHT_PURPLE),
+                col("ignored", s.ignored, BRIGHT_PURPLE),
+            )?;
+        }
+        writeln!(self.out)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Python's `json.dumps(v, sort_keys=True, ensure_ascii=False, indent=i)`.
+pub fn python_json(v: &Value, indent: Option<usize>) -> String {
+    let mut out = String::new();
+    write_py(&mut out, v, indent, 0);
+    out
+}
+
+fn write_py(out: &mut String, v: &Value, indent: Option<usize>, level: usize) {
+    let newline = |out: &mut String, level: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(n * level));
+        }
+    };
+    let item_sep = if indent.is_some() { "," } else { ", " };
+    match v {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, level + 1);
+                write_py(out, item, indent, level + 1);
+            }
+            newline(out, level);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, level + 1);
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push_str(": ");
+                write_py(out, &map[k], indent, level + 1);
+            }
+            newline(out, level);
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banners_results_and_recap_look_like_ansible() {
+        let mut buf = Vec::new();
+        let mut d = Display::new(&mut buf, 0, Palette::plain());
+        d.banner("PLAY [demo]").unwrap();
+        d.banner("TASK [debug]").unwrap();
+        let debug = serde_json::json!({"changed": false, "msg": "hi"});
+        d.result("localhost", "debug", Status::Ok, false, &debug)
+            .unwrap();
+        let failed = serde_json::json!({"changed": true, "rc": 1, "cmd": ["false"], "msg": "non-zero return code", "_ansible_no_log": false});
+        d.result("web1", "command", Status::Failed, true, &failed)
+            .unwrap();
+        d.result("web1", "file", Status::Changed, false, &failed)
+            .unwrap();
+        let mut stats = BTreeMap::new();
+        stats.insert(
+            "localhost".to_owned(),
+            HostStats {
+                ok: 2,
+                changed: 1,
+                ..HostStats::default()
+            },
+        );
+        d.recap(&stats).unwrap();
+        expect_test::expect![[r#"
+
+            PLAY [demo] ********************************************************************
+
+            TASK [debug] *******************************************************************
+            ok: [localhost] => {
+                "msg": "hi"
+            }
+            fatal: [web1]: FAILED! => {"changed": true, "cmd": ["false"], "msg": "non-zero return code", "rc": 1}
+            ...ignoring
+            changed: [web1]
+
+            PLAY RECAP *********************************************************************
+            localhost                  : ok=2    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   
+
+        "#]]
+        .assert_eq(&String::from_utf8(buf).unwrap());
+    }
+}
