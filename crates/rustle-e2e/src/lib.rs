@@ -1,0 +1,98 @@
+//! Test support for end-to-end tests of the pipe: builds the tools once,
+//! finds them in the workspace's target directory, and runs them the way a
+//! user's shell pipeline does (stdout of one stage into stdin of the next).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Build cache shared by every test, so the release runner builds once.
+pub fn runner_cache() -> PathBuf {
+    root().join("target/rustle-test-cache")
+}
+
+/// Path of a workspace binary, built (once per test process) with the
+/// cargo that runs the tests.
+pub fn bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(root())
+            .args(["build", "--locked", "--bins"])
+            .args(["-p", "rustle-parse", "-p", "rustle-plan"])
+            .args(["-p", "rustle-deploy", "-p", "rustle-exec"])
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "cargo build of the tools failed");
+        // target/debug/deps/<test> -> target/debug
+        let exe = std::env::current_exe().expect("test executable path");
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf()
+    });
+    dir.join(name)
+}
+
+/// Runs one stage with `stdin`, returning its output.
+pub fn stage(name: &str, args: &[&str], envs: &[(&str, &Path)], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(bin(name));
+    cmd.args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    let mut input = child.stdin.take().expect("piped stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // A stage that refuses its input may close stdin early.
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("waiting for the stage");
+    let _ = writer.join();
+    out
+}
+
+/// Runs a stage and requires success, showing its stderr otherwise.
+pub fn stage_ok(name: &str, args: &[&str], envs: &[(&str, &Path)], stdin: &[u8]) -> Output {
+    let out = stage(name, args, envs, stdin);
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed with {:?}:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The JSON event lines a run printed, parsed.
+pub fn events(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad event line {l:?}: {e}")))
+        .collect()
+}
+
+/// The `PLAY RECAP` line for `host` from Ansible-style output.
+pub fn recap_line(stderr: &[u8], host: &str) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let after = text.split("PLAY RECAP").nth(1).unwrap_or_default();
+    after
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(host))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| panic!("no recap line for {host} in:\n{text}"))
+}

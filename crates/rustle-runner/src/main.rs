@@ -1,0 +1,74 @@
+//! `rustle-runner`: the binary `rustle-deploy` places on each host. It reads
+//! the payload appended to its own executable, refuses it unless its sha256
+//! matches, runs the slice with the engine against this machine and streams
+//! one JSON event line per event on stdout as it happens. Synchronous and
+//! small: no async runtime, no SSH.
+//!
+//! Exit codes: 0 when no task failed, 2 when one did, 3 when the payload is
+//! missing or corrupt (then nothing is written on stdout).
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use rustle_engine::{FileSource, LocalTarget};
+use rustle_format::Event;
+use rustle_payload::Payload;
+
+struct PayloadFiles<'a>(&'a Payload);
+
+impl FileSource for PayloadFiles<'_> {
+    fn read(&self, src: &str) -> io::Result<Vec<u8>> {
+        self.0.file_by_src(src).map(<[u8]>::to_vec).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("Could not find or access '{src}'"),
+            )
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let arg = std::env::args().nth(1);
+    if arg.as_deref() == Some("--version") {
+        println!("rustle-runner {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let payload = match std::env::current_exe()
+        .map_err(|e| e.to_string())
+        .and_then(|exe| rustle_payload::read_embedded_file(&exe).map_err(|e| e.to_string()))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rustle-runner: error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    if arg.as_deref() == Some("--print-slice") {
+        let text = serde_json::to_string_pretty(&payload.slice).unwrap_or_default();
+        println!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    let mut out = io::stdout().lock();
+    let mut open = true;
+    let mut emit = |ev: Event| {
+        // A closed pipe ends the output, not the run.
+        if open
+            && writeln!(out, "{}", ev.to_line())
+                .and_then(|()| out.flush())
+                .is_err()
+        {
+            open = false;
+        }
+    };
+    let stats = rustle_engine::run_host(
+        &payload.slice,
+        &LocalTarget,
+        &PayloadFiles(&payload),
+        &mut emit,
+    );
+    if stats.failures > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
