@@ -143,3 +143,54 @@ fn every_stage_refuses_a_document_at_the_wrong_stage() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("malformed JSON at line 1, column 2"));
 }
+
+#[test]
+fn a_runner_refuses_a_payload_with_a_flipped_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &runner_cache())];
+    let parsed = stage_ok("rustle-parse", &["fixtures/demo/site.yml"], envs, b"");
+    let planned = stage_ok("rustle-plan", &[], envs, &parsed.stdout);
+    let out_dir = tmp.path().join("out");
+    let deployed = stage_ok(
+        "rustle-deploy",
+        &["--compile-only", "--output-dir", out_dir.to_str().unwrap()],
+        envs,
+        &planned.stdout,
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&deployed.stdout).unwrap();
+    let runner = Path::new(
+        doc["deployment"]["hosts"]["localhost"]["path"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(runner, out_dir.join("localhost/rustle-runner"));
+
+    // Intact, it shows its slice.
+    let ok = std::process::Command::new(runner)
+        .arg("--print-slice")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let slice: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(slice["host"], "localhost");
+
+    // One flipped bit inside the payload (just before the 52-byte trailer).
+    let mut bytes = std::fs::read(runner).unwrap();
+    let i = bytes.len() - 52 - 10;
+    bytes[i] ^= 0x01;
+    let bad = tmp.path().join("bad-runner");
+    std::fs::write(&bad, &bytes).unwrap();
+    std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("rustle-runner: error: payload sha256 mismatch: expected "),
+        "{stderr}"
+    );
+}

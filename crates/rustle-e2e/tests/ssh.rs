@@ -1,0 +1,126 @@
+//! The pipe against real sshd hosts on loopback addresses: deploy places a
+//! runner on each host over SSH, exec runs it there over one connection per
+//! host, and a host whose sshd is down is reported unreachable.
+
+use std::path::Path;
+
+use rustle_e2e::{events, recap_line, runner_cache, stage, stage_ok};
+use rustle_testkit::SshHosts;
+
+const PLAYBOOK: &str = r#"
+- name: Runner over SSH
+  hosts: test_hosts
+  gather_facts: false
+  tasks:
+    - name: Make the host's directory
+      file:
+        path: "{{ out }}/{{ inventory_hostname }}"
+        state: directory
+    - name: Run a command through the runner
+      command: echo "hello from {{ inventory_hostname }}"
+      register: hello
+    - name: Keep what it said
+      copy:
+        content: "{{ hello.stdout }}\n"
+        dest: "{{ out }}/{{ inventory_hostname }}/hello.txt"
+"#;
+
+fn sha256_file(p: &Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn deploy_and_run_on_ssh_hosts() {
+    let mut hosts = SshHosts::start(2).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let remote = tmp.path().join("remote");
+    let inventory = tmp.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "{}\n[test_hosts:vars]\nrustle_remote_dir={}\nout={}\n",
+            hosts.inventory_ini(),
+            remote.display(),
+            out.display()
+        ),
+    )
+    .unwrap();
+    let book = tmp.path().join("site.yml");
+    std::fs::write(&book, PLAYBOOK).unwrap();
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &runner_cache())];
+
+    let parsed = stage_ok(
+        "rustle-parse",
+        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
+        envs,
+        b"",
+    );
+    let planned = stage_ok("rustle-plan", &[], envs, &parsed.stdout);
+    let deployed = stage_ok("rustle-deploy", &["--verify"], envs, &planned.stdout);
+
+    // The document says where each runner is, with its sha256.
+    let doc: serde_json::Value = serde_json::from_slice(&deployed.stdout).unwrap();
+    assert_eq!(doc["stage"], "deployed");
+    for h in hosts.hosts() {
+        let entry = &doc["deployment"]["hosts"][&h.name];
+        let path = Path::new(entry["path"].as_str().unwrap());
+        assert_eq!(path, remote.join(&h.name).join("rustle-runner"));
+        assert_eq!(sha256_file(path), entry["sha256"].as_str().unwrap());
+        assert_eq!(entry["verified"], true);
+    }
+
+    let run = stage("rustle-exec", &[], envs, &deployed.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    for h in hosts.hosts() {
+        let said = std::fs::read_to_string(out.join(&h.name).join("hello.txt")).unwrap();
+        assert_eq!(said, format!("hello from {}\n", h.name));
+        assert_eq!(
+            recap_line(&run.stderr, &h.name),
+            format!(
+                "{} : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
+                h.name
+            )
+        );
+    }
+    // Linear order: both hosts' results under one banner per task.
+    assert_eq!(
+        stderr
+            .matches("TASK [Run a command through the runner]")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    let evs = events(&run.stdout);
+    assert_eq!(
+        evs.iter().filter(|e| e["event"] == "task_result").count(),
+        6
+    );
+
+    // One host down: it is unreachable, the other still runs, exit code 4.
+    hosts.stop(1);
+    let run = stage("rustle-exec", &["--timeout", "5"], envs, &deployed.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("fatal: [host2]: UNREACHABLE! =>"),
+        "{stderr}"
+    );
+    assert_eq!(
+        recap_line(&run.stderr, "host2"),
+        "host2 : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        recap_line(&run.stderr, "host1"),
+        "host1 : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
