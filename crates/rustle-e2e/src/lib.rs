@@ -41,6 +41,63 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// `ansible-playbook` from the project's virtualenv, installed on first
+/// use by `scripts/install-ansible` (tests that compare never skip).
+pub fn ansible_playbook() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = Command::new(root().join("scripts/install-ansible"))
+            .output()
+            .expect("running scripts/install-ansible");
+        assert!(
+            out.status.success(),
+            "scripts/install-ansible failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        PathBuf::from(
+            text.lines()
+                .last()
+                .expect("install-ansible prints a path")
+                .trim(),
+        )
+    })
+    .clone()
+}
+
+/// Runs a playbook with ansible-playbook (its output on stdout).
+pub fn run_ansible(args: &[&str]) -> Output {
+    Command::new(ansible_playbook())
+        .args(args)
+        .current_dir(root())
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+        .env("ANSIBLE_LOCALHOST_WARNING", "0")
+        .output()
+        .expect("running ansible-playbook")
+}
+
+/// Runs `rustle-parse ARGS | rustle-plan | rustle-exec` (no deploy: exec
+/// runs the engine in process for local hosts).
+pub fn run_rustle(parse_args: &[&str]) -> Output {
+    let parsed = stage_ok("rustle-parse", parse_args, &[], b"");
+    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    stage("rustle-exec", &[], &[], &planned.stdout)
+}
+
+/// The recap's counts per host, whitespace-normalised, from either tool.
+pub fn recap(output: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(output);
+    let after = text.split("PLAY RECAP").nth(1).unwrap_or_default();
+    after
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(" : ok="))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
 /// Runs one stage with `stdin`, returning its output.
 pub fn stage(name: &str, args: &[&str], envs: &[(&str, &Path)], stdin: &[u8]) -> Output {
     let mut cmd = Command::new(bin(name));

@@ -34,6 +34,7 @@ fn events_come_in_order_and_end_with_host_done() {
             action: "debug".into(),
             status: Status::Ok,
             ignored: false,
+            rescued: false,
             result: json!({"msg": "hi", "_ansible_verbose_always": true, "changed": false}),
         }
     );

@@ -105,6 +105,7 @@ mod tests {
             action: "debug".into(),
             status: Status::Ok,
             ignored: false,
+            rescued: false,
             result: serde_json::json!({}),
         }
     }

@@ -213,6 +213,7 @@ impl<'d, W: Write> Show<'d, W> {
                 status,
                 ignored,
                 result,
+                ..
             } => {
                 self.task_banner(key, name)?;
                 let is_loop = result.get("results").is_some_and(|r| r.is_array());

@@ -126,6 +126,7 @@ impl Tracker {
             action,
             status,
             ignored: false,
+            rescued: false,
             result,
         })
         .await;

@@ -50,12 +50,17 @@ impl HostStats {
             action,
             status,
             ignored,
+            rescued,
             result,
             ..
         } = ev
         else {
             return;
         };
+        if *rescued && *status == Status::Failed {
+            self.rescued += 1;
+            return;
+        }
         let meta = matches!(
             action.as_str(),
             "meta" | "ansible.builtin.meta" | "ansible.legacy.meta"
@@ -120,6 +125,10 @@ pub enum Event {
         status: Status,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         ignored: bool,
+        /// A failure inside a block that has a `rescue` section: counted
+        /// as rescued, not failed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rescued: bool,
         result: Value,
     },
     /// The host's run ended; `error` says why when it ended abnormally.

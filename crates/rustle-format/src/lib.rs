@@ -17,7 +17,7 @@ pub use document::{
 };
 pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
 pub use hash::sha256_hex;
-pub use parsed::{FileRef, Group, Host, Inventory, Parsed, Play, Task, Vars};
+pub use parsed::{Block, FileRef, Group, Host, Inventory, Parsed, Play, Task, Vars};
 pub use plan::{Connection, ExecMode, HostPlan, Plan, PlannedPlay};
 pub use slice::{HostSlice, SlicePlay};
 

@@ -81,6 +81,38 @@ pub struct Task {
     pub keywords: Vars,
     /// `file:line` where the task starts.
     pub source: String,
+    /// For a block (`action` is `"block"`): its sections. The block's own
+    /// `when`, `vars` and keywords are inherited by every task inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<Block>,
+}
+
+/// The sections of a block: `block`, then `rescue` if a task of `block`
+/// failed, then `always` in any case.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    pub block: Vec<Task>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rescue: Vec<Task>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub always: Vec<Task>,
+}
+
+impl Task {
+    /// The action of every block.
+    pub const BLOCK: &'static str = "block";
+
+    /// Calls `f` on this task and, for a block, on every task inside it.
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Task)) {
+        f(self);
+        if let Some(b) = &self.block {
+            for t in b.block.iter().chain(&b.rescue).chain(&b.always) {
+                t.visit(f);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -86,9 +86,11 @@ impl Document {
                 .map(|&i| (i, play.tasks[i as usize].clone()))
                 .collect();
             for t in tasks.iter().map(|(_, t)| t).chain(&play.handlers) {
-                if let Some(serde_json::Value::String(src)) = t.args.get("src") {
-                    srcs.insert(src.clone());
-                }
+                t.visit(&mut |t| {
+                    if let Some(serde_json::Value::String(src)) = t.args.get("src") {
+                        srcs.insert(src.clone());
+                    }
+                });
             }
             plays.push(SlicePlay {
                 play: pp.play,

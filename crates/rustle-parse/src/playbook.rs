@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rustle_format::{FileRef, Map, Play, Task, Value, sha256_hex};
+use rustle_format::{Block, FileRef, Map, Play, Task, Value, sha256_hex};
 
 use crate::error::{Located, ParseError};
 use crate::kv::parse_kv;
@@ -269,14 +269,11 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             format!("A task must be a mapping, got {} instead", node.type_name()),
         ));
     };
-    if let Some((k, _)) = pairs
+    if pairs
         .iter()
-        .find(|(k, _)| matches!(k.as_str(), Some("block" | "rescue" | "always")))
+        .any(|(k, _)| matches!(k.as_str(), Some("block" | "rescue" | "always")))
     {
-        return Err(src.err(
-            k.mark,
-            "blocks are not supported by this version of rustle-parse yet",
-        ));
+        return block(src, node, pairs, handler);
     }
     let mut actions: Vec<(&Node, &Node)> = Vec::new();
     let mut name = None;
@@ -289,11 +286,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
         let key = k.key_string();
         match key.as_str() {
             "name" => name = Some(scalar_text(v)),
-            "when" => match v.to_json() {
-                Value::Array(items) => when = items,
-                Value::Null => {}
-                other => when = vec![other],
-            },
+            "when" => when = conditions(v),
             "register" => register = Some(scalar_text(v)),
             "vars" => task_vars = vars(src, v)?,
             "args" => extra_args = Some(v),
@@ -350,9 +343,96 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
         vars: task_vars,
         keywords,
         source: format!("{}:{}", src.display, node.mark.line),
+        block: None,
     };
     task.id = task_id(&task);
     Ok(task)
+}
+
+/// Attributes a block may have (ansible-core 2.19).
+const BLOCK_KEYWORDS: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delegate_facts",
+    "delegate_to",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "module_defaults",
+    "no_log",
+    "notify",
+    "port",
+    "remote_user",
+    "run_once",
+    "tags",
+    "throttle",
+    "timeout",
+];
+
+/// A block: its sections, and its own keywords for the tasks inside.
+fn block(
+    src: &Source<'_>,
+    node: &Node,
+    pairs: &[(Node, Node)],
+    handler: bool,
+) -> Result<Task, ParseError> {
+    let mut sections = Block::default();
+    let mut name = None;
+    let mut when = Vec::new();
+    let mut block_vars = Map::new();
+    let mut keywords = Map::new();
+    for (k, v) in pairs {
+        let key = k.key_string();
+        match key.as_str() {
+            "block" => sections.block = task_list(src, v, handler)?,
+            "rescue" => sections.rescue = task_list(src, v, handler)?,
+            "always" => sections.always = task_list(src, v, handler)?,
+            "name" => name = Some(scalar_text(v)),
+            "when" => when = conditions(v),
+            "vars" => block_vars = vars(src, v)?,
+            _ if BLOCK_KEYWORDS.contains(&key.as_str()) => {
+                keywords.insert(key, v.to_json());
+            }
+            _ => {
+                return Err(src.err(
+                    k.mark,
+                    format!("'{key}' is not a valid attribute for a Block"),
+                ));
+            }
+        }
+    }
+    let mut task = Task {
+        id: String::new(),
+        name,
+        action: Task::BLOCK.to_owned(),
+        args: Map::new(),
+        when,
+        register: None,
+        vars: block_vars,
+        keywords,
+        source: format!("{}:{}", src.display, node.mark.line),
+        block: Some(sections),
+    };
+    task.id = task_id(&task);
+    Ok(task)
+}
+
+/// `when:` as a list of conditions.
+fn conditions(v: &Node) -> Vec<Value> {
+    match v.to_json() {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
 }
 
 /// `module: args`, `action: module args`, `local_action: ...`.
@@ -426,7 +506,8 @@ fn task_id(task: &Task) -> String {
         task.when,
         task.register,
         task.vars,
-        task.keywords
+        task.keywords,
+        task.block
     ]);
     sha256_hex(content.to_string().as_bytes())[..16].to_owned()
 }
@@ -437,7 +518,12 @@ fn task_id(task: &Task) -> String {
 /// are left for run time, where Ansible reports them.
 pub fn referenced_files(plays: &[Play], playbook_dir: &Path) -> Result<Vec<FileRef>, ParseError> {
     let mut out: Vec<FileRef> = Vec::new();
-    let tasks = plays.iter().flat_map(|p| p.tasks.iter().chain(&p.handlers));
+    let mut tasks = Vec::new();
+    for p in plays {
+        for t in p.tasks.iter().chain(&p.handlers) {
+            t.visit(&mut |t| tasks.push(t));
+        }
+    }
     for t in tasks {
         let action = short_action(&t.action);
         if !SRC_MODULES.contains(&action) || t.args.get("remote_src").is_some_and(truthy) {

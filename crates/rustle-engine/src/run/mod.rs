@@ -1,6 +1,7 @@
 //! Running one host's slice: plays in order, facts, tasks, handlers, and
 //! the host's variables as they grow (facts, `register`, `set_fact`).
 
+mod block;
 mod item;
 mod loops;
 mod task;
@@ -39,6 +40,8 @@ pub struct HostRun<'a> {
     facts_layer: Arc<Vars>,
     /// Registered results and `set_fact` variables.
     host_vars: Arc<Vars>,
+    /// The last failed task and its result, for a block's `rescue`.
+    last_failure: Option<(Json, Json)>,
 }
 
 /// The per-play part of the variables and the pending notifications.
@@ -48,6 +51,8 @@ struct PlayState<'p> {
     magic: Arc<Vars>,
     /// Handler names and `listen` topics notified and not yet run.
     notified: Vec<String>,
+    /// Inside the `block` section of a block that has a `rescue`.
+    rescuable: bool,
 }
 
 impl<'a> HostRun<'a> {
@@ -69,6 +74,7 @@ impl<'a> HostRun<'a> {
             facts: Vars::new(),
             facts_layer: Arc::new(Vars::new()),
             host_vars: Arc::new(Vars::new()),
+            last_failure: None,
         }
     }
 
@@ -93,6 +99,7 @@ impl<'a> HostRun<'a> {
             vars: Arc::new(play.vars.clone()),
             magic: Arc::new(self.magic_vars(play)),
             notified: Vec::new(),
+            rescuable: false,
         };
         if play.gather_facts {
             let key = TaskKey {
@@ -109,7 +116,7 @@ impl<'a> HostRun<'a> {
                 play: play.play,
                 pos: vec![0, *index],
             };
-            match self.run_task(&mut state, key, task) {
+            match self.run_entry(&mut state, key, task) {
                 Flow::Continue => {}
                 Flow::EndPlay => return Flow::Continue,
                 Flow::Stop => return Flow::Stop,
@@ -136,7 +143,7 @@ impl<'a> HostRun<'a> {
                 play: play.play,
                 pos: vec![1, index as u32],
             };
-            let flow = self.run_task(state, key, handler);
+            let flow = self.run_entry(state, key, handler);
             if flow != Flow::Continue {
                 return flow;
             }
@@ -210,6 +217,7 @@ fn gathering_task() -> Task {
         vars: Vars::new(),
         keywords: Vars::new(),
         source: String::new(),
+        block: None,
     }
 }
 

@@ -63,8 +63,16 @@ impl HostRun<'_> {
         } else {
             Json::Object(done.result)
         };
-        self.emit_result(key, name, task, status, ignored, shown);
-        self.stats.count(status, ignored, changed);
+        let rescued = status == Status::Failed && !ignored && state.rescuable;
+        if status == Status::Failed && !ignored {
+            self.last_failure = Some((failed_task(task, &name), shown.clone()));
+        }
+        self.emit_result(key, name, task, status, (ignored, rescued), shown);
+        if rescued {
+            self.stats.rescued += 1;
+        } else {
+            self.stats.count(status, ignored, changed);
+        }
         if status == Status::Failed && !ignored {
             Flow::Stop
         } else {
@@ -123,7 +131,7 @@ impl HostRun<'_> {
         name: String,
         task: &Task,
         status: Status,
-        ignored: bool,
+        (ignored, rescued): (bool, bool),
         result: Json,
     ) {
         (self.emit)(Event::TaskResult {
@@ -133,6 +141,7 @@ impl HostRun<'_> {
             action: task.action.clone(),
             status,
             ignored,
+            rescued,
             result,
         });
     }
@@ -207,7 +216,14 @@ impl HostRun<'_> {
             _ => Flow::Stop,
         };
         let status = status_of(&result);
-        self.emit_result(key, name, task, status, false, Json::Object(result));
+        self.emit_result(
+            key,
+            name,
+            task,
+            status,
+            (false, false),
+            Json::Object(result),
+        );
         if status == Status::Failed {
             self.stats.count(status, false, false);
         }
@@ -216,6 +232,16 @@ impl HostRun<'_> {
             _ => flow,
         }
     }
+}
+
+/// `ansible_failed_task`: the task as Ansible exposes it to `rescue`.
+fn failed_task(task: &Task, name: &str) -> Json {
+    json!({
+        "name": name,
+        "action": task.action,
+        "args": task.args,
+        "when": task.when,
+    })
 }
 
 fn meta_action(task: &Task) -> &str {

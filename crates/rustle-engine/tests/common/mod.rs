@@ -28,6 +28,7 @@ pub fn task(action: &str, args: Json) -> Task {
         vars: Vars::new(),
         keywords: Vars::new(),
         source: "test.yml:1".into(),
+        block: None,
     }
 }
 

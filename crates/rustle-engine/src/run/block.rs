@@ -1,0 +1,127 @@
+//! Blocks: the tasks of `block`, then those of `rescue` when one of them
+//! failed (the failure then counts as rescued, not failed, and
+//! `ansible_failed_task`/`ansible_failed_result` say what failed), then
+//! those of `always` in any case. A block's `when`, `vars` and inheritable
+//! keywords apply to every task inside it, as in Ansible.
+
+use rustle_format::{Block, Task, TaskKey};
+use serde_json::Value as Json;
+
+use super::{Flow, HostRun, PlayState};
+
+/// Keywords a task takes from the blocks around it unless it sets them.
+const INHERITED: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delegate_to",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "module_defaults",
+    "no_log",
+    "port",
+    "remote_user",
+    "run_once",
+    "throttle",
+    "timeout",
+];
+
+impl HostRun<'_> {
+    /// Runs one entry of a task list: a block or a task.
+    pub(super) fn run_entry(&mut self, state: &mut PlayState, key: TaskKey, task: &Task) -> Flow {
+        match &task.block {
+            Some(block) => self.run_block(state, &key, task, block),
+            None => self.run_task(state, key, task),
+        }
+    }
+
+    fn run_block(
+        &mut self,
+        state: &mut PlayState,
+        key: &TaskKey,
+        parent: &Task,
+        b: &Block,
+    ) -> Flow {
+        let outer = state.rescuable;
+        state.rescuable = outer || !b.rescue.is_empty();
+        let mut flow = self.run_section(state, key, 0, parent, &b.block);
+        state.rescuable = outer;
+        if flow == Flow::Stop && !b.rescue.is_empty() {
+            if let Some((task, result)) = self.last_failure.take() {
+                self.set_host_var("ansible_failed_task", task);
+                self.set_host_var("ansible_failed_result", result);
+            }
+            flow = self.run_section(state, key, 1, parent, &b.rescue);
+        }
+        if flow != Flow::EndPlay {
+            let after = self.run_section(state, key, 2, parent, &b.always);
+            if after != Flow::Continue {
+                flow = after;
+            }
+        }
+        flow
+    }
+
+    fn run_section(
+        &mut self,
+        state: &mut PlayState,
+        key: &TaskKey,
+        section: u32,
+        parent: &Task,
+        tasks: &[Task],
+    ) -> Flow {
+        for (i, child) in tasks.iter().enumerate() {
+            let mut pos = key.pos.clone();
+            pos.extend([section, i as u32]);
+            let key = TaskKey {
+                play: key.play,
+                pos,
+            };
+            let flow = self.run_entry(state, key, &inherit(parent, child));
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+}
+
+/// `child` as it runs inside `parent`: the parent's conditions first, its
+/// vars below the child's, its inheritable keywords unless the child sets
+/// them, and the union of both tags.
+fn inherit(parent: &Task, child: &Task) -> Task {
+    let mut task = child.clone();
+    task.when = parent.when.iter().chain(&child.when).cloned().collect();
+    let mut vars = parent.vars.clone();
+    vars.extend(child.vars.clone());
+    task.vars = vars;
+    for key in INHERITED {
+        if let Some(value) = parent.keywords.get(*key) {
+            task.keywords.entry(*key).or_insert_with(|| value.clone());
+        }
+    }
+    if let Some(tags) = parent.keywords.get("tags") {
+        let mut all = as_list(tags);
+        all.extend(child.keywords.get("tags").map(as_list).unwrap_or_default());
+        all.dedup();
+        task.keywords.insert("tags".into(), Json::Array(all));
+    }
+    task
+}
+
+fn as_list(v: &Json) -> Vec<Json> {
+    match v {
+        Json::Array(items) => items.clone(),
+        Json::String(s) => s.split(',').map(|t| Json::from(t.trim())).collect(),
+        other => vec![other.clone()],
+    }
+}
