@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::path::Path;
 
 use rustle_format::{HostStats, Status, Value};
 
@@ -88,30 +89,40 @@ impl<W: Write> Display<W> {
         result: &Value,
     ) -> io::Result<()> {
         let p = self.palette;
-        let is_debug = matches!(
-            action,
-            "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
-        );
-        let verbose = self.verbosity > 0 || is_debug;
+        let dump = Dump {
+            indent: result.get("_ansible_verbose_always") == Some(&Value::Bool(true)),
+            drop_changed: matches!(
+                action,
+                "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
+            ),
+            drop_failed: false,
+        };
+        let verbose = self.verbosity > 0 || dump.indent;
         let line = match status {
             Status::Failed => p.paint(
                 RED,
                 &format!(
                     "fatal: [{host}]: FAILED! => {}",
-                    self.dump(result, is_debug)
+                    self.dump(
+                        result,
+                        Dump {
+                            drop_failed: true,
+                            ..dump
+                        }
+                    )
                 ),
             ),
             Status::Unreachable => p.paint(
                 BRIGHT_RED,
                 &format!(
                     "fatal: [{host}]: UNREACHABLE! => {}",
-                    self.dump(result, false)
+                    self.dump(result, Dump::default())
                 ),
             ),
             Status::Skipped => {
                 let mut s = format!("skipping: [{host}]");
                 if self.verbosity > 0 {
-                    s = format!("{s} => {}", self.dump(result, false));
+                    s = format!("{s} => {}", self.dump(result, Dump::default()));
                 }
                 p.paint(CYAN, &s)
             }
@@ -123,7 +134,7 @@ impl<W: Write> Display<W> {
                 };
                 let mut s = format!("{word}: [{host}]");
                 if verbose {
-                    s = format!("{s} => {}", self.dump(result, is_debug));
+                    s = format!("{s} => {}", self.dump(result, dump));
                 }
                 p.paint(colour, &s)
             }
@@ -133,6 +144,32 @@ impl<W: Write> Display<W> {
             writeln!(self.out, "{}", p.paint(CYAN, "...ignoring"))?;
         }
         Ok(())
+    }
+
+    /// ansible-core 2.19's error report before a failed task's `fatal:`
+    /// line: the message, the task's origin and the source lines around it.
+    pub fn error(&mut self, msg: &str, origin: Option<(&Path, usize, usize)>) -> io::Result<()> {
+        let msg = if msg.starts_with("Task failed:") {
+            msg.to_owned()
+        } else {
+            format!("Task failed: Module failed: {msg}")
+        };
+        writeln!(
+            self.out,
+            "{}",
+            self.palette.paint(RED, &format!("[ERROR]: {msg}"))
+        )?;
+        if let Some((path, line, col)) = origin {
+            writeln!(self.out, "Origin: {}:{line}:{col}", path.display())?;
+            let context = source_context(path, line, col);
+            if !context.is_empty() {
+                writeln!(self.out)?;
+                for l in context {
+                    writeln!(self.out, "{l}")?;
+                }
+            }
+        }
+        writeln!(self.out)
     }
 
     /// One loop item for one host.
@@ -153,7 +190,7 @@ impl<W: Write> Display<W> {
                 RED,
                 &format!(
                     "failed: [{host}] (item={label}) => {}",
-                    self.dump(result, false)
+                    self.dump(result, Dump::default())
                 ),
             ),
             Status::Skipped => p.paint(CYAN, &format!("skipping: [{host}] => (item={label})")),
@@ -163,7 +200,7 @@ impl<W: Write> Display<W> {
                 BRIGHT_RED,
                 &format!(
                     "fatal: [{host}]: UNREACHABLE! => (item={label}) => {}",
-                    self.dump(result, false)
+                    self.dump(result, Dump::default())
                 ),
             ),
         };
@@ -171,19 +208,22 @@ impl<W: Write> Display<W> {
     }
 
     /// The result as Ansible dumps it: internal keys dropped, `changed`
-    /// dropped for debug, indented when verbose-always.
-    fn dump(&self, result: &Value, indent: bool) -> String {
+    /// dropped for debug, indented when the module asks to be always shown.
+    fn dump(&self, result: &Value, how: Dump) -> String {
         let mut r = result.clone();
         if let Value::Object(m) = &mut r {
             m.retain(|k, _| !k.starts_with("_ansible") && k != "invocation" && k != "exception");
             if self.verbosity < 3 {
                 m.remove("diff");
             }
-            if indent {
+            if how.drop_changed {
                 m.remove("changed");
             }
+            if how.drop_failed {
+                m.remove("failed");
+            }
         }
-        python_json(&r, indent.then_some(4))
+        python_json(&r, how.indent.then_some(4))
     }
 
     pub fn recap(&mut self, stats: &BTreeMap<String, HostStats>) -> io::Result<()> {
@@ -225,6 +265,48 @@ impl<W: Write> Display<W> {
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// The lines Ansible shows around an error: up to two lines before the
+/// target line, each labelled with its number, and a caret at the column.
+fn source_context(path: &Path, line: usize, col: usize) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let start = line.saturating_sub(3);
+    let lines: Vec<&str> = text.lines().skip(start).take(line - start).collect();
+    if line == 0 || lines.len() != line - start {
+        return Vec::new();
+    }
+    let width = line.to_string().len();
+    let mut out: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = l.replace('\t', " ");
+            let sep = if l.is_empty() { "" } else { " " };
+            format!("{:>width$}{sep}{l}", start + i + 1)
+        })
+        .collect();
+    if col >= 1 {
+        out.push(format!(
+            "{} {}^ column {col}",
+            " ".repeat(width),
+            " ".repeat(col - 1)
+        ));
+    }
+    out
+}
+
+/// How a result is dumped.
+#[derive(Debug, Clone, Copy, Default)]
+struct Dump {
+    /// `_ansible_verbose_always`: shown indented even without `-v`.
+    indent: bool,
+    /// Debug results drop `changed`.
+    drop_changed: bool,
+    /// `fatal:` lines do not repeat `"failed": true`.
+    drop_failed: bool,
 }
 
 /// Python's `json.dumps(v, sort_keys=True, ensure_ascii=False, indent=i)`.
@@ -285,7 +367,8 @@ mod tests {
         let mut d = Display::new(&mut buf, 0, Palette::plain());
         d.banner("PLAY [demo]").unwrap();
         d.banner("TASK [debug]").unwrap();
-        let debug = serde_json::json!({"changed": false, "msg": "hi"});
+        let debug =
+            serde_json::json!({"changed": false, "msg": "hi", "_ansible_verbose_always": true});
         d.result("localhost", "debug", Status::Ok, false, &debug)
             .unwrap();
         let failed = serde_json::json!({"changed": true, "rc": 1, "cmd": ["false"], "msg": "non-zero return code", "_ansible_no_log": false});

@@ -217,6 +217,15 @@ impl<'d, W: Write> Show<'d, W> {
             } => {
                 self.task_banner(key, name)?;
                 let is_loop = result.get("results").is_some_and(|r| r.is_array());
+                if *status == Status::Failed && !is_loop {
+                    let msg = result
+                        .get("msg")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or_default();
+                    let origin = self.origin(key);
+                    let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
+                    self.display.error(msg, origin)?;
+                }
                 if !is_loop || *status == Status::Skipped {
                     self.display.result(host, action, *status, false, result)?;
                 }
@@ -227,6 +236,21 @@ impl<'d, W: Write> Show<'d, W> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Where the task of `key` is written: absolute path, line, column.
+    fn origin(&self, key: &TaskKey) -> Option<(std::path::PathBuf, usize, usize)> {
+        let play = self.doc.parsed.plays.get(key.play as usize)?;
+        let source = &play.task_at(&key.pos)?.source;
+        let mut parts = source.rsplitn(3, ':');
+        let col = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let file = std::path::Path::new(parts.next()?);
+        Some((
+            std::path::Path::new(&self.doc.parsed.playbook_dir).join(file),
+            line,
+            col,
+        ))
     }
 
     fn finish(&mut self, stats: &BTreeMap<String, HostStats>) -> std::io::Result<()> {

@@ -17,7 +17,10 @@ pub use document::{
 };
 pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
 pub use hash::sha256_hex;
-pub use parsed::{Block, FileRef, Group, Host, Inventory, Parsed, Play, Task, Vars};
+pub use parsed::{
+    Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, Task, Vars, src_candidates,
+    src_subdir,
+};
 pub use plan::{Connection, ExecMode, HostPlan, Plan, PlannedPlay};
 pub use slice::{HostSlice, SlicePlay};
 

@@ -79,7 +79,8 @@ pub struct Task {
     /// ignore_errors, changed_when, tags, ...), verbatim.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub keywords: Vars,
-    /// `file:line` where the task starts.
+    /// `file:line:column` where the task starts, the file relative to the
+    /// playbook directory when inside it.
     pub source: String,
     /// For a block (`action` is `"block"`): its sections. The block's own
     /// `when`, `vars` and keywords are inherited by every task inside.
@@ -98,6 +99,57 @@ pub struct Block {
     pub rescue: Vec<Task>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub always: Vec<Task>,
+    /// Set when the block holds a role's tasks (or one of its handlers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+/// A role as it applies to the tasks of its block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub name: String,
+    /// The role's directory: relative to the playbook directory when it is
+    /// inside it, else absolute (`role_path`).
+    pub path: String,
+    /// `defaults/main.yml`: the lowest precedence of all.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub defaults: Vars,
+    /// `vars/main.yml`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub vars: Vars,
+    /// Parameters given where the role is used (`- role: x` plus keys).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub params: Vars,
+}
+
+/// The directory under a role or playbook where an action's `src` lives.
+pub fn src_subdir(action: &str) -> &'static str {
+    let short = action.rsplit('.').next().unwrap_or(action);
+    if short == "template" {
+        "templates"
+    } else {
+        "files"
+    }
+}
+
+/// Where Ansible looks for a task's `src` (relative to the playbook
+/// directory unless absolute), in order: the role's `files/` (or
+/// `templates/`) and the role itself, then the playbook's. Parse embeds
+/// the first that exists; the engine asks for them in the same order.
+pub fn src_candidates(src: &str, subdir: &str, role_path: Option<&str>) -> Vec<String> {
+    if src.starts_with('/') {
+        return vec![src.to_owned()];
+    }
+    let mut out = Vec::new();
+    if let Some(role) = role_path {
+        out.push(format!("{role}/{subdir}/{src}"));
+        out.push(format!("{role}/{src}"));
+    }
+    out.push(format!("{subdir}/{src}"));
+    out.push(src.to_owned());
+    out
 }
 
 impl Task {
@@ -152,6 +204,32 @@ pub struct Group {
     pub children: Vec<String>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub vars: Vars,
+}
+
+impl Play {
+    /// The task a result key's `pos` names (see `TaskKey`): `[0, i]` for
+    /// task `i`, `[1, h]` for handler `h`, then `[section, j]` pairs into
+    /// blocks (0 block, 1 rescue, 2 always).
+    pub fn task_at(&self, pos: &[u32]) -> Option<&Task> {
+        let (list, i, mut rest) = match pos {
+            [0, i, rest @ ..] => (&self.tasks, *i, rest),
+            [1, h, rest @ ..] => (&self.handlers, *h, rest),
+            _ => return None,
+        };
+        let mut task = list.get(i as usize)?;
+        while let [section, j, more @ ..] = rest {
+            let b = task.block.as_ref()?;
+            let tasks = match section {
+                0 => &b.block,
+                1 => &b.rescue,
+                2 => &b.always,
+                _ => return None,
+            };
+            task = tasks.get(*j as usize)?;
+            rest = more;
+        }
+        Some(task)
+    }
 }
 
 impl Inventory {

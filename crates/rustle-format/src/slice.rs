@@ -86,11 +86,7 @@ impl Document {
                 .map(|&i| (i, play.tasks[i as usize].clone()))
                 .collect();
             for t in tasks.iter().map(|(_, t)| t).chain(&play.handlers) {
-                t.visit(&mut |t| {
-                    if let Some(serde_json::Value::String(src)) = t.args.get("src") {
-                        srcs.insert(src.clone());
-                    }
-                });
+                wanted_files(t, None, &mut srcs);
             }
             plays.push(SlicePlay {
                 play: pp.play,
@@ -127,5 +123,24 @@ impl Document {
             plays,
             files,
         })
+    }
+}
+
+/// Every file key a task may ask for (see `src_candidates`), with the
+/// role of the block around it.
+fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTreeSet<String>) {
+    if let Some(b) = &task.block {
+        let role = b.role.as_ref().map(|r| r.path.as_str()).or(role);
+        for t in b.block.iter().chain(&b.rescue).chain(&b.always) {
+            wanted_files(t, role, out);
+        }
+        return;
+    }
+    if let Some(serde_json::Value::String(src)) = task.args.get("src") {
+        out.extend(crate::src_candidates(
+            src,
+            crate::src_subdir(&task.action),
+            role,
+        ));
     }
 }

@@ -6,6 +6,7 @@
 //! rendered only at run time. It never touches the network or a target.
 
 mod error;
+mod include;
 mod inventory;
 mod kv;
 mod playbook;
@@ -41,7 +42,8 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let plays = playbook::load_playbook(&playbook_path, &opts.playbook, display)?;
+    let loader = include::Loader::new(playbook_dir.clone());
+    let plays = playbook::load_playbook(&loader, &playbook_path, &opts.playbook, display)?;
     let mut inventory = inventory::load(&opts.inventory)?;
     let wants_localhost = plays
         .iter()

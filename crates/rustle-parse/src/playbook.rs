@@ -1,9 +1,13 @@
 //! Plays and tasks: YAML nodes into `rustle_format::Play` and `Task`,
 //! with Ansible's rules for action detection and argument forms.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rustle_format::{Block, FileRef, Map, Play, Task, Value, sha256_hex};
+use rustle_format::{
+    Block, FileRef, Map, Play, Task, Value, sha256_hex, src_candidates, src_subdir,
+};
+
+use crate::include::{Loader, RoleUse, import_block, import_tasks, role_blocks, role_use};
 
 use crate::error::{Located, ParseError};
 use crate::kv::parse_kv;
@@ -127,10 +131,11 @@ pub struct Source<'a> {
     pub text: &'a str,
     /// How `Task.source` names this file.
     pub display: String,
+    pub ctx: &'a Loader,
 }
 
 impl Source<'_> {
-    fn err(&self, mark: Mark, msg: impl Into<String>) -> ParseError {
+    pub fn err(&self, mark: Mark, msg: impl Into<String>) -> ParseError {
         ParseError::Syntax(Located::new(self.path, self.text, mark, msg))
     }
 }
@@ -145,7 +150,61 @@ pub fn plays(src: &Source<'_>, root: &Node) -> Result<Vec<Play>, ParseError> {
             ),
         ));
     };
-    items.iter().map(|item| play(src, item)).collect()
+    let mut out = Vec::new();
+    for item in items {
+        let import = item.as_map().and_then(|pairs| {
+            pairs.iter().find(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    Some("import_playbook" | "ansible.builtin.import_playbook")
+                )
+            })
+        });
+        match import {
+            Some((_, v)) => out.extend(import_playbook(src, item, v)?),
+            None => out.push(play(src, item)?),
+        }
+    }
+    Ok(out)
+}
+
+/// `- import_playbook: other.yml` (with optional `vars` and `tags`).
+fn import_playbook(src: &Source<'_>, item: &Node, file: &Node) -> Result<Vec<Play>, ParseError> {
+    let name = scalar_text(file);
+    let here = src.path.parent().unwrap_or(Path::new("."));
+    let mut extra_vars = Map::new();
+    let mut tags = None;
+    for (k, v) in item.as_map().unwrap_or_default() {
+        match k.key_string().as_str() {
+            "vars" => extra_vars = vars(src, v)?,
+            "tags" => tags = Some(v.to_json()),
+            "name" | "import_playbook" | "ansible.builtin.import_playbook" => {}
+            other => {
+                return Err(src.err(
+                    k.mark,
+                    format!("'{other}' is not a valid attribute for a PlaybookInclude"),
+                ));
+            }
+        }
+    }
+    let mut plays = src.ctx.with_file(
+        &here.join(&name),
+        src,
+        file.mark,
+        |inner, root| match root {
+            None => Ok(Vec::new()),
+            Some(root) => plays(inner, root),
+        },
+    )?;
+    for p in &mut plays {
+        for (k, v) in &extra_vars {
+            p.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if let Some(t) = &tags {
+            p.keywords.entry("tags").or_insert_with(|| t.clone());
+        }
+    }
+    Ok(plays)
 }
 
 fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
@@ -174,6 +233,8 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
         keywords: Map::new(),
     };
     let mut hosts_seen = false;
+    src.ctx.new_play();
+    let (mut pre, mut roles, mut post) = (Vec::new(), Vec::new(), Vec::new());
     for (k, v) in pairs {
         let key = k.key_string();
         match key.as_str() {
@@ -188,6 +249,15 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             "gather_facts" => play.gather_facts = boolean(src, v, "gather_facts")?,
             "vars" => play.vars = vars(src, v)?,
             "tasks" => play.tasks = task_list(src, v, false)?,
+            "pre_tasks" => pre = task_list(src, v, false)?,
+            "post_tasks" => post = task_list(src, v, false)?,
+            "roles" => {
+                for entry in v.as_seq().unwrap_or_default() {
+                    let (blocks, handlers) = role_blocks(src, role_use(src, entry)?)?;
+                    roles.extend(blocks);
+                    src.ctx.pending_handlers.borrow_mut().extend(handlers);
+                }
+            }
             "handlers" => play.handlers = task_list(src, v, true)?,
             _ if PLAY_KEYWORDS.contains(&key.as_str()) => {
                 play.keywords.insert(key, v.to_json());
@@ -200,6 +270,21 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             }
         }
     }
+    // Ansible's order: pre_tasks, flush, roles, tasks, flush, post_tasks.
+    let mut tasks = pre;
+    if !tasks.is_empty() {
+        tasks.push(flush_handlers(src, node.mark));
+    }
+    tasks.extend(roles);
+    tasks.append(&mut play.tasks);
+    if !post.is_empty() {
+        tasks.push(flush_handlers(src, node.mark));
+        tasks.extend(post);
+    }
+    play.tasks = tasks;
+    let mut handlers: Vec<Task> = src.ctx.pending_handlers.borrow_mut().drain(..).collect();
+    handlers.append(&mut play.handlers);
+    play.handlers = handlers;
     if !hosts_seen || play.hosts.is_empty() {
         return Err(src.err(node.mark, "the field 'hosts' is required but was not set"));
     }
@@ -207,6 +292,26 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
         play.name = play.hosts.clone();
     }
     Ok(play)
+}
+
+/// The implicit `meta: flush_handlers` between a play's sections.
+fn flush_handlers(src: &Source<'_>, mark: Mark) -> Task {
+    let mut args = Map::new();
+    args.insert("_raw_params".into(), Value::from("flush_handlers"));
+    let mut task = Task {
+        id: String::new(),
+        name: None,
+        action: "meta".into(),
+        args,
+        when: Vec::new(),
+        register: None,
+        vars: Map::new(),
+        keywords: Map::new(),
+        source: format!("{}:{}:{}", src.display, mark.line, mark.col),
+        block: None,
+    };
+    task.id = task_id(&task);
+    task
 }
 
 /// The text of a scalar as Ansible would see it in a string context.
@@ -251,7 +356,7 @@ fn vars(src: &Source<'_>, v: &Node) -> Result<Map<String, Value>, ParseError> {
     }
 }
 
-fn task_list(src: &Source<'_>, v: &Node, handlers: bool) -> Result<Vec<Task>, ParseError> {
+pub fn task_list(src: &Source<'_>, v: &Node, handlers: bool) -> Result<Vec<Task>, ParseError> {
     match &v.kind {
         Kind::Null => Ok(Vec::new()),
         Kind::Seq(items) => items.iter().map(|t| task(src, t, handlers)).collect(),
@@ -327,6 +432,55 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             _ => return Err(src.err(a.mark, "'args' must be a dictionary")),
         }
     }
+    let source = format!("{}:{}:{}", src.display, node.mark.line, node.mark.col);
+    match short_action(&action) {
+        "import_tasks" => {
+            if keywords.contains_key("loop") {
+                return Err(src.err(node.mark, "You cannot use loops on 'import_tasks' statements. You should use 'include_tasks' instead."));
+            }
+            let file = args
+                .get("_raw_params")
+                .or_else(|| args.get("file"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let tasks = import_tasks(src, &file, node.mark, handler)?;
+            return Ok(import_block(
+                name, keywords, when, task_vars, tasks, None, source,
+            ));
+        }
+        "import_role" => {
+            let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
+            let use_ = RoleUse {
+                name: text("name").unwrap_or_default(),
+                tasks_from: text("tasks_from").unwrap_or_else(|| "main".to_owned()),
+                keywords,
+                when,
+                vars: task_vars,
+                params: Map::new(),
+                mark: node.mark,
+            };
+            let (mut blocks, handlers) = role_blocks(src, use_)?;
+            src.ctx.pending_handlers.borrow_mut().extend(handlers);
+            let role = blocks
+                .pop()
+                .expect("role_blocks returns the role's block last");
+            if blocks.is_empty() {
+                return Ok(role);
+            }
+            blocks.push(role);
+            return Ok(import_block(
+                None,
+                Map::new(),
+                Vec::new(),
+                Map::new(),
+                blocks,
+                None,
+                source,
+            ));
+        }
+        _ => {}
+    }
     if actions[0].0.as_str() == Some("local_action") {
         keywords.insert(
             "delegate_to".to_owned(),
@@ -342,7 +496,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
         register,
         vars: task_vars,
         keywords,
-        source: format!("{}:{}", src.display, node.mark.line),
+        source,
         block: None,
     };
     task.id = task_id(&task);
@@ -419,7 +573,7 @@ fn block(
         register: None,
         vars: block_vars,
         keywords,
-        source: format!("{}:{}", src.display, node.mark.line),
+        source: format!("{}:{}:{}", src.display, node.mark.line, node.mark.col),
         block: Some(sections),
     };
     task.id = task_id(&task);
@@ -498,7 +652,7 @@ fn action_and_args(
 }
 
 /// First 16 hex digits of the sha256 of the task's content (not its place).
-fn task_id(task: &Task) -> String {
+pub fn task_id(task: &Task) -> String {
     let content = serde_json::json!([
         task.name,
         task.action,
@@ -513,62 +667,66 @@ fn task_id(task: &Task) -> String {
 }
 
 /// Controller files named by `src:` of copy/template/script tasks, found
-/// the way Ansible looks for them (`files/` or `templates/` beside the
-/// playbook, then the playbook directory). Templated or missing sources
-/// are left for run time, where Ansible reports them.
+/// where Ansible looks for them (`src_candidates`: the role's `files/` or
+/// `templates/`, the role, then the playbook's). Templated or missing
+/// sources are left for run time, where Ansible reports them.
 pub fn referenced_files(plays: &[Play], playbook_dir: &Path) -> Result<Vec<FileRef>, ParseError> {
     let mut out: Vec<FileRef> = Vec::new();
-    let mut tasks = Vec::new();
     for p in plays {
         for t in p.tasks.iter().chain(&p.handlers) {
-            t.visit(&mut |t| tasks.push(t));
+            task_files(t, None, playbook_dir, &mut out)?;
         }
-    }
-    for t in tasks {
-        let action = short_action(&t.action);
-        if !SRC_MODULES.contains(&action) || t.args.get("remote_src").is_some_and(truthy) {
-            continue;
-        }
-        let Some(Value::String(s)) = t.args.get("src").or_else(|| {
-            (action == "script")
-                .then(|| t.args.get("_raw_params"))
-                .flatten()
-        }) else {
-            continue;
-        };
-        let src = if action == "script" {
-            s.split_whitespace().next().unwrap_or_default().to_owned()
-        } else {
-            s.clone()
-        };
-        if src.contains("{{") || out.iter().any(|f| f.src == src) {
-            continue;
-        }
-        let sub = if action == "template" {
-            "templates"
-        } else {
-            "files"
-        };
-        let candidates: Vec<PathBuf> = if Path::new(&src).is_absolute() {
-            vec![PathBuf::from(&src)]
-        } else {
-            vec![playbook_dir.join(sub).join(&src), playbook_dir.join(&src)]
-        };
-        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
-            continue;
-        };
-        let bytes = std::fs::read(&path).map_err(|source| ParseError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        out.push(FileRef {
-            src,
-            path: path.display().to_string(),
-            sha256: sha256_hex(&bytes),
-            size: bytes.len() as u64,
-        });
     }
     Ok(out)
+}
+
+fn task_files(
+    t: &Task,
+    role: Option<&str>,
+    playbook_dir: &Path,
+    out: &mut Vec<FileRef>,
+) -> Result<(), ParseError> {
+    if let Some(b) = &t.block {
+        let role = b.role.as_ref().map(|r| r.path.as_str()).or(role);
+        for c in b.block.iter().chain(&b.rescue).chain(&b.always) {
+            task_files(c, role, playbook_dir, out)?;
+        }
+        return Ok(());
+    }
+    let action = short_action(&t.action);
+    if !SRC_MODULES.contains(&action) || t.args.get("remote_src").is_some_and(truthy) {
+        return Ok(());
+    }
+    let src = match (action, t.args.get("src"), t.args.get("_raw_params")) {
+        (_, Some(Value::String(s)), _) => s.clone(),
+        ("script", None, Some(Value::String(s))) => {
+            s.split_whitespace().next().unwrap_or_default().to_owned()
+        }
+        _ => return Ok(()),
+    };
+    if src.contains("{{") {
+        return Ok(());
+    }
+    for key in src_candidates(&src, src_subdir(action), role) {
+        let path = playbook_dir.join(&key);
+        if !path.is_file() {
+            continue;
+        }
+        if !out.iter().any(|f| f.src == key) {
+            let bytes = std::fs::read(&path).map_err(|source| ParseError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            out.push(FileRef {
+                src: key,
+                path: path.display().to_string(),
+                sha256: sha256_hex(&bytes),
+                size: bytes.len() as u64,
+            });
+        }
+        break;
+    }
+    Ok(())
 }
 
 fn truthy(v: &Value) -> bool {
@@ -582,7 +740,12 @@ fn truthy(v: &Value) -> bool {
 
 /// Loads one playbook file into plays; `shown` is the path as the user
 /// gave it, used in messages.
-pub fn load_playbook(path: &Path, shown: &Path, display: String) -> Result<Vec<Play>, ParseError> {
+pub fn load_playbook(
+    ctx: &Loader,
+    path: &Path,
+    shown: &Path,
+    display: String,
+) -> Result<Vec<Play>, ParseError> {
     let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
         path: shown.to_owned(),
         source,
@@ -591,6 +754,7 @@ pub fn load_playbook(path: &Path, shown: &Path, display: String) -> Result<Vec<P
         path: shown,
         text: &text,
         display,
+        ctx,
     };
     let root = yaml::load_one(&text).map_err(|e| {
         src.err(

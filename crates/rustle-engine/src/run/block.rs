@@ -7,7 +7,9 @@
 use rustle_format::{Block, Task, TaskKey};
 use serde_json::Value as Json;
 
-use super::{Flow, HostRun, PlayState};
+use std::sync::Arc;
+
+use super::{Flow, HostRun, PlayState, RoleScope};
 
 /// Keywords a task takes from the blocks around it unless it sets them.
 const INHERITED: &[&str] = &[
@@ -45,6 +47,22 @@ impl HostRun<'_> {
     }
 
     fn run_block(
+        &mut self,
+        state: &mut PlayState,
+        key: &TaskKey,
+        parent: &Task,
+        b: &Block,
+    ) -> Flow {
+        let outer_role = state.role.clone();
+        if let Some(role) = &b.role {
+            state.role = Some(Arc::new(RoleScope::new(role, &self.slice.playbook_dir)));
+        }
+        let flow = self.run_sections(state, key, parent, b);
+        state.role = outer_role;
+        flow
+    }
+
+    fn run_sections(
         &mut self,
         state: &mut PlayState,
         key: &TaskKey,

@@ -6,6 +6,7 @@ use serde_json::{Value as Json, json};
 
 use super::task::TaskCtx;
 use super::{HostRun, PlayState};
+use crate::FileSource;
 use crate::modules::{Args, Effect, Module, ModuleCtx, check_params};
 use crate::template::{Templar, omit};
 
@@ -69,7 +70,8 @@ impl HostRun<'_> {
                 Err(err) => return ItemRun::failed(format!("Task failed: {err}")),
             }
         }
-        let mut run = self.call_module(&templar, t, name, *module);
+        let role = state.role.as_deref().map(|r| r.doc_path());
+        let mut run = self.call_module(&templar, t, role, (name, *module));
         self.judge(state, t, item_vars, &mut run.result);
         if status_of(&run.result) == Status::Failed {
             run.effect = Effect::None;
@@ -82,8 +84,8 @@ impl HostRun<'_> {
         &self,
         templar: &Templar,
         t: &TaskCtx,
-        name: &str,
-        module: &dyn Module,
+        role: Option<&str>,
+        (name, module): (&str, &dyn Module),
     ) -> ItemRun {
         let args = match render_args(templar, t, module.raw_args()) {
             Ok(args) => args,
@@ -92,9 +94,14 @@ impl HostRun<'_> {
         if let Err(err) = check_params(module, name, &args) {
             return ItemRun::failed(err.0);
         }
+        let files = TaskFiles {
+            inner: self.files,
+            role,
+            subdir: rustle_format::src_subdir(&t.task.action),
+        };
         let ctx = ModuleCtx {
             target: self.target,
-            files: self.files,
+            files: &files,
             templar,
             check: t.check,
             diff: t.diff,
@@ -195,4 +202,27 @@ fn all_true(templar: &Templar, cond: &Json) -> Result<bool, String> {
         }
     }
     Ok(true)
+}
+
+/// A task's view of the controller files: `src` is looked up where Ansible
+/// looks for it (`src_candidates`: the role's directories first).
+struct TaskFiles<'a> {
+    inner: &'a dyn FileSource,
+    role: Option<&'a str>,
+    subdir: &'static str,
+}
+
+impl FileSource for TaskFiles<'_> {
+    fn read(&self, src: &str) -> std::io::Result<Vec<u8>> {
+        for key in rustle_format::src_candidates(src, self.subdir, self.role) {
+            match self.inner.read(&key) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                other => return other,
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("Could not find or access '{src}'"),
+        ))
+    }
 }

@@ -53,6 +53,54 @@ struct PlayState<'p> {
     notified: Vec<String>,
     /// Inside the `block` section of a block that has a `rescue`.
     rescuable: bool,
+    /// The role whose tasks are running, if any.
+    role: Option<Arc<RoleScope>>,
+    /// Defaults and vars of every role in the play, which Ansible shows to
+    /// all of the play's tasks (roles' vars are not private by default).
+    roles_defaults: Arc<Vars>,
+    roles_vars: Arc<Vars>,
+}
+
+/// A role's variable layers and magic variables.
+pub(super) struct RoleScope {
+    name: String,
+    /// The role's directory as the document names it, for `src` lookups.
+    doc_path: String,
+    defaults: Arc<Vars>,
+    vars: Arc<Vars>,
+    params: Arc<Vars>,
+    magic: Arc<Vars>,
+}
+
+impl RoleScope {
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The role's directory as `src` lookups name it.
+    pub(super) fn doc_path(&self) -> &str {
+        &self.doc_path
+    }
+
+    fn new(role: &rustle_format::Role, playbook_dir: &str) -> RoleScope {
+        let path = if role.path.starts_with('/') {
+            role.path.clone()
+        } else {
+            format!("{playbook_dir}/{}", role.path)
+        };
+        let mut magic = Vars::new();
+        magic.insert("role_name".into(), json!(role.name));
+        magic.insert("role_path".into(), json!(path));
+        magic.insert("ansible_role_name".into(), json!(role.name));
+        RoleScope {
+            name: role.name.clone(),
+            doc_path: role.path.clone(),
+            defaults: Arc::new(role.defaults.clone()),
+            vars: Arc::new(role.vars.clone()),
+            params: Arc::new(role.params.clone()),
+            magic: Arc::new(magic),
+        }
+    }
 }
 
 impl<'a> HostRun<'a> {
@@ -100,7 +148,13 @@ impl<'a> HostRun<'a> {
             magic: Arc::new(self.magic_vars(play)),
             notified: Vec::new(),
             rescuable: false,
+            role: None,
+            roles_defaults: Arc::new(Vars::new()),
+            roles_vars: Arc::new(Vars::new()),
         };
+        let (defaults, vars) = play_roles_vars(play);
+        state.roles_defaults = Arc::new(defaults);
+        state.roles_vars = Arc::new(vars);
         if play.gather_facts {
             let key = TaskKey {
                 play: play.play,
@@ -178,16 +232,23 @@ impl<'a> HostRun<'a> {
     /// A templar over the variables of `task`, lowest precedence first;
     /// `extra` (loop item, the result being judged) sits above host vars.
     fn templar(&self, state: &PlayState, task: &Task, extra: Option<Vars>) -> Templar {
-        let mut layers = vec![
+        let role = state.role.as_deref();
+        let mut layers = Vec::with_capacity(13);
+        layers.push(state.roles_defaults.clone());
+        layers.extend(role.map(|r| r.defaults.clone()));
+        layers.extend([
             self.inventory.clone(),
             self.facts_layer.clone(),
             state.vars.clone(),
-            Arc::new(task.vars.clone()),
-            self.host_vars.clone(),
-        ];
+            state.roles_vars.clone(),
+        ]);
+        layers.extend(role.map(|r| r.vars.clone()));
+        layers.extend([Arc::new(task.vars.clone()), self.host_vars.clone()]);
+        layers.extend(role.map(|r| r.params.clone()));
         layers.extend(extra.map(Arc::new));
         layers.push(self.extra.clone());
         layers.push(state.magic.clone());
+        layers.extend(role.map(|r| r.magic.clone()));
         Templar::new(self.env.clone(), layers)
     }
 
@@ -204,6 +265,20 @@ impl<'a> HostRun<'a> {
     fn set_host_var(&mut self, name: &str, value: Json) {
         Arc::make_mut(&mut self.host_vars).insert(name.to_owned(), value);
     }
+}
+
+/// Every role's defaults and vars in the play, merged in play order.
+fn play_roles_vars(play: &SlicePlay) -> (Vars, Vars) {
+    let (mut defaults, mut vars) = (Vars::new(), Vars::new());
+    for (_, task) in &play.tasks {
+        task.visit(&mut |t| {
+            if let Some(role) = t.block.as_ref().and_then(|b| b.role.as_ref()) {
+                defaults.extend(role.defaults.clone());
+                vars.extend(role.vars.clone());
+            }
+        });
+    }
+    (defaults, vars)
 }
 
 fn gathering_task() -> Task {
@@ -225,8 +300,20 @@ fn is_notified(handler: &Task, notified: &[String]) -> bool {
     notified.iter().any(|n| handler_answers(handler, n))
 }
 
-/// A handler answers to its name and to its `listen` topics.
+/// A handler answers to its name and to its `listen` topics; a role's
+/// handler (a role block around it) also to `role : name`.
 fn handler_answers(handler: &Task, name: &str) -> bool {
+    if let Some(b) = &handler.block {
+        let role = b.role.as_ref().map(|r| r.name.as_str());
+        return b.block.iter().any(|h| {
+            handler_answers(h, name)
+                || role.is_some_and(|r| {
+                    h.name
+                        .as_deref()
+                        .is_some_and(|n| name == format!("{r} : {n}"))
+                })
+        });
+    }
     if handler.name.as_deref() == Some(name) {
         return true;
     }

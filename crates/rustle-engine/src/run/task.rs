@@ -48,7 +48,7 @@ impl HostRun<'_> {
         {
             return self.run_meta(state, key, task, &templar);
         }
-        let name = display_name(task, &templar);
+        let name = display_name(state, task, &templar);
         self.emit_start(&key, &name, task);
         let done = self.execute(state, &key, task, module, &templar);
         let status = status_of(&done.result);
@@ -196,7 +196,7 @@ impl HostRun<'_> {
         task: &Task,
         templar: &Templar,
     ) -> Flow {
-        let name = display_name(task, templar);
+        let name = display_name(state, task, templar);
         self.emit_start(&key, &name, task);
         let action = meta_action(task);
         let run = match self.task_ctx(task, resolve(&task.action), templar) {
@@ -252,11 +252,16 @@ fn meta_action(task: &Task) -> &str {
         .trim()
 }
 
-/// The task's name rendered (kept raw if it cannot be), else the action.
-fn display_name(task: &Task, templar: &Templar) -> String {
-    match &task.name {
+/// The task's name rendered (kept raw if it cannot be), else the action;
+/// inside a role, `role : name` as Ansible shows it.
+fn display_name(state: &PlayState, task: &Task, templar: &Templar) -> String {
+    let name = match &task.name {
         Some(name) => templar.render_string(name).unwrap_or_else(|_| name.clone()),
         None => task.action.clone(),
+    };
+    match state.role.as_deref() {
+        Some(role) => format!("{} : {name}", role.name()),
+        None => name,
     }
 }
 

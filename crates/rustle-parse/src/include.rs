@@ -1,0 +1,406 @@
+//! Static imports, expanded at parse time as Ansible does: `import_tasks`
+//! and `import_role` become blocks carrying the import's keywords, play
+//! `roles:` become role blocks (dependencies first), and `import_playbook`
+//! splices another playbook's plays in. Include loops are reported with
+//! the chain of files that led to them.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use rustle_format::{Block, Map, Role, Task, Value};
+
+use crate::error::ParseError;
+use crate::playbook::{Source, task_id, task_list};
+use crate::yaml::{self, Kind, Mark, Node};
+
+/// What loading files needs across the whole playbook.
+#[derive(Debug)]
+pub struct Loader {
+    pub playbook_dir: PathBuf,
+    /// Extra role directories (`ANSIBLE_ROLES_PATH`).
+    pub roles_path: Vec<PathBuf>,
+    /// Files being loaded, outermost first, for include loop detection.
+    stack: RefCell<Vec<PathBuf>>,
+    /// Roles already added to the current play, with their params.
+    roles_seen: RefCell<Vec<(String, Map<String, Value>)>>,
+    /// Handlers of roles used in the current play, for its handler list.
+    pub pending_handlers: RefCell<Vec<Task>>,
+}
+
+impl Loader {
+    pub fn new(playbook_dir: PathBuf) -> Loader {
+        let roles_path = std::env::var("ANSIBLE_ROLES_PATH")
+            .map(|p| {
+                p.split(':')
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Loader {
+            playbook_dir,
+            roles_path,
+            stack: RefCell::new(Vec::new()),
+            roles_seen: RefCell::new(Vec::new()),
+            pending_handlers: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// How sources and role paths name a file: relative to the playbook
+    /// directory when inside it.
+    pub fn display(&self, path: &Path) -> String {
+        path.strip_prefix(&self.playbook_dir)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    pub fn new_play(&self) {
+        self.roles_seen.borrow_mut().clear();
+        self.pending_handlers.borrow_mut().clear();
+    }
+
+    /// Loads a YAML file and hands its root to `f`, refusing a file that is
+    /// already being loaded (an include loop).
+    pub fn with_file<T>(
+        &self,
+        path: &Path,
+        referrer: &Source<'_>,
+        mark: Mark,
+        f: impl FnOnce(&Source<'_>, Option<&Node>) -> Result<T, ParseError>,
+    ) -> Result<T, ParseError> {
+        let canonical = path.canonicalize().map_err(|e| {
+            referrer.err(
+                mark,
+                format!("Could not find or access '{}': {e}", path.display()),
+            )
+        })?;
+        if self.stack.borrow().contains(&canonical) {
+            let chain: Vec<String> = self
+                .stack
+                .borrow()
+                .iter()
+                .chain(std::iter::once(&canonical))
+                .map(|p| self.display(p))
+                .collect();
+            return Err(referrer.err(
+                mark,
+                format!("Include loop detected: {}", chain.join(" -> ")),
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let src = Source {
+            path,
+            text: &text,
+            display: self.display(&canonical),
+            ctx: self,
+        };
+        let root = yaml::load_one(&text).map_err(|e| {
+            src.err(
+                e.mark,
+                format!("Syntax Error while loading YAML: {}", e.msg),
+            )
+        })?;
+        self.stack.borrow_mut().push(canonical);
+        let out = f(&src, root.as_ref());
+        self.stack.borrow_mut().pop();
+        out
+    }
+
+    /// A role's directory: `roles/NAME` beside the playbook, then each
+    /// `ANSIBLE_ROLES_PATH` entry, then beside the playbook; a name with a
+    /// `/` is a path.
+    fn find_role(&self, name: &str) -> Option<PathBuf> {
+        if name.contains('/') {
+            let p = self.playbook_dir.join(name);
+            return p.is_dir().then_some(p);
+        }
+        std::iter::once(self.playbook_dir.join("roles"))
+            .chain(self.roles_path.iter().cloned())
+            .chain(std::iter::once(self.playbook_dir.clone()))
+            .map(|d| d.join(name))
+            .find(|d| {
+                d.join("tasks").is_dir() || d.join("meta").is_dir() || d.join("handlers").is_dir()
+            })
+    }
+}
+
+/// `dir/main.yml`, `main.yaml` or `main` (or `NAME.*` for `tasks_from`).
+fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
+    ["yml", "yaml", ""]
+        .iter()
+        .map(|ext| {
+            if ext.is_empty() {
+                dir.join(stem)
+            } else {
+                dir.join(format!("{stem}.{ext}"))
+            }
+        })
+        .find(|p| p.is_file())
+}
+
+/// A block around imported tasks, with the import's own keywords.
+pub fn import_block(
+    name: Option<String>,
+    keywords: Map<String, Value>,
+    when: Vec<Value>,
+    vars: Map<String, Value>,
+    tasks: Vec<Task>,
+    role: Option<Role>,
+    source: String,
+) -> Task {
+    let mut task = Task {
+        id: String::new(),
+        name,
+        action: Task::BLOCK.to_owned(),
+        args: Map::new(),
+        when,
+        register: None,
+        vars,
+        keywords,
+        source,
+        block: Some(Block {
+            block: tasks,
+            role,
+            ..Block::default()
+        }),
+    };
+    task.id = task_id(&task);
+    task
+}
+
+/// The tasks of `import_tasks: FILE`, found beside the importing file,
+/// then in the playbook directory.
+pub fn import_tasks(
+    src: &Source<'_>,
+    file: &str,
+    mark: Mark,
+    handler: bool,
+) -> Result<Vec<Task>, ParseError> {
+    let ctx = src.ctx;
+    let here = src.path.parent().unwrap_or(Path::new("."));
+    let path = [here.join(file), ctx.playbook_dir.join(file)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| here.join(file));
+    ctx.with_file(&path, src, mark, |inner, root| match root {
+        None => Ok(Vec::new()),
+        Some(root) => task_list(inner, root, handler),
+    })
+}
+
+/// How a role is used: `- role: x` with keywords and params, or
+/// `import_role: {name: x, tasks_from: y}`.
+pub struct RoleUse {
+    pub name: String,
+    pub tasks_from: String,
+    pub keywords: Map<String, Value>,
+    pub when: Vec<Value>,
+    pub vars: Map<String, Value>,
+    pub params: Map<String, Value>,
+    pub mark: Mark,
+}
+
+/// A role's blocks (its dependencies first, each a block of its own) and
+/// its handlers (each in a role block), ready for the play.
+pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Vec<Task>, Vec<Task>), ParseError> {
+    let ctx = src.ctx;
+    let dir = ctx.find_role(&use_.name).ok_or_else(|| {
+        let searched: Vec<String> = std::iter::once(ctx.playbook_dir.join("roles"))
+            .chain(ctx.roles_path.iter().cloned())
+            .chain(std::iter::once(ctx.playbook_dir.clone()))
+            .map(|p| p.display().to_string())
+            .collect();
+        src.err(
+            use_.mark,
+            format!(
+                "the role '{}' was not found in {}",
+                use_.name,
+                searched.join(":")
+            ),
+        )
+    })?;
+    let var_file = |sub: &str| -> Result<Map<String, Value>, ParseError> {
+        let Some(path) = main_file(&dir.join(sub), "main") else {
+            return Ok(Map::new());
+        };
+        ctx.with_file(&path, src, use_.mark, |inner, root| {
+            match root.map(|r| (r, r.to_json())) {
+                None | Some((_, Value::Null)) => Ok(Map::new()),
+                Some((_, Value::Object(m))) => Ok(m),
+                Some((r, _)) => Err(inner.err(r.mark, format!("{sub}/main.yml must be a mapping"))),
+            }
+        })
+    };
+    let role = Role {
+        name: use_.name.clone(),
+        path: ctx.display(&dir),
+        defaults: var_file("defaults")?,
+        vars: var_file("vars")?,
+        params: use_.params.clone(),
+    };
+    let mut blocks = Vec::new();
+    let mut handlers = Vec::new();
+    // meta/main.yml: dependencies run first; allow_duplicates.
+    let mut allow_duplicates = false;
+    if let Some(meta) = main_file(&dir.join("meta"), "main") {
+        let deps = ctx.with_file(&meta, src, use_.mark, |inner, root| {
+            let mut deps = Vec::new();
+            let Some(pairs) = root.and_then(Node::as_map) else {
+                return Ok(deps);
+            };
+            for (k, v) in pairs {
+                match k.as_str() {
+                    Some("allow_duplicates") => allow_duplicates = v.kind == Kind::Bool(true),
+                    Some("dependencies") => {
+                        for d in v.as_seq().unwrap_or_default() {
+                            deps.push(role_use(inner, d)?);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(deps)
+        })?;
+        for dep in deps {
+            let (b, h) = role_blocks(src, dep)?;
+            blocks.extend(b);
+            handlers.extend(h);
+        }
+    }
+    let key = (role.path.clone(), use_.params.clone());
+    let duplicate = ctx.roles_seen.borrow().contains(&key);
+    if duplicate && !allow_duplicates && use_.tasks_from == "main" {
+        return Ok((blocks, handlers));
+    }
+    ctx.roles_seen.borrow_mut().push(key);
+    let tasks = match main_file(&dir.join("tasks"), &use_.tasks_from) {
+        Some(path) => ctx.with_file(&path, src, use_.mark, |inner, root| match root {
+            None => Ok(Vec::new()),
+            Some(root) => task_list(inner, root, false),
+        })?,
+        None if use_.tasks_from != "main" => {
+            return Err(src.err(
+                use_.mark,
+                format!(
+                    "Could not find specified file in role: tasks/{}",
+                    use_.tasks_from
+                ),
+            ));
+        }
+        None => Vec::new(),
+    };
+    if let Some(path) = main_file(&dir.join("handlers"), "main") {
+        let role_handlers = ctx.with_file(&path, src, use_.mark, |inner, root| match root {
+            None => Ok(Vec::new()),
+            Some(root) => task_list(inner, root, true),
+        })?;
+        for h in role_handlers {
+            let source = h.source.clone();
+            handlers.push(import_block(
+                None,
+                Map::new(),
+                Vec::new(),
+                Map::new(),
+                vec![h],
+                Some(role.clone()),
+                source,
+            ));
+        }
+    }
+    let source = format!("{}:{}:{}", src.display, use_.mark.line, use_.mark.col);
+    blocks.push(import_block(
+        None,
+        use_.keywords,
+        use_.when,
+        use_.vars,
+        tasks,
+        Some(role),
+        source,
+    ));
+    Ok((blocks, handlers))
+}
+
+/// Keys of a role entry that are keywords rather than role params.
+const ROLE_KEYWORDS: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delegate_to",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "module_defaults",
+    "no_log",
+    "port",
+    "remote_user",
+    "run_once",
+    "tags",
+    "throttle",
+    "timeout",
+];
+
+/// One entry of a play's `roles:` or of `dependencies:`.
+pub fn role_use(src: &Source<'_>, node: &Node) -> Result<RoleUse, ParseError> {
+    let mut use_ = RoleUse {
+        name: String::new(),
+        tasks_from: "main".to_owned(),
+        keywords: Map::new(),
+        when: Vec::new(),
+        vars: Map::new(),
+        params: Map::new(),
+        mark: node.mark,
+    };
+    match &node.kind {
+        Kind::Str(s) => use_.name = s.clone(),
+        Kind::Map(pairs) => {
+            for (k, v) in pairs {
+                let key = k.key_string();
+                match key.as_str() {
+                    "role" | "name" => use_.name = v.key_string(),
+                    "when" => {
+                        use_.when = match v.to_json() {
+                            Value::Array(items) => items,
+                            other => vec![other],
+                        }
+                    }
+                    "vars" => {
+                        if let Value::Object(m) = v.to_json() {
+                            use_.vars = m;
+                        }
+                    }
+                    _ if ROLE_KEYWORDS.contains(&key.as_str()) => {
+                        use_.keywords.insert(key, v.to_json());
+                    }
+                    _ => {
+                        use_.params.insert(key, v.to_json());
+                    }
+                }
+            }
+        }
+        _ => {
+            return Err(src.err(
+                node.mark,
+                format!(
+                    "a role must be a name or a mapping, got {}",
+                    node.type_name()
+                ),
+            ));
+        }
+    }
+    if use_.name.is_empty() {
+        return Err(src.err(node.mark, "role definitions must contain a role name"));
+    }
+    Ok(use_)
+}
