@@ -148,9 +148,16 @@ impl<W: Write> Display<W> {
 
     /// ansible-core 2.19's error report before a failed task's `fatal:`
     /// line: the message, the task's origin and the source lines around it.
-    pub fn error(&mut self, msg: &str, origin: Option<(&Path, usize, usize)>) -> io::Result<()> {
+    pub fn error(
+        &mut self,
+        action: &str,
+        msg: &str,
+        origin: Option<(&Path, usize, usize)>,
+    ) -> io::Result<()> {
         let msg = if msg.starts_with("Task failed:") {
             msg.to_owned()
+        } else if is_action_plugin(action) {
+            format!("Task failed: Action failed: {msg}")
         } else {
             format!("Task failed: Module failed: {msg}")
         };
@@ -296,6 +303,16 @@ fn source_context(path: &Path, line: usize, col: usize) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Actions that run on the controller in Ansible, whose own failures it
+/// reports as "Action failed".
+fn is_action_plugin(action: &str) -> bool {
+    let short = action.rsplit('.').next().unwrap_or(action);
+    matches!(
+        short,
+        "assert" | "fail" | "debug" | "set_fact" | "include_vars" | "pause"
+    )
 }
 
 /// How a result is dumped.

@@ -224,7 +224,7 @@ impl<'d, W: Write> Show<'d, W> {
                         .unwrap_or_default();
                     let origin = self.origin(key);
                     let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
-                    self.display.error(msg, origin)?;
+                    self.display.error(action, msg, origin)?;
                 }
                 if !is_loop || *status == Status::Skipped {
                     self.display.result(host, action, *status, false, result)?;

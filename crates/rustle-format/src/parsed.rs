@@ -202,8 +202,13 @@ pub struct Group {
     pub hosts: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<String>,
+    /// Variables set in the inventory source itself (`[g:vars]`).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub vars: Vars,
+    /// Variables from `group_vars/` beside the inventory and the playbook
+    /// (the playbook's win); these rank above every inventory-file group var.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub group_vars: Vars,
 }
 
 impl Play {

@@ -189,6 +189,7 @@ mod tests {
             hosts: hosts.iter().map(|s| s.to_string()).collect(),
             children: children.iter().map(|s| s.to_string()).collect(),
             vars: Default::default(),
+            group_vars: Default::default(),
         };
         Inventory {
             sources: vec![],

@@ -1,35 +1,143 @@
 //! Inventories: INI and YAML sources into `rustle_format::Inventory`, with
 //! the implicit `all` and `ungrouped` groups and Ansible's value typing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustle_format::{Group, Host, Inventory, Map, Value};
 
 use crate::error::{Located, ParseError};
 use crate::yaml::{self, Kind, Mark, Node};
 
-/// Builds one inventory from every source, in order.
-pub fn load(sources: &[String]) -> Result<Inventory, ParseError> {
+/// Builds one inventory from every source, in order, then adds the
+/// `group_vars/` and `host_vars/` found beside each source and beside the
+/// playbook (the playbook's win).
+pub fn load(sources: &[String], playbook_dir: &Path) -> Result<Inventory, ParseError> {
     let mut b = Builder::default();
+    let mut var_dirs = Vec::new();
     for s in sources {
         let path = Path::new(s);
-        let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let yaml_like = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yml" | "yaml" | "json")
-        );
-        if yaml_like {
-            load_yaml(&mut b, path, &text)?;
+        if path.is_dir() {
+            for file in inventory_dir_files(path)? {
+                load_file(&mut b, &file)?;
+            }
+            var_dirs.push(path.to_path_buf());
         } else {
-            load_ini(&mut b, path, &text)?;
+            load_file(&mut b, path)?;
+            var_dirs.push(path.parent().unwrap_or(Path::new(".")).to_path_buf());
         }
     }
     let mut inv = b.finish();
+    var_dirs.push(playbook_dir.to_path_buf());
+    var_dirs.dedup();
+    for dir in var_dirs {
+        add_vars_dirs(&mut inv, &dir)?;
+    }
     inv.sources = sources.to_vec();
     Ok(inv)
+}
+
+fn load_file(b: &mut Builder, path: &Path) -> Result<(), ParseError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let yaml_like = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml" | "json")
+    );
+    if yaml_like {
+        load_yaml(b, path, &text)
+    } else {
+        load_ini(b, path, &text)
+    }
+}
+
+/// Extensions Ansible's inventory ignores in a directory.
+const IGNORED_EXTENSIONS: &[&str] = &[
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
+
+/// The inventory files of a directory, sorted, without `group_vars`,
+/// `host_vars`, hidden files and ignored extensions.
+fn inventory_dir_files(dir: &Path) -> Result<Vec<PathBuf>, ParseError> {
+    let read = std::fs::read_dir(dir).map_err(|source| ParseError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = read
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            !name.starts_with('.') && !IGNORED_EXTENSIONS.iter().any(|x| name.ends_with(x))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Variables from `DIR/group_vars/NAME` and `DIR/host_vars/NAME`: a file
+/// with no extension or `.yml`/`.yaml`/`.json`, or a directory of such
+/// files read in sorted order.
+fn add_vars_dirs(inv: &mut Inventory, dir: &Path) -> Result<(), ParseError> {
+    for g in &mut inv.groups {
+        let vars = vars_for(&dir.join("group_vars"), &g.name)?;
+        g.group_vars.extend(vars);
+    }
+    for h in &mut inv.hosts {
+        let vars = vars_for(&dir.join("host_vars"), &h.name)?;
+        h.vars.extend(vars);
+    }
+    Ok(())
+}
+
+fn vars_for(base: &Path, name: &str) -> Result<Map<String, Value>, ParseError> {
+    let mut out = Map::new();
+    if !base.is_dir() {
+        return Ok(out);
+    }
+    let mut files = Vec::new();
+    for ext in ["", ".yml", ".yaml", ".json"] {
+        let p = base.join(format!("{name}{ext}"));
+        if p.is_file() {
+            files.push(p);
+        }
+    }
+    let sub = base.join(name);
+    if sub.is_dir() {
+        let mut inside = Vec::new();
+        collect_var_files(&sub, &mut inside);
+        inside.sort();
+        files.extend(inside);
+    }
+    for f in files {
+        out.extend(crate::vars_file(&f)?);
+    }
+    Ok(out)
+}
+
+fn collect_var_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            collect_var_files(&p, out);
+        } else if ["", "yml", "yaml", "json"]
+            .contains(&p.extension().and_then(|x| x.to_str()).unwrap_or(""))
+        {
+            out.push(p);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -48,6 +156,7 @@ impl Builder {
                     hosts: Vec::new(),
                     children: Vec::new(),
                     vars: Map::new(),
+                    group_vars: Map::new(),
                 });
                 self.groups.len() - 1
             }
@@ -486,7 +595,7 @@ mod tests {
             "lone a=1\n[web]\nweb[1:2] ansible_port=22\n[db]\ndb1:2222\n[prod:children]\nweb\ndb\n[prod:vars]\nenv=prod\n",
         )
         .unwrap();
-        let inv = load(&[p.display().to_string()]).unwrap();
+        let inv = load(&[p.display().to_string()], dir.path()).unwrap();
         let groups: Vec<String> = inv
             .groups
             .iter()
@@ -507,7 +616,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("hosts");
         std::fs::write(&p, "[a:children]\nnope\n").unwrap();
-        let err = load(&[p.display().to_string()]).unwrap_err().to_string();
+        let err = load(&[p.display().to_string()], dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("a:children references undefined group: nope"),
             "{err}"

@@ -44,7 +44,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
         .unwrap_or_default();
     let loader = include::Loader::new(playbook_dir.clone());
     let plays = playbook::load_playbook(&loader, &playbook_path, &opts.playbook, display)?;
-    let mut inventory = inventory::load(&opts.inventory)?;
+    let mut inventory = inventory::load(&opts.inventory, &playbook_dir)?;
     let wants_localhost = plays
         .iter()
         .any(|p| p.hosts.split([',', ':']).any(|h| h.trim() == "localhost"));
@@ -79,11 +79,7 @@ fn absolute(p: &Path) -> PathBuf {
 fn extra_var(text: &str) -> Result<Map<String, Value>, ParseError> {
     if let Some(file) = text.strip_prefix('@') {
         let path = Path::new(file);
-        let body = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        return yaml_mapping(path, &body);
+        return vars_file(path);
     }
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
@@ -93,6 +89,16 @@ fn extra_var(text: &str) -> Result<Map<String, Value>, ParseError> {
         .into_iter()
         .filter(|(k, _)| k != "_raw_params")
         .collect())
+}
+
+/// A YAML/JSON file of variables (vars_files, group_vars, host_vars);
+/// an empty file has none.
+pub(crate) fn vars_file(path: &Path) -> Result<Map<String, Value>, ParseError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    yaml_mapping(path, &text)
 }
 
 fn yaml_mapping(path: &Path, text: &str) -> Result<Map<String, Value>, ParseError> {

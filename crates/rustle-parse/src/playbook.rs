@@ -235,6 +235,7 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
     let mut hosts_seen = false;
     src.ctx.new_play();
     let (mut pre, mut roles, mut post) = (Vec::new(), Vec::new(), Vec::new());
+    let mut files_vars = Map::new();
     for (k, v) in pairs {
         let key = k.key_string();
         match key.as_str() {
@@ -248,6 +249,7 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             }
             "gather_facts" => play.gather_facts = boolean(src, v, "gather_facts")?,
             "vars" => play.vars = vars(src, v)?,
+            "vars_files" => files_vars = vars_files(src, v, &mut play.keywords)?,
             "tasks" => play.tasks = task_list(src, v, false)?,
             "pre_tasks" => pre = task_list(src, v, false)?,
             "post_tasks" => post = task_list(src, v, false)?,
@@ -270,6 +272,8 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             }
         }
     }
+    // vars_files sit above play vars.
+    play.vars.extend(files_vars);
     // Ansible's order: pre_tasks, flush, roles, tasks, flush, post_tasks.
     let mut tasks = pre;
     if !tasks.is_empty() {
@@ -292,6 +296,46 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
         play.name = play.hosts.clone();
     }
     Ok(play)
+}
+
+/// `vars_files:` loaded now, relative to the playbook file. An entry that
+/// is a list takes its first file that exists. Templated names depend on
+/// run-time variables; they stay in the play's keywords.
+fn vars_files(
+    src: &Source<'_>,
+    v: &Node,
+    keywords: &mut Map<String, Value>,
+) -> Result<Map<String, Value>, ParseError> {
+    let here = src.path.parent().unwrap_or(Path::new("."));
+    let mut out = Map::new();
+    let mut templated = Vec::new();
+    let entries: Vec<&Node> = match &v.kind {
+        Kind::Seq(items) => items.iter().collect(),
+        Kind::Null => Vec::new(),
+        _ => vec![v],
+    };
+    for entry in entries {
+        let choices: Vec<String> = match &entry.kind {
+            Kind::Seq(items) => items.iter().map(scalar_text).collect(),
+            _ => vec![scalar_text(entry)],
+        };
+        if choices.iter().any(|c| c.contains("{{")) {
+            templated.push(entry.to_json());
+            continue;
+        }
+        let found = choices.iter().map(|c| here.join(c)).find(|p| p.is_file());
+        let Some(path) = found else {
+            return Err(src.err(
+                entry.mark,
+                format!("vars file {} was not found", choices.join(", ")),
+            ));
+        };
+        out.extend(crate::vars_file(&path)?);
+    }
+    if !templated.is_empty() {
+        keywords.insert("vars_files".into(), Value::Array(templated));
+    }
+    Ok(out)
 }
 
 /// The implicit `meta: flush_handlers` between a play's sections.

@@ -180,8 +180,9 @@ fn groups_of(inv: &Inventory, host: &str) -> BTreeMap<String, usize> {
         .collect()
 }
 
-/// Group vars from `all` down by depth, then by `ansible_group_priority`,
-/// then by name; host vars last.
+/// Ansible's order: inventory-file group vars (from `all` down by depth,
+/// then `ansible_group_priority`, then name), then `group_vars/all`, then
+/// the other `group_vars/` in the same order, then host vars.
 fn merged_vars(
     inv: &Inventory,
     host: &str,
@@ -201,10 +202,13 @@ fn merged_vars(
         .collect();
     order.sort();
     let mut vars = Map::new();
-    for (_, _, g) in order {
-        if let Some(grp) = inv.group(g) {
-            vars.extend(grp.vars.clone());
-        }
+    let groups: Vec<&rustle_format::Group> =
+        order.iter().filter_map(|(_, _, g)| inv.group(g)).collect();
+    for g in &groups {
+        vars.extend(g.vars.clone());
+    }
+    for g in &groups {
+        vars.extend(g.group_vars.clone());
     }
     if let Some(h) = inv.host(host) {
         vars.extend(h.vars.clone());

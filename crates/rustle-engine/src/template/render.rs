@@ -69,7 +69,17 @@ pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Va
         let text = env.render_str("{{ value }}", minijinja::context!(value))?;
         return Ok(Value::from(format!("{lead}{text}{trail}")));
     }
-    env.render_str(s, ctx.clone()).map(Value::from)
+    let text = env.render_str(s, ctx.clone())?;
+    Ok(Value::from(keep_trailing_newlines(s, text)))
+}
+
+/// Jinja drops a template's final newline; Ansible puts back as many as
+/// the template ends with.
+fn keep_trailing_newlines(template: &str, mut text: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let missing = count(template).saturating_sub(count(&text));
+    text.push_str(&"\n".repeat(missing));
+    text
 }
 
 /// Evaluates an expression; an undefined result is an error naming the
