@@ -81,8 +81,13 @@ pub fn run_ansible(args: &[&str]) -> Output {
 /// Runs `rustle-parse ARGS | rustle-plan | rustle-exec` (no deploy: exec
 /// runs the engine in process for local hosts).
 pub fn run_rustle(parse_args: &[&str]) -> Output {
+    run_rustle_planned(parse_args, &[])
+}
+
+/// `run_rustle` with arguments for `rustle-plan` (`--tags`, `--limit`...).
+pub fn run_rustle_planned(parse_args: &[&str], plan_args: &[&str]) -> Output {
     let parsed = stage_ok("rustle-parse", parse_args, &[], b"");
-    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    let planned = stage_ok("rustle-plan", plan_args, &[], &parsed.stdout);
     stage("rustle-exec", &[], &[], &planned.stdout)
 }
 

@@ -103,3 +103,122 @@ fn inventory_variables_match_ansible() {
         &["-i", "fixtures/playbooks/inventory/hosts.ini"],
     );
 }
+
+/// Ansible prints a play's hosts from a set, in no fixed order.
+fn hosts_sorted(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    let mut in_hosts = false;
+    for line in text.lines() {
+        let is_host = in_hosts
+            && line.starts_with("      ")
+            && !line.contains('\t')
+            && !line.contains("TASK TAGS");
+        if is_host {
+            run.push(line.to_owned());
+            continue;
+        }
+        run.sort();
+        out.append(&mut run);
+        in_hosts = line.trim_start().starts_with("hosts (");
+        out.push(line.to_owned());
+    }
+    run.sort();
+    out.append(&mut run);
+    out.join("\n")
+}
+
+#[test]
+fn listings_match_ansible() {
+    let inventory = ["-i", "fixtures/playbooks/inventory/hosts.ini"];
+    let cases: &[&[&str]] = &[
+        &[
+            "fixtures/playbooks/roles/site.yml",
+            "--list-tasks",
+            "--list-hosts",
+        ],
+        &[
+            "fixtures/playbooks/roles/site.yml",
+            "--list-tasks",
+            "--list-tags",
+            "-t",
+            "web",
+        ],
+        &[
+            "fixtures/playbooks/roles/site.yml",
+            "--list-tasks",
+            "--skip-tags",
+            "web",
+        ],
+        &[
+            "fixtures/playbooks/blocks.yml",
+            "--list-tasks",
+            "--list-tags",
+        ],
+        &[
+            "fixtures/playbooks/inventory/site.yml",
+            "--list-hosts",
+            "--list-tags",
+        ],
+        &[
+            "fixtures/playbooks/inventory/site.yml",
+            "--list-hosts",
+            "-l",
+            "web1:db1",
+        ],
+        &[
+            "fixtures/playbooks/inventory/site.yml",
+            "--list-hosts",
+            "-l",
+            "prod:!web2",
+        ],
+        &["fixtures/demo/site.yml", "--syntax-check"],
+    ];
+    for case in cases {
+        let args = [&inventory[..], case].concat();
+        let ansible = run_ansible(&args);
+        let rustle = rustle_e2e::stage("rustle-parse", &args, &[], b"");
+        assert_eq!(ansible.status.code(), Some(0), "{case:?}");
+        assert_eq!(
+            rustle.status.code(),
+            Some(0),
+            "{case:?}: {}",
+            String::from_utf8_lossy(&rustle.stderr)
+        );
+        let a = hosts_sorted(&String::from_utf8_lossy(&ansible.stdout));
+        let r = hosts_sorted(&String::from_utf8_lossy(&rustle.stdout));
+        let a: String = a
+            .lines()
+            .filter(|l| !l.starts_with("[WARNING]"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(a, r, "{case:?}");
+    }
+}
+
+#[test]
+fn tag_selections_match_ansible() {
+    let book = "fixtures/playbooks/tags.yml";
+    let cases: &[&[&str]] = &[
+        &[],
+        &["-t", "a"],
+        &["-t", "blk"],
+        &["--skip-tags", "b"],
+        &["-t", "tagged"],
+        &["-t", "untagged"],
+        &["-t", "debugonly"],
+        &["--skip-tags", "always"],
+        &["-t", "b,a"],
+    ];
+    for case in cases {
+        let ansible = run_ansible(&[&[book], *case].concat());
+        let rustle = rustle_e2e::run_rustle_planned(&[book], case);
+        assert_eq!(ansible.status.code(), Some(0), "{case:?}");
+        assert_eq!(rustle.status.code(), Some(0), "{case:?}");
+        assert_eq!(
+            comparable(&ansible.stdout),
+            comparable(&rustle.stderr),
+            "{case:?}"
+        );
+    }
+}

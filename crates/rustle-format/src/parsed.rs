@@ -122,6 +122,13 @@ pub struct Role {
     /// Parameters given where the role is used (`- role: x` plus keys).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub params: Vars,
+    /// The tasks file used, when not `main` (`tasks_from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_from: Option<String>,
+    /// `meta/main.yml`'s `allow_duplicates`: without it, a role already run
+    /// on a host in this play (same params and tasks file) is skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_duplicates: bool,
 }
 
 /// The directory under a role or playbook where an action's `src` lives.

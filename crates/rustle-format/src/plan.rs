@@ -12,6 +12,12 @@ pub struct Plan {
     pub diff: bool,
     /// Hosts run at once (`-f`).
     pub forks: u32,
+    /// `--tags` (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_tags: Vec<String>,
     /// One entry per play of `parsed.plays`, same order.
     pub plays: Vec<PlannedPlay>,
     /// Every host that some play targets, in inventory order.

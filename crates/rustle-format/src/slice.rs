@@ -13,6 +13,12 @@ pub struct HostSlice {
     pub host: String,
     pub check: bool,
     pub diff: bool,
+    /// `--tags` (empty: all) and `--skip-tags`, applied to each task's
+    /// inherited tags at run time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_tags: Vec<String>,
     pub playbook_dir: String,
     /// `group_names`.
     pub group_names: Vec<String>,
@@ -38,6 +44,9 @@ pub struct SlicePlay {
     pub name: String,
     pub hosts: Vec<String>,
     pub gather_facts: bool,
+    /// The play's own tags, which every task inherits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub vars: Vars,
     /// `(index in the play, task)` for the tasks that run.
@@ -93,6 +102,7 @@ impl Document {
                 name: play.name.clone(),
                 hosts: pp.hosts.clone(),
                 gather_facts: play.gather_facts,
+                tags: play.keywords.get("tags").cloned(),
                 vars: play.vars.clone(),
                 tasks,
                 handlers: play.handlers.clone(),
@@ -110,6 +120,8 @@ impl Document {
             host: host.to_owned(),
             check: plan.check,
             diff: plan.diff,
+            tags: plan.tags.clone(),
+            skip_tags: plan.skip_tags.clone(),
             playbook_dir: self.parsed.playbook_dir.clone(),
             group_names: hp
                 .groups

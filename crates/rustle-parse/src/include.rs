@@ -204,9 +204,9 @@ pub struct RoleUse {
     pub mark: Mark,
 }
 
-/// A role's blocks (its dependencies first, each a block of its own) and
-/// its handlers (each in a role block), ready for the play.
-pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Vec<Task>, Vec<Task>), ParseError> {
+/// One use of a role as a block: its dependencies' blocks, then the role's
+/// own block; and its handlers (each in a role block) for the play.
+pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>), ParseError> {
     let ctx = src.ctx;
     let dir = ctx.find_role(&use_.name).ok_or_else(|| {
         let searched: Vec<String> = std::iter::once(ctx.playbook_dir.join("roles"))
@@ -235,13 +235,6 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Vec<Task>, Vec<Ta
             }
         })
     };
-    let role = Role {
-        name: use_.name.clone(),
-        path: ctx.display(&dir),
-        defaults: var_file("defaults")?,
-        vars: var_file("vars")?,
-        params: use_.params.clone(),
-    };
     let mut blocks = Vec::new();
     let mut handlers = Vec::new();
     // meta/main.yml: dependencies run first; allow_duplicates.
@@ -267,16 +260,24 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Vec<Task>, Vec<Ta
         })?;
         for dep in deps {
             let (b, h) = role_blocks(src, dep)?;
-            blocks.extend(b);
+            blocks.push(b);
             handlers.extend(h);
         }
     }
-    let key = (role.path.clone(), use_.params.clone());
-    let duplicate = ctx.roles_seen.borrow().contains(&key);
-    if duplicate && !allow_duplicates && use_.tasks_from == "main" {
-        return Ok((blocks, handlers));
-    }
-    ctx.roles_seen.borrow_mut().push(key);
+    let role = Role {
+        name: use_.name.clone(),
+        path: ctx.display(&dir),
+        defaults: var_file("defaults")?,
+        vars: var_file("vars")?,
+        params: use_.params.clone(),
+        tasks_from: (use_.tasks_from != "main").then(|| use_.tasks_from.clone()),
+        allow_duplicates,
+    };
+    // A role's handlers join the play once, however often it is used.
+    let handlers_seen = ctx.roles_seen.borrow().iter().any(|(p, _)| *p == role.path);
+    ctx.roles_seen
+        .borrow_mut()
+        .push((role.path.clone(), Map::new()));
     let tasks = match main_file(&dir.join("tasks"), &use_.tasks_from) {
         Some(path) => ctx.with_file(&path, src, use_.mark, |inner, root| match root {
             None => Ok(Vec::new()),
@@ -293,11 +294,17 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Vec<Task>, Vec<Ta
         }
         None => Vec::new(),
     };
-    if let Some(path) = main_file(&dir.join("handlers"), "main") {
+    let handlers_file = main_file(&dir.join("handlers"), "main").filter(|_| !handlers_seen);
+    if let Some(path) = handlers_file {
         let role_handlers = ctx.with_file(&path, src, use_.mark, |inner, root| match root {
             None => Ok(Vec::new()),
             Some(root) => task_list(inner, root, true),
         })?;
+        // Each handler in a role block of its own, which always runs.
+        let handler_role = Role {
+            allow_duplicates: true,
+            ..role.clone()
+        };
         for h in role_handlers {
             let source = h.source.clone();
             handlers.push(import_block(
@@ -306,22 +313,34 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Vec<Task>, Vec<Ta
                 Vec::new(),
                 Map::new(),
                 vec![h],
-                Some(role.clone()),
+                Some(handler_role.clone()),
                 source,
             ));
         }
     }
     let source = format!("{}:{}:{}", src.display, use_.mark.line, use_.mark.col);
-    blocks.push(import_block(
+    let role_block = import_block(
+        None,
+        Map::new(),
+        Vec::new(),
+        Map::new(),
+        tasks,
+        Some(role),
+        source.clone(),
+    );
+    // The use's keywords, conditions and vars apply to the role and to its
+    // dependencies, which run first.
+    blocks.push(role_block);
+    let block = import_block(
         None,
         use_.keywords,
         use_.when,
         use_.vars,
-        tasks,
-        Some(role),
+        blocks,
+        None,
         source,
-    ));
-    Ok((blocks, handlers))
+    );
+    Ok((block, handlers))
 }
 
 /// Keys of a role entry that are keywords rather than role params.

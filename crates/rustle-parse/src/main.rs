@@ -3,7 +3,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use rustle_parse::{ParseOptions, parse};
+use rustle_parse::{ListOptions, ParseOptions, listing, parse};
+use rustle_select::TagFilter;
 
 /// Read an Ansible playbook and inventory into a Rustle plan document (JSON on stdout).
 #[derive(Parser)]
@@ -20,6 +21,27 @@ struct Args {
     /// Indent the JSON for people.
     #[arg(long)]
     pretty: bool,
+    /// Only check the syntax and print the playbook's name.
+    #[arg(long)]
+    syntax_check: bool,
+    /// List the hosts each play would run on, instead of writing JSON.
+    #[arg(long)]
+    list_hosts: bool,
+    /// List the tasks each play would run, instead of writing JSON.
+    #[arg(long)]
+    list_tasks: bool,
+    /// List the tags of each play, instead of writing JSON.
+    #[arg(long)]
+    list_tags: bool,
+    /// Limit the listed hosts to this pattern (`--list-hosts`).
+    #[arg(short, long)]
+    limit: Option<String>,
+    /// Only list tasks with these tags.
+    #[arg(short, long)]
+    tags: Vec<String>,
+    /// List no task with these tags.
+    #[arg(long)]
+    skip_tags: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -36,7 +58,30 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    let stdout = std::io::stdout().lock();
+    let mut stdout = std::io::stdout().lock();
+    if args.syntax_check || args.list_hosts || args.list_tasks || args.list_tags {
+        let opts = ListOptions {
+            hosts: args.list_hosts,
+            tasks: args.list_tasks,
+            tags: args.list_tags,
+            limit: args.limit,
+            filter: TagFilter::new(&args.tags, &args.skip_tags),
+        };
+        let text = match listing(&doc, &opts) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("rustle-parse: error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        return match stdout.write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("rustle-parse: error: writing stdout: {e}");
+                ExitCode::from(1)
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
     match doc.write(std::io::BufWriter::new(stdout), args.pretty) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -255,8 +255,8 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             "post_tasks" => post = task_list(src, v, false)?,
             "roles" => {
                 for entry in v.as_seq().unwrap_or_default() {
-                    let (blocks, handlers) = role_blocks(src, role_use(src, entry)?)?;
-                    roles.extend(blocks);
+                    let (block, handlers) = role_blocks(src, role_use(src, entry)?)?;
+                    roles.push(block);
                     src.ctx.pending_handlers.borrow_mut().extend(handlers);
                 }
             }
@@ -277,12 +277,12 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
     // Ansible's order: pre_tasks, flush, roles, tasks, flush, post_tasks.
     let mut tasks = pre;
     if !tasks.is_empty() {
-        tasks.push(flush_handlers(src, node.mark));
+        tasks.push(flush_handlers());
     }
     tasks.extend(roles);
     tasks.append(&mut play.tasks);
     if !post.is_empty() {
-        tasks.push(flush_handlers(src, node.mark));
+        tasks.push(flush_handlers());
         tasks.extend(post);
     }
     play.tasks = tasks;
@@ -339,7 +339,7 @@ fn vars_files(
 }
 
 /// The implicit `meta: flush_handlers` between a play's sections.
-fn flush_handlers(src: &Source<'_>, mark: Mark) -> Task {
+fn flush_handlers() -> Task {
     let mut args = Map::new();
     args.insert("_raw_params".into(), Value::from("flush_handlers"));
     let mut task = Task {
@@ -351,12 +351,15 @@ fn flush_handlers(src: &Source<'_>, mark: Mark) -> Task {
         register: None,
         vars: Map::new(),
         keywords: Map::new(),
-        source: format!("{}:{}:{}", src.display, mark.line, mark.col),
+        source: IMPLICIT.to_owned(),
         block: None,
     };
     task.id = task_id(&task);
     task
 }
+
+/// The `source` of tasks Ansible adds itself (no file holds them).
+pub const IMPLICIT: &str = "(implicit)";
 
 /// The text of a scalar as Ansible would see it in a string context.
 fn scalar_text(v: &Node) -> String {
@@ -504,24 +507,9 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
                 params: Map::new(),
                 mark: node.mark,
             };
-            let (mut blocks, handlers) = role_blocks(src, use_)?;
+            let (block, handlers) = role_blocks(src, use_)?;
             src.ctx.pending_handlers.borrow_mut().extend(handlers);
-            let role = blocks
-                .pop()
-                .expect("role_blocks returns the role's block last");
-            if blocks.is_empty() {
-                return Ok(role);
-            }
-            blocks.push(role);
-            return Ok(import_block(
-                None,
-                Map::new(),
-                Vec::new(),
-                Map::new(),
-                blocks,
-                None,
-                source,
-            ));
+            return Ok(block);
         }
         _ => {}
     }

@@ -281,6 +281,8 @@ mod tests {
             host: "h1".into(),
             check: false,
             diff: false,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
             playbook_dir: "/pb".into(),
             group_names: vec![],
             groups: Default::default(),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use rustle_format::{
     Connection, Document, ExecMode, HostPlan, Inventory, Map, Plan, PlannedPlay, Stage, Value,
 };
+use rustle_select::{TagFilter, task_tags};
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -18,6 +19,9 @@ pub struct PlanOptions {
     pub diff: bool,
     /// Every host runs task by task over SSH, no runner.
     pub ssh_only: bool,
+    /// `--tags` and `--skip-tags`, each possibly comma-separated.
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
 }
 
 impl Default for PlanOptions {
@@ -28,6 +32,8 @@ impl Default for PlanOptions {
             check: false,
             diff: false,
             ssh_only: false,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
         }
     }
 }
@@ -39,10 +45,10 @@ pub enum PlanError {
         play: usize,
         name: String,
         #[source]
-        source: rustle_hosts::PatternError,
+        source: rustle_select::PatternError,
     },
     #[error("--limit: {0}")]
-    Limit(#[source] rustle_hosts::PatternError),
+    Limit(#[source] rustle_select::PatternError),
 }
 
 /// What planning noticed that a user should hear about (Ansible's warnings).
@@ -61,13 +67,14 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         );
     }
     let limit = match &opts.limit {
-        Some(l) => Some(rustle_hosts::resolve(inv, l).map_err(PlanError::Limit)?),
+        Some(l) => Some(rustle_select::resolve(inv, l).map_err(PlanError::Limit)?),
         None => None,
     };
+    let filter = TagFilter::new(&opts.tags, &opts.skip_tags);
     let mut plays = Vec::new();
     for (i, play) in doc.parsed.plays.iter().enumerate() {
         let mut hosts =
-            rustle_hosts::resolve(inv, &play.hosts).map_err(|source| PlanError::Pattern {
+            rustle_select::resolve(inv, &play.hosts).map_err(|source| PlanError::Pattern {
                 play: i,
                 name: play.name.clone(),
                 source,
@@ -90,7 +97,7 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
                 .and_then(Value::as_str)
                 .unwrap_or("linear")
                 .to_owned(),
-            tasks: (0..play.tasks.len() as u32).collect(),
+            tasks: selected_tasks(play, &filter),
         });
     }
     if limit.as_ref().is_some_and(Vec::is_empty) {
@@ -106,6 +113,13 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         check: opts.check,
         diff: opts.diff,
         forks: opts.forks,
+        tags: filter
+            .only
+            .iter()
+            .filter(|t| *t != "all")
+            .cloned()
+            .collect(),
+        skip_tags: filter.skip.clone(),
         plays,
         hosts,
     });
@@ -126,6 +140,30 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         }
     }
     Ok((doc, warnings))
+}
+
+/// Indices of the play's top-level tasks with something that tags let run
+/// (blocks are kept when any task inside them runs; the engine filters
+/// inside them at run time).
+fn selected_tasks(play: &rustle_format::Play, filter: &TagFilter) -> Vec<u32> {
+    let play_tags = task_tags(play.keywords.get("tags"));
+    (0..play.tasks.len() as u32)
+        .filter(|&i| any_selected(&play.tasks[i as usize], &play_tags, filter))
+        .collect()
+}
+
+fn any_selected(task: &rustle_format::Task, inherited: &[String], filter: &TagFilter) -> bool {
+    let mut tags = inherited.to_vec();
+    tags.extend(task_tags(task.keywords.get("tags")));
+    match &task.block {
+        Some(b) => b
+            .block
+            .iter()
+            .chain(&b.rescue)
+            .chain(&b.always)
+            .any(|t| any_selected(t, &tags, filter)),
+        None => filter.runs(&tags),
+    }
 }
 
 fn host_plan(inv: &Inventory, name: &str, opts: &PlanOptions) -> HostPlan {

@@ -25,6 +25,12 @@ struct Args {
     /// Run every host task by task over SSH instead of through a runner.
     #[arg(long)]
     ssh_only: bool,
+    /// Only run tasks with these tags.
+    #[arg(short, long)]
+    tags: Vec<String>,
+    /// Run no task with these tags.
+    #[arg(long)]
+    skip_tags: Vec<String>,
     /// Indent the JSON for people.
     #[arg(long)]
     pretty: bool,
@@ -38,6 +44,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         check: args.check,
         diff: args.diff,
         ssh_only: args.ssh_only,
+        tags: args.tags,
+        skip_tags: args.skip_tags,
     };
     let (doc, warnings) = plan(doc, &opts)?;
     for w in warnings {

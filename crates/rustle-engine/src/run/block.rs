@@ -42,6 +42,7 @@ impl HostRun<'_> {
     pub(super) fn run_entry(&mut self, state: &mut PlayState, key: TaskKey, task: &Task) -> Flow {
         match &task.block {
             Some(block) => self.run_block(state, &key, task, block),
+            None if !state.selected(task) => Flow::Continue,
             None => self.run_task(state, key, task),
         }
     }
@@ -53,6 +54,21 @@ impl HostRun<'_> {
         parent: &Task,
         b: &Block,
     ) -> Flow {
+        if let Some(role) = &b.role {
+            // Like Ansible, a role runs once per host and play unless it
+            // allows duplicates (same params and tasks file).
+            let key = (
+                role.path.clone(),
+                role.tasks_from.clone(),
+                Json::Object(role.params.clone()),
+            );
+            if !role.allow_duplicates {
+                if state.roles_ran.contains(&key) {
+                    return Flow::Continue;
+                }
+                state.roles_ran.push(key);
+            }
+        }
         let outer_role = state.role.clone();
         if let Some(role) = &b.role {
             state.role = Some(Arc::new(RoleScope::new(role, &self.slice.playbook_dir)));
@@ -141,5 +157,18 @@ fn as_list(v: &Json) -> Vec<Json> {
         Json::Array(items) => items.clone(),
         Json::String(s) => s.split(',').map(|t| Json::from(t.trim())).collect(),
         other => vec![other.clone()],
+    }
+}
+
+impl PlayState<'_> {
+    /// Whether `--tags`/`--skip-tags` let this task run (handlers always
+    /// may: they run when notified).
+    fn selected(&self, task: &Task) -> bool {
+        if self.in_handlers {
+            return true;
+        }
+        let mut tags = self.play_tags.clone();
+        tags.extend(rustle_select::task_tags(task.keywords.get("tags")));
+        self.tag_filter.runs(&tags)
     }
 }

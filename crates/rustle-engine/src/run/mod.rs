@@ -59,6 +59,14 @@ struct PlayState<'p> {
     /// all of the play's tasks (roles' vars are not private by default).
     roles_defaults: Arc<Vars>,
     roles_vars: Arc<Vars>,
+    /// Running handlers, which tags do not filter.
+    in_handlers: bool,
+    /// `--tags`/`--skip-tags`.
+    tag_filter: Arc<rustle_select::TagFilter>,
+    /// The play's tags, inherited by every task.
+    play_tags: Vec<String>,
+    /// Roles this host has run in this play: (path, tasks file, params).
+    roles_ran: Vec<(String, Option<String>, Json)>,
 }
 
 /// A role's variable layers and magic variables.
@@ -151,11 +159,18 @@ impl<'a> HostRun<'a> {
             role: None,
             roles_defaults: Arc::new(Vars::new()),
             roles_vars: Arc::new(Vars::new()),
+            roles_ran: Vec::new(),
+            in_handlers: false,
+            tag_filter: Arc::new(rustle_select::TagFilter::new(
+                &self.slice.tags,
+                &self.slice.skip_tags,
+            )),
+            play_tags: rustle_select::task_tags(play.tags.as_ref()),
         };
         let (defaults, vars) = play_roles_vars(play);
         state.roles_defaults = Arc::new(defaults);
         state.roles_vars = Arc::new(vars);
-        if play.gather_facts {
+        if play.gather_facts && state.tag_filter.runs(&["always".to_owned()]) {
             let key = TaskKey {
                 play: play.play,
                 pos: vec![],
@@ -197,7 +212,9 @@ impl<'a> HostRun<'a> {
                 play: play.play,
                 pos: vec![1, index as u32],
             };
+            state.in_handlers = true;
             let flow = self.run_entry(state, key, handler);
+            state.in_handlers = false;
             if flow != Flow::Continue {
                 return flow;
             }

@@ -74,6 +74,7 @@ pub fn play(index: u32, tasks: Vec<Task>) -> SlicePlay {
         name: format!("play {index}"),
         hosts: vec![HOST.into()],
         gather_facts: false,
+        tags: None,
         vars: Vars::new(),
         tasks: tasks
             .into_iter()
@@ -90,6 +91,8 @@ pub fn slice(plays: Vec<SlicePlay>) -> HostSlice {
         host: HOST.into(),
         check: false,
         diff: false,
+        tags: Vec::new(),
+        skip_tags: Vec::new(),
         playbook_dir: "/srv/playbooks".into(),
         group_names: vec!["web".into()],
         groups: map(json!({"all": [HOST], "ungrouped": [], "web": [HOST]})),

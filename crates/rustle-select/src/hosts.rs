@@ -1,7 +1,6 @@
 //! Host patterns as Ansible reads them (`all`, `*`, globs, `~regex`,
 //! groups, unions with `:`/`,`, intersections `:&`, exclusions `:!`,
-//! subscripts `group[0]`, `group[1:3]`), evaluated over the inventory of a
-//! Rustle document. Shared by the stages that select hosts.
+//! subscripts `group[0]`, `group[1:3]`), over a document's inventory.
 
 use rustle_format::Inventory;
 
