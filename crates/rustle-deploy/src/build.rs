@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::DeployError;
 
-const PROFILE: &str = "release";
+const PROFILE: &str = "runner";
 
 /// The runner binary for one triple and how it was obtained.
 #[derive(Debug, Clone)]
@@ -188,7 +188,8 @@ pub fn runner_for(
         .current_dir(&workspace)
         .args([
             "build",
-            "--release",
+            "--profile",
+            PROFILE,
             "--locked",
             "-p",
             "rustle-runner",

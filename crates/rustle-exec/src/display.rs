@@ -190,7 +190,7 @@ impl<W: Write> Display<W> {
         let p = self.palette;
         let label = match label {
             Value::String(s) => s.clone(),
-            other => python_json(other, None),
+            other => python_repr(other),
         };
         let line = match status {
             Status::Failed => p.paint(
@@ -324,6 +324,56 @@ struct Dump {
     drop_changed: bool,
     /// `fatal:` lines do not repeat `"failed": true`.
     drop_failed: bool,
+}
+
+/// Python's `repr()` of a JSON value, as Ansible shows loop items.
+pub fn python_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".to_owned(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let quote = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::from(quote);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    c if c == quote => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        python_repr(&Value::String(k.clone())),
+                        python_repr(v)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
 }
 
 /// Python's `json.dumps(v, sort_keys=True, ensure_ascii=False, indent=i)`.

@@ -187,8 +187,8 @@ impl<'d, W: Write> Show<'d, W> {
 
     fn event(&mut self, ev: &Event) -> std::io::Result<()> {
         match ev {
-            // Ansible announces no banner for meta tasks.
-            Event::TaskStart { action, .. } if is_meta(action) => Ok(()),
+            // Ansible announces no banner for the meta tasks it adds itself.
+            Event::TaskStart { action, key, .. } if is_meta(action) && self.implicit(key) => Ok(()),
             Event::TaskResult { action, status, .. }
                 if is_meta(action) && *status == Status::Ok =>
             {
@@ -236,6 +236,16 @@ impl<'d, W: Write> Show<'d, W> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether the task of `key` is one Ansible adds itself.
+    fn implicit(&self, key: &TaskKey) -> bool {
+        self.doc
+            .parsed
+            .plays
+            .get(key.play as usize)
+            .and_then(|p| p.task_at(&key.pos))
+            .is_some_and(|t| t.source == rustle_format::Task::IMPLICIT)
     }
 
     /// Where the task of `key` is written: absolute path, line, column.

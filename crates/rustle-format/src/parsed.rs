@@ -162,6 +162,8 @@ pub fn src_candidates(src: &str, subdir: &str, role_path: Option<&str>) -> Vec<S
 impl Task {
     /// The action of every block.
     pub const BLOCK: &'static str = "block";
+    /// The `source` of tasks Ansible adds itself (no file holds them).
+    pub const IMPLICIT: &'static str = "(implicit)";
 
     /// Calls `f` on this task and, for a block, on every task inside it.
     pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Task)) {

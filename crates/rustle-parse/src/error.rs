@@ -18,13 +18,17 @@ pub enum ParseError {
     /// Bad YAML or a bad playbook structure (exit code 4).
     #[error("{0}")]
     Syntax(Located),
+    /// A role or imported file that is not there, at the place that names
+    /// it (exit code 1, like ansible-playbook).
+    #[error("{0}")]
+    Missing(Located),
 }
 
 impl ParseError {
     /// The exit code ansible-playbook uses for the same problem.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ParseError::Read { .. } => 1,
+            ParseError::Read { .. } | ParseError::Missing(_) => 1,
             ParseError::Syntax(_) => 4,
         }
     }

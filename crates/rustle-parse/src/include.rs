@@ -30,10 +30,12 @@ pub struct Loader {
 impl Loader {
     pub fn new(playbook_dir: PathBuf) -> Loader {
         let roles_path = std::env::var("ANSIBLE_ROLES_PATH")
+            .ok()
+            .or_else(config_roles_path)
             .map(|p| {
                 p.split(':')
                     .filter(|s| !s.is_empty())
-                    .map(PathBuf::from)
+                    .map(expand_home)
                     .collect()
             })
             .unwrap_or_default();
@@ -70,7 +72,7 @@ impl Loader {
         f: impl FnOnce(&Source<'_>, Option<&Node>) -> Result<T, ParseError>,
     ) -> Result<T, ParseError> {
         let canonical = path.canonicalize().map_err(|e| {
-            referrer.err(
+            referrer.missing(
                 mark,
                 format!("Could not find or access '{}': {e}", path.display()),
             )
@@ -125,6 +127,42 @@ impl Loader {
             .find(|d| {
                 d.join("tasks").is_dir() || d.join("meta").is_dir() || d.join("handlers").is_dir()
             })
+    }
+}
+
+/// `roles_path` from the first Ansible config file found the way Ansible
+/// finds it: `ANSIBLE_CONFIG`, `./ansible.cfg`, `~/.ansible.cfg`,
+/// `/etc/ansible/ansible.cfg`.
+fn config_roles_path() -> Option<String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let candidates = [
+        std::env::var_os("ANSIBLE_CONFIG").map(PathBuf::from),
+        Some(PathBuf::from("ansible.cfg")),
+        home.map(|h| h.join(".ansible.cfg")),
+        Some(PathBuf::from("/etc/ansible/ansible.cfg")),
+    ];
+    let text = candidates
+        .into_iter()
+        .flatten()
+        .find_map(|p| std::fs::read_to_string(p).ok())?;
+    let mut in_defaults = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_defaults = line == "[defaults]";
+        } else if in_defaults
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == "roles_path"
+        {
+            return Some(v.trim().to_owned());
+        }
+    }
+    None
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(p),
     }
 }
 
@@ -214,7 +252,7 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>),
             .chain(std::iter::once(ctx.playbook_dir.clone()))
             .map(|p| p.display().to_string())
             .collect();
-        src.err(
+        src.missing(
             use_.mark,
             format!(
                 "the role '{}' was not found in {}",

@@ -4,7 +4,7 @@
 use rustle_format::{Document, Play, Task};
 use rustle_select::{PatternError, TagFilter, task_tags};
 
-use crate::playbook::{IMPLICIT, short_action};
+use crate::playbook::short_action;
 
 #[derive(Debug, Clone, Default)]
 pub struct ListOptions {
@@ -98,7 +98,7 @@ fn walk(task: &Task, inherited: &[String], role: Option<&str>, f: &mut dyn FnMut
         }
         return;
     }
-    if short_action(&task.action) == "meta" && task.source == IMPLICIT {
+    if short_action(&task.action) == "meta" && task.source == Task::IMPLICIT {
         return;
     }
     let name = task.name.clone().unwrap_or_else(|| task.action.clone());

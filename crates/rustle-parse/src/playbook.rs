@@ -138,6 +138,11 @@ impl Source<'_> {
     pub fn err(&self, mark: Mark, msg: impl Into<String>) -> ParseError {
         ParseError::Syntax(Located::new(self.path, self.text, mark, msg))
     }
+
+    /// Something this file names is not there.
+    pub fn missing(&self, mark: Mark, msg: impl Into<String>) -> ParseError {
+        ParseError::Missing(Located::new(self.path, self.text, mark, msg))
+    }
 }
 
 pub fn plays(src: &Source<'_>, root: &Node) -> Result<Vec<Play>, ParseError> {
@@ -236,6 +241,7 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
     src.ctx.new_play();
     let (mut pre, mut roles, mut post) = (Vec::new(), Vec::new(), Vec::new());
     let mut files_vars = Map::new();
+    let mut prompt_vars = Map::new();
     for (k, v) in pairs {
         let key = k.key_string();
         match key.as_str() {
@@ -250,6 +256,11 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             "gather_facts" => play.gather_facts = boolean(src, v, "gather_facts")?,
             "vars" => play.vars = vars(src, v)?,
             "vars_files" => files_vars = vars_files(src, v, &mut play.keywords)?,
+            "vars_prompt" => {
+                // Without a terminal to ask on, Ansible takes each default.
+                prompt_vars = prompt_defaults(v);
+                play.keywords.insert(key, v.to_json());
+            }
             "tasks" => play.tasks = task_list(src, v, false)?,
             "pre_tasks" => pre = task_list(src, v, false)?,
             "post_tasks" => post = task_list(src, v, false)?,
@@ -272,7 +283,8 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
             }
         }
     }
-    // vars_files sit above play vars.
+    // vars_prompt, then vars_files, sit above play vars.
+    play.vars.extend(prompt_vars);
     play.vars.extend(files_vars);
     // Ansible's order: pre_tasks, flush, roles, tasks, flush, post_tasks.
     let mut tasks = pre;
@@ -296,6 +308,19 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
         play.name = play.hosts.clone();
     }
     Ok(play)
+}
+
+/// The `default` of each `vars_prompt` entry that has one.
+fn prompt_defaults(v: &Node) -> Map<String, Value> {
+    let mut out = Map::new();
+    for entry in v.as_seq().unwrap_or_default() {
+        if let Value::Object(m) = entry.to_json()
+            && let (Some(Value::String(name)), Some(default)) = (m.get("name"), m.get("default"))
+        {
+            out.insert(name.clone(), default.clone());
+        }
+    }
+    out
 }
 
 /// `vars_files:` loaded now, relative to the playbook file. An entry that
@@ -351,15 +376,12 @@ fn flush_handlers() -> Task {
         register: None,
         vars: Map::new(),
         keywords: Map::new(),
-        source: IMPLICIT.to_owned(),
+        source: Task::IMPLICIT.to_owned(),
         block: None,
     };
     task.id = task_id(&task);
     task
 }
-
-/// The `source` of tasks Ansible adds itself (no file holds them).
-pub const IMPLICIT: &str = "(implicit)";
 
 /// The text of a scalar as Ansible would see it in a string context.
 fn scalar_text(v: &Node) -> String {

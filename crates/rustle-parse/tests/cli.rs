@@ -50,7 +50,12 @@ fn errors_name_file_line_and_column() {
         "no-action",
         "not-a-list",
         "missing-file",
+        "missing-role",
+        "include-loop",
+        "missing-import",
+        "bad-block-key",
     ];
+    let base = root().canonicalize().unwrap().display().to_string();
     let mut report = String::new();
     for name in cases {
         let path = format!("fixtures/errors/{name}.yml");
@@ -62,7 +67,9 @@ fn errors_name_file_line_and_column() {
         report += &format!(
             "== {name}: exit {}\n{}\n",
             out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).trim_end()
+            String::from_utf8_lossy(&out.stderr)
+                .trim_end()
+                .replace(&base, "$ROOT")
         );
     }
     expect_test::expect_file!["golden/errors.txt"].assert_eq(&report);
@@ -108,4 +115,38 @@ fn inventory_and_extra_vars_reach_the_document() {
         doc["parsed"]["extra_vars"],
         serde_json::json!({"x": "1", "y": "a b", "z": [1, 2]})
     );
+}
+
+/// Golden documents for the fixture playbooks: a change to the document
+/// shows as a diff (`UPDATE_EXPECT=1` rewrites them).
+#[test]
+fn fixture_documents_are_golden() {
+    let cases: &[(&str, &[&str])] = &[
+        ("blocks", &["fixtures/playbooks/blocks.yml"]),
+        ("roles", &["fixtures/playbooks/roles/site.yml"]),
+        ("forms", &["fixtures/playbooks/forms.yml"]),
+        ("tags", &["fixtures/playbooks/tags.yml"]),
+        (
+            "inventory",
+            &[
+                "fixtures/playbooks/inventory/site.yml",
+                "-i",
+                "fixtures/playbooks/inventory/hosts.ini",
+            ],
+        ),
+    ];
+    let base = root().canonicalize().unwrap().display().to_string();
+    for (name, args) in cases {
+        let out = parse(&[args, &["--pretty"][..]].concat());
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout)
+            .unwrap()
+            .replace(&base, "$ROOT");
+        let golden = root().join(format!("fixtures/golden/{name}.parsed.json"));
+        expect_test::expect_file![golden].assert_eq(&text);
+    }
 }

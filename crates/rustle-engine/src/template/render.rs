@@ -61,11 +61,20 @@ pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Va
     if !is_template(s) {
         return Ok(Value::from(s));
     }
+    // Jinja drops one final newline before it parses; a lone expression
+    // then keeps its type, and only a string gets the newline back.
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    if let Some(("", expr, "")) = single_expression(body) {
+        let value = eval_expr(env, ctx, expr)?;
+        return Ok(match value.as_str() {
+            Some(text) if body.len() < s.len() => {
+                Value::from(keep_trailing_newlines(s, text.to_owned()))
+            }
+            _ => value,
+        });
+    }
     if let Some((lead, expr, trail)) = single_expression(s) {
         let value = eval_expr(env, ctx, expr)?;
-        if lead.is_empty() && trail.is_empty() {
-            return Ok(value);
-        }
         let text = env.render_str("{{ value }}", minijinja::context!(value))?;
         return Ok(Value::from(format!("{lead}{text}{trail}")));
     }
