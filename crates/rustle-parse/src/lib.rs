@@ -30,6 +30,8 @@ pub struct ParseOptions {
     pub inventory: Vec<String>,
     /// `-e` values: `k=v` text, JSON/YAML text, or `@file`.
     pub extra_vars: Vec<String>,
+    /// `--roles-path` entries, searched before `ANSIBLE_ROLES_PATH`.
+    pub roles_path: Vec<PathBuf>,
 }
 
 /// Parses a playbook and its inventory into a document at stage `parsed`.
@@ -44,7 +46,10 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let loader = include::Loader::new(playbook_dir.clone());
+    let mut loader = include::Loader::new(playbook_dir.clone());
+    loader
+        .roles_path
+        .splice(0..0, opts.roles_path.iter().cloned());
     let plays = playbook::load_playbook(&loader, &playbook_path, &opts.playbook, display)?;
     let mut inventory = inventory::load(&opts.inventory, &playbook_dir)?;
     let wants_localhost = plays

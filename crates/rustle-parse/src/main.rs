@@ -18,6 +18,10 @@ struct Args {
     /// Extra variables: key=value, a JSON/YAML mapping, or @file.
     #[arg(short = 'e', long = "extra-vars")]
     extra_vars: Vec<String>,
+    /// Directories to search for roles (before ANSIBLE_ROLES_PATH and
+    /// ansible.cfg's roles_path); may be repeated.
+    #[arg(short = 'r', long = "roles-path")]
+    roles_path: Vec<PathBuf>,
     /// Indent the JSON for people.
     #[arg(long)]
     pretty: bool,
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         playbook: args.playbook,
         inventory: args.inventory,
         extra_vars: args.extra_vars,
+        roles_path: args.roles_path,
     };
     let doc = match parse(&opts) {
         Ok(doc) => doc,

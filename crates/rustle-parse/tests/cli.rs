@@ -150,3 +150,25 @@ fn fixture_documents_are_golden() {
         expect_test::expect_file![golden].assert_eq(&text);
     }
 }
+
+#[test]
+fn roles_are_found_on_the_roles_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere/greeter/tasks");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("main.yml"), "- name: hi\n  debug: msg=hi\n").unwrap();
+    let book = dir.path().join("site.yml");
+    std::fs::write(&book, "- hosts: localhost\n  roles: [greeter]\n").unwrap();
+    let book = book.to_str().unwrap();
+    let missing = parse(&[book, "--list-tasks"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("the role 'greeter' was not found"));
+    let roles = dir.path().join("elsewhere");
+    let found = parse(&[book, "-r", roles.to_str().unwrap(), "--list-tasks"]);
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert!(String::from_utf8_lossy(&found.stdout).contains("      greeter : hi\tTAGS: []"));
+}
