@@ -236,3 +236,41 @@ fn tag_selections_match_ansible() {
         );
     }
 }
+
+/// `serial` batches: each batch prints its hosts once under Ansible; the
+/// plan's batches must be the same lists.
+#[test]
+fn serial_batches_match_ansible() {
+    let args = [
+        "fixtures/playbooks/serial/site.yml",
+        "-i",
+        "fixtures/playbooks/serial/hosts.ini",
+    ];
+    let ansible = run_ansible(&args);
+    assert_eq!(ansible.status.code(), Some(0));
+    let msg = regex::Regex::new(r#""msg": "([^"]*)""#).unwrap();
+    let expected: Vec<String> = msg
+        .captures_iter(&String::from_utf8_lossy(&ansible.stdout))
+        .map(|c| c[1].to_owned())
+        .collect();
+
+    let parsed = rustle_e2e::stage_ok("rustle-parse", &args, &[], b"");
+    let planned = rustle_e2e::stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    let doc: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let mut got = Vec::new();
+    for play in doc["plan"]["plays"].as_array().unwrap() {
+        let hosts: Vec<&str> = play["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap())
+            .collect();
+        let mut start = 0;
+        for size in play["batches"].as_array().unwrap() {
+            let end = start + size.as_u64().unwrap() as usize;
+            got.push(hosts[start..end].join(","));
+            start = end;
+        }
+    }
+    assert_eq!(got, expected);
+}

@@ -30,8 +30,11 @@ pub struct Plan {
 pub struct PlannedPlay {
     /// Index into `parsed.plays`.
     pub play: u32,
-    /// Hosts the play runs on, in the play's order.
+    /// Hosts the play runs on, in the play's `order`.
     pub hosts: Vec<String>,
+    /// Sizes of the `serial` batches, in order (they add up to the number
+    /// of hosts): batch 1 is the first `batches[0]` hosts, and so on.
+    pub batches: Vec<u32>,
     /// `linear` or `free`.
     pub strategy: String,
     /// Indices into the play's `tasks` that run (after tags).
