@@ -21,7 +21,7 @@ pub use parsed::{
     Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, Task, Vars, src_candidates,
     src_subdir,
 };
-pub use plan::{Connection, ExecMode, HostPlan, Plan, PlannedPlay};
+pub use plan::{Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint};
 pub use slice::{HostSlice, SlicePlay};
 
 /// Re-exported so that every stage uses the same JSON value type.

@@ -18,6 +18,9 @@ pub struct Plan {
     /// `--skip-tags`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skip_tags: Vec<String>,
+    /// Extra vars given to `rustle-plan -e`, above those of `rustle-parse`.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra_vars: Vars,
     /// One entry per play of `parsed.plays`, same order.
     pub plays: Vec<PlannedPlay>,
     /// Every host that some play targets, in inventory order.
@@ -39,6 +42,50 @@ pub struct PlannedPlay {
     pub strategy: String,
     /// Indices into the play's `tasks` that run (after tags).
     pub tasks: Vec<u32>,
+    /// Tasks whose parallelism exec and the runner must limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<Hint>,
+    /// Tasks where hosts must wait for each other (beyond the boundaries
+    /// between batches, which always are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_points: Vec<SyncPoint>,
+}
+
+/// A limit on how a task runs across hosts, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Hint {
+    /// The task's id.
+    pub task: String,
+    pub name: String,
+    pub kind: HintKind,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HintKind {
+    /// One such task at a time on a host (package managers hold a lock).
+    HostExclusive,
+    /// At most `per_second` starts per second across all hosts.
+    RateLimited { per_second: f64 },
+    /// One host at a time across the whole run.
+    GlobalExclusive,
+    /// At most `limit` hosts at a time (`throttle`).
+    Throttled { limit: u32 },
+}
+
+/// A task at which every host must have arrived before any goes on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SyncPoint {
+    /// The task's id.
+    pub task: String,
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -69,19 +69,34 @@ impl Document {
     /// The slice of a planned document for `host`, or `None` when the
     /// document has no plan or the plan does not name the host.
     pub fn host_slice(&self, host: &str) -> Option<HostSlice> {
+        self.host_slice_with(host, &self.groups_map())
+    }
+
+    /// The `groups` magic variable: every group with its hosts. Compute it
+    /// once when making many slices (`host_slice_with`).
+    pub fn groups_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        let inv = &self.parsed.inventory;
+        inv.groups
+            .iter()
+            .map(|g| {
+                let members = inv
+                    .group_members(&g.name)
+                    .into_iter()
+                    .map(serde_json::Value::from);
+                (g.name.clone(), serde_json::Value::Array(members.collect()))
+            })
+            .collect()
+    }
+
+    /// `host_slice` with the `groups` map already computed.
+    pub fn host_slice_with(
+        &self,
+        host: &str,
+        groups: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<HostSlice> {
         let plan = self.plan.as_ref()?;
         let hp = plan.hosts.iter().find(|h| h.name == host)?;
-        let mut groups = serde_json::Map::new();
-        for g in &self.parsed.inventory.groups {
-            let members: Vec<serde_json::Value> = self
-                .parsed
-                .inventory
-                .group_members(&g.name)
-                .into_iter()
-                .map(serde_json::Value::from)
-                .collect();
-            groups.insert(g.name.clone(), serde_json::Value::Array(members));
-        }
+        let groups = groups.clone();
         let mut plays = Vec::new();
         let mut srcs = std::collections::BTreeSet::new();
         for pp in &plan.plays {
@@ -131,7 +146,11 @@ impl Document {
                 .collect(),
             groups,
             vars: hp.vars.clone(),
-            extra_vars: self.parsed.extra_vars.clone(),
+            extra_vars: {
+                let mut extra = self.parsed.extra_vars.clone();
+                extra.extend(plan.extra_vars.clone());
+                extra
+            },
             plays,
             files,
         })

@@ -9,7 +9,6 @@ mod error;
 mod include;
 mod inventory;
 mod kv;
-mod list;
 mod playbook;
 pub mod yaml;
 
@@ -19,7 +18,6 @@ use rustle_format::{Document, Map, Parsed, Value};
 
 pub use error::{Located, ParseError};
 pub use kv::{parse_kv, split_args};
-pub use list::{ListOptions, listing};
 pub use playbook::short_action;
 
 /// What to parse: the arguments of `rustle-parse`.

@@ -3,8 +3,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use rustle_parse::{ListOptions, ParseOptions, listing, parse};
-use rustle_select::TagFilter;
+use rustle_parse::{ParseOptions, parse};
+use rustle_select::{ListOptions, TagFilter, listing};
 
 /// Read an Ansible playbook and inventory into a Rustle plan document (JSON on stdout).
 #[derive(Parser)]

@@ -127,6 +127,14 @@ fn fixture_documents_are_golden() {
         ("forms", &["fixtures/playbooks/forms.yml"]),
         ("tags", &["fixtures/playbooks/tags.yml"]),
         (
+            "hints",
+            &[
+                "fixtures/playbooks/hints.yml",
+                "-i",
+                "fixtures/playbooks/serial/hosts.ini",
+            ],
+        ),
+        (
             "inventory",
             &[
                 "fixtures/playbooks/inventory/site.yml",

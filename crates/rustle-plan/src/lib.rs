@@ -4,6 +4,9 @@
 //! through a deployed runner or over SSH, and a content hash of each
 //! host's slice. It never touches the network or a target.
 
+mod explain;
+mod hints;
+
 use std::collections::BTreeMap;
 
 use rustle_format::{
@@ -22,6 +25,8 @@ pub struct PlanOptions {
     /// `--tags` and `--skip-tags`, each possibly comma-separated.
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
+    /// `-e` values, above those given to rustle-parse.
+    pub extra_vars: Map<String, Value>,
 }
 
 impl Default for PlanOptions {
@@ -34,6 +39,7 @@ impl Default for PlanOptions {
             ssh_only: false,
             tags: Vec::new(),
             skip_tags: Vec::new(),
+            extra_vars: Map::new(),
         }
     }
 }
@@ -55,6 +61,21 @@ pub enum PlanError {
         name: String,
         msg: String,
     },
+}
+
+pub use explain::explain;
+
+/// A `--limit` value: `@FILE` names a file of host patterns, one a line.
+pub fn limit_pattern(limit: &str) -> std::io::Result<String> {
+    match limit.strip_prefix('@') {
+        Some(file) => Ok(std::fs::read_to_string(file)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join(",")),
+        None => Ok(limit.to_owned()),
+    }
 }
 
 /// What planning noticed that a user should hear about (Ansible's warnings).
@@ -102,6 +123,8 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
                 msg,
             }
         })?;
+        let tasks = selected_tasks(play, &filter);
+        let (hints, sync_points) = hints::hints_and_sync_points(play, &tasks);
         plays.push(PlannedPlay {
             play: i as u32,
             hosts,
@@ -112,17 +135,22 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
                 .and_then(Value::as_str)
                 .unwrap_or("linear")
                 .to_owned(),
-            tasks: selected_tasks(play, &filter),
+            tasks,
+            hints,
+            sync_points,
         });
     }
     if limit.as_ref().is_some_and(Vec::is_empty) {
         warnings.push("No hosts matched the subset, nothing to do".to_owned());
     }
+    let membership = Membership::new(inv);
+    let in_plays: std::collections::HashSet<&String> =
+        plays.iter().flat_map(|p| &p.hosts).collect();
     let hosts = inv
         .hosts
         .iter()
-        .filter(|h| plays.iter().any(|p| p.hosts.contains(&h.name)))
-        .map(|h| host_plan(inv, &h.name, opts))
+        .filter(|h| in_plays.contains(&h.name))
+        .map(|h| host_plan(inv, &membership, &h.name, opts))
         .collect();
     doc.plan = Some(Plan {
         check: opts.check,
@@ -135,16 +163,18 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
             .cloned()
             .collect(),
         skip_tags: filter.skip.clone(),
+        extra_vars: opts.extra_vars.clone(),
         plays,
         hosts,
     });
     doc.stage = Stage::Planned;
+    let groups = doc.groups_map();
     let hashes: Vec<String> = doc
         .plan
         .iter()
         .flat_map(|p| &p.hosts)
         .map(|h| {
-            doc.host_slice(&h.name)
+            doc.host_slice_with(&h.name, &groups)
                 .map(|s| s.sha256())
                 .unwrap_or_default()
         })
@@ -264,8 +294,8 @@ fn any_selected(task: &rustle_format::Task, inherited: &[String], filter: &TagFi
     }
 }
 
-fn host_plan(inv: &Inventory, name: &str, opts: &PlanOptions) -> HostPlan {
-    let groups = groups_of(inv, name);
+fn host_plan(inv: &Inventory, membership: &Membership, name: &str, opts: &PlanOptions) -> HostPlan {
+    let groups = membership.groups_of(name);
     let vars = merged_vars(inv, name, &groups);
     let implicit = inv.host(name).is_some_and(|h| h.implicit);
     let connection = connection(name, &vars, implicit);
@@ -284,36 +314,60 @@ fn host_plan(inv: &Inventory, name: &str, opts: &PlanOptions) -> HostPlan {
     }
 }
 
-/// Every group that holds the host, directly or through children, with its
-/// depth below `all` (the longest path, as Ansible computes it).
-fn groups_of(inv: &Inventory, host: &str) -> BTreeMap<String, usize> {
-    let mut depth: BTreeMap<String, usize> = BTreeMap::new();
-    depth.insert("all".to_owned(), 0);
-    // Relax depths; the group graph is small and acyclic.
-    for _ in 0..inv.groups.len() {
-        let mut changed = false;
-        for g in &inv.groups {
-            let Some(&d) = depth.get(&g.name) else {
-                continue;
-            };
-            for c in &g.children {
-                if depth.get(c).is_none_or(|&cd| cd < d + 1) {
-                    depth.insert(c.clone(), d + 1);
-                    changed = true;
+/// Group depths below `all` (the longest path, as Ansible computes them)
+/// and each group's hosts, computed once for all hosts.
+struct Membership {
+    depth: BTreeMap<String, usize>,
+    members: BTreeMap<String, std::collections::HashSet<String>>,
+}
+
+impl Membership {
+    fn new(inv: &Inventory) -> Membership {
+        let mut depth: BTreeMap<String, usize> = BTreeMap::new();
+        depth.insert("all".to_owned(), 0);
+        // Relax depths; the group graph is small and acyclic.
+        for _ in 0..inv.groups.len() {
+            let mut changed = false;
+            for g in &inv.groups {
+                let Some(&d) = depth.get(&g.name) else {
+                    continue;
+                };
+                for c in &g.children {
+                    if depth.get(c).is_none_or(|&cd| cd < d + 1) {
+                        depth.insert(c.clone(), d + 1);
+                        changed = true;
+                    }
                 }
             }
+            if !changed {
+                break;
+            }
         }
-        if !changed {
-            break;
+        for g in &inv.groups {
+            depth.entry(g.name.clone()).or_insert(1);
         }
+        let members = inv
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    inv.group_members(&g.name).into_iter().collect(),
+                )
+            })
+            .collect();
+        Membership { depth, members }
     }
-    for g in &inv.groups {
-        depth.entry(g.name.clone()).or_insert(1);
+
+    /// Every group that holds the host, directly or through children,
+    /// with its depth.
+    fn groups_of(&self, host: &str) -> BTreeMap<String, usize> {
+        self.depth
+            .iter()
+            .filter(|(g, _)| *g == "all" || self.members.get(*g).is_some_and(|m| m.contains(host)))
+            .map(|(g, d)| (g.clone(), *d))
+            .collect()
     }
-    depth
-        .into_iter()
-        .filter(|(g, _)| g == "all" || inv.group_members(g).iter().any(|h| h == host))
-        .collect()
 }
 
 /// Ansible's order: inventory-file group vars (from `all` down by depth,

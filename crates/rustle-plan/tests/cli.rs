@@ -99,3 +99,74 @@ fn refuses_bad_documents() {
     "#]]
     .assert_eq(&report);
 }
+
+#[test]
+fn explain_shows_batches_hints_and_sync_points() {
+    let parsed = std::fs::read(fixture("hints.parsed.json")).unwrap();
+    let out = plan(&parsed, &["--explain", "-l", "node1,node2,node5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let text = text
+        .lines()
+        .map(|l| match l.find(", slice ") {
+            Some(i) => format!("{}, slice …", &l[..i]),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    expect_test::expect![[r#"
+        Plan for fixtures/playbooks/hints.yml: 1 play(s), 3 host(s), forks 5
+
+        Play 1: Hints (hosts: pool, strategy linear)
+          batch 1: node1 node2 node5
+          tasks (6):
+            Install a package                                  apt
+            Once for all                                       command
+            Throttled block                                    block
+            Rate limited                                       uri
+            Looks at another host                              debug
+            meta                                               meta
+          hint: Install a package -> one at a time per host (apt holds the package manager's lock on the host)
+          hint: Once for all -> one host at a time (run_once: one host runs it for all)
+          hint: One host at a time -> one host at a time (throttle: 1)
+          hint: Rate limited -> at most 5/s (rustle_rate_limit: 5/s)
+          sync: Once for all (run_once: every host gets the one result)
+          sync: Looks at another host (reads other hosts' variables (hostvars))
+          sync: meta (meta: flush_handlers under the linear strategy)
+
+        Hosts:
+          node1                    local, runner, slice …
+          node2                    local, runner, slice …
+          node5                    local, runner, slice …"#]].assert_eq(&text);
+}
+
+#[test]
+fn limit_from_a_file_and_extra_vars() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("limit.txt");
+    std::fs::write(&hosts, "node3\n# a comment\n\nnode6\n").unwrap();
+    let parsed = std::fs::read(fixture("hints.parsed.json")).unwrap();
+    let limit = format!("@{}", hosts.display());
+    let out = plan(
+        &parsed,
+        &["-l", &limit, "-e", "a=1 b='x y'", "-e", "{\"c\": [1]}"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["plan"]["plays"][0]["hosts"],
+        serde_json::json!(["node3", "node6"])
+    );
+    assert_eq!(
+        doc["plan"]["extra_vars"],
+        serde_json::json!({"a": "1", "b": "x y", "c": [1]})
+    );
+}

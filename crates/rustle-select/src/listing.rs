@@ -2,9 +2,8 @@
 //! printed the way ansible-playbook prints them.
 
 use rustle_format::{Document, Play, Task};
-use rustle_select::{PatternError, TagFilter, task_tags};
 
-use crate::playbook::short_action;
+use crate::{PatternError, TagFilter, task_tags};
 
 #[derive(Debug, Clone, Default)]
 pub struct ListOptions {
@@ -20,7 +19,7 @@ pub struct ListOptions {
 pub fn listing(doc: &Document, opts: &ListOptions) -> Result<String, PatternError> {
     let inv = &doc.parsed.inventory;
     let limit = match &opts.limit {
-        Some(l) => Some(rustle_select::resolve(inv, l)?),
+        Some(l) => Some(crate::resolve(inv, l)?),
         None => None,
     };
     let mut out = format!("\nplaybook: {}\n", doc.parsed.playbook);
@@ -37,7 +36,7 @@ pub fn listing(doc: &Document, opts: &ListOptions) -> Result<String, PatternErro
             play_tags.join(",")
         );
         if opts.hosts {
-            let mut hosts = rustle_select::resolve(inv, &play.hosts)?;
+            let mut hosts = crate::resolve(inv, &play.hosts)?;
             if let Some(l) = &limit {
                 hosts.retain(|h| l.contains(h));
             }
@@ -98,7 +97,8 @@ fn walk(task: &Task, inherited: &[String], role: Option<&str>, f: &mut dyn FnMut
         }
         return;
     }
-    if short_action(&task.action) == "meta" && task.source == Task::IMPLICIT {
+    let short = task.action.rsplit('.').next().unwrap_or(&task.action);
+    if short == "meta" && task.source == Task::IMPLICIT {
         return;
     }
     let name = task.name.clone().unwrap_or_else(|| task.action.clone());
