@@ -274,3 +274,80 @@ fn serial_batches_match_ansible() {
     }
     assert_eq!(got, expected);
 }
+
+/// Host patterns, as `--limit` over a play on `all`: rustle-plan's
+/// `--list-hosts` against ansible-playbook's.
+#[test]
+fn host_patterns_match_ansible() {
+    let inventory = "fixtures/playbooks/serial/hosts.ini";
+    let book = "fixtures/playbooks/all.yml";
+    let patterns = [
+        "all",
+        "pool",
+        "node1",
+        "node1:node3",
+        "node1,node3",
+        "pool:!node2",
+        "pool:&node2",
+        "~node[12]$",
+        "node*",
+        "*5",
+        "pool[0]",
+        "pool[1:3]",
+        "pool[-1]",
+        "pool[5:]",
+        "all:!pool[0:3]",
+        "pool:!~node[3-5]",
+    ];
+    let parsed = rustle_e2e::stage_ok("rustle-parse", &[book, "-i", inventory], &[], b"");
+    for pattern in patterns {
+        let ansible = run_ansible(&[book, "-i", inventory, "--list-hosts", "-l", pattern]);
+        let rustle = rustle_e2e::stage(
+            "rustle-plan",
+            &["--list-hosts", "-l", pattern],
+            &[],
+            &parsed.stdout,
+        );
+        assert_eq!(ansible.status.code(), rustle.status.code(), "{pattern}");
+        let a = hosts_sorted(&String::from_utf8_lossy(&ansible.stdout));
+        let r = hosts_sorted(&String::from_utf8_lossy(&rustle.stdout));
+        let a: String = a
+            .lines()
+            .filter(|l| !l.starts_with("[WARNING]"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(a, r, "pattern {pattern}");
+    }
+}
+
+/// rustle-plan's `--list-tasks` after `--tags`/`--skip-tags`.
+#[test]
+fn planned_task_lists_match_ansible() {
+    let book = "fixtures/playbooks/roles/site.yml";
+    let parsed = rustle_e2e::stage_ok("rustle-parse", &[book], &[], b"");
+    let cases: &[&[&str]] = &[
+        &[],
+        &["-t", "web"],
+        &["--skip-tags", "web"],
+        &["-t", "untagged"],
+    ];
+    for case in cases {
+        let ansible = run_ansible(&[&[book, "--list-tasks"], *case].concat());
+        let rustle = rustle_e2e::stage(
+            "rustle-plan",
+            &[&["--list-tasks"], *case].concat(),
+            &[],
+            &parsed.stdout,
+        );
+        let a: String = String::from_utf8_lossy(&ansible.stdout)
+            .lines()
+            .filter(|l| !l.starts_with("[WARNING]"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            a.trim_end(),
+            String::from_utf8_lossy(&rustle.stdout).trim_end(),
+            "{case:?}"
+        );
+    }
+}

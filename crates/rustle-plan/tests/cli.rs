@@ -170,3 +170,19 @@ fn limit_from_a_file_and_extra_vars() {
         serde_json::json!({"a": "1", "b": "x y", "c": [1]})
     );
 }
+
+/// Golden plans for the fixture playbooks (`UPDATE_EXPECT=1` rewrites).
+#[test]
+fn fixture_plans_are_golden() {
+    for name in ["blocks", "roles", "forms", "tags", "inventory", "hints"] {
+        let parsed = std::fs::read(fixture(&format!("{name}.parsed.json"))).unwrap();
+        let out = plan(&parsed, &["--pretty"]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let golden = fixture(&format!("{name}.planned.json"));
+        expect_test::expect_file![golden].assert_eq(&String::from_utf8(out.stdout).unwrap());
+    }
+}
