@@ -351,3 +351,52 @@ fn planned_task_lists_match_ansible() {
         );
     }
 }
+
+/// A YAML inventory (ranges, nested children, vars) and the delegation and
+/// dynamic-include forms, listed by both tools.
+#[test]
+fn yaml_inventory_and_more_forms_list_like_ansible() {
+    let yaml = "fixtures/playbooks/inventory/hosts.yml";
+    let cases: &[&[&str]] = &[
+        &["fixtures/playbooks/all.yml", "-i", yaml, "--list-hosts"],
+        &[
+            "fixtures/playbooks/all.yml",
+            "-i",
+            yaml,
+            "--list-hosts",
+            "-l",
+            "prod:!db",
+        ],
+        &[
+            "fixtures/playbooks/local_action.yml",
+            "-i",
+            yaml,
+            "--list-tasks",
+            "--list-hosts",
+            "-l",
+            "staging",
+        ],
+    ];
+    for case in cases {
+        let ansible = run_ansible(case);
+        let rustle = rustle_e2e::stage("rustle-parse", case, &[], b"");
+        assert_eq!(ansible.status.code(), Some(0), "{case:?}");
+        assert_eq!(
+            rustle.status.code(),
+            Some(0),
+            "{case:?}: {}",
+            String::from_utf8_lossy(&rustle.stderr)
+        );
+        let a = hosts_sorted(&String::from_utf8_lossy(&ansible.stdout));
+        let a: String = a
+            .lines()
+            .filter(|l| !l.starts_with("[WARNING]"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            a,
+            hosts_sorted(&String::from_utf8_lossy(&rustle.stdout)),
+            "{case:?}"
+        );
+    }
+}
