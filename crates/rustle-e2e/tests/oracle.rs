@@ -400,3 +400,28 @@ fn yaml_inventory_and_more_forms_list_like_ansible() {
         );
     }
 }
+
+/// Twelve levels of variable precedence, set_fact, role params, extra vars.
+#[test]
+fn variable_precedence_matches_ansible() {
+    same_as_ansible_with(
+        "fixtures/playbooks/precedence/site.yml",
+        "out",
+        &[
+            "-i",
+            "fixtures/playbooks/precedence/hosts.ini",
+            "-e",
+            "v12=extra",
+        ],
+    );
+}
+
+/// Magic variables, `omit`, and loop control (`extended`, `index_var`).
+#[test]
+fn magic_variables_match_ansible() {
+    same_as_ansible_with(
+        "fixtures/playbooks/magic.yml",
+        "out",
+        &["-i", "fixtures/playbooks/serial/hosts.ini"],
+    );
+}

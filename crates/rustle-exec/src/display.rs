@@ -91,10 +91,7 @@ impl<W: Write> Display<W> {
         let p = self.palette;
         let dump = Dump {
             indent: result.get("_ansible_verbose_always") == Some(&Value::Bool(true)),
-            drop_changed: matches!(
-                action,
-                "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
-            ),
+            debug: is_debug(action),
             drop_failed: false,
         };
         let verbose = self.verbosity > 0 || dump.indent;
@@ -183,6 +180,7 @@ impl<W: Write> Display<W> {
     pub fn item(
         &mut self,
         host: &str,
+        action: &str,
         status: Status,
         label: &Value,
         result: &Value,
@@ -201,8 +199,23 @@ impl<W: Write> Display<W> {
                 ),
             ),
             Status::Skipped => p.paint(CYAN, &format!("skipping: [{host}] => (item={label})")),
-            Status::Changed => p.paint(YELLOW, &format!("changed: [{host}] => (item={label})")),
-            Status::Ok => p.paint(GREEN, &format!("ok: [{host}] => (item={label})")),
+            Status::Changed | Status::Ok => {
+                let (word, colour) = if status == Status::Changed {
+                    ("changed", YELLOW)
+                } else {
+                    ("ok", GREEN)
+                };
+                let how = Dump {
+                    indent: result.get("_ansible_verbose_always") == Some(&Value::Bool(true)),
+                    debug: is_debug(action),
+                    drop_failed: false,
+                };
+                let mut s = format!("{word}: [{host}] => (item={label})");
+                if self.verbosity > 0 || how.indent {
+                    s = format!("{s} => {}", self.dump(result, how));
+                }
+                p.paint(colour, &s)
+            }
             Status::Unreachable => p.paint(
                 BRIGHT_RED,
                 &format!(
@@ -223,8 +236,21 @@ impl<W: Write> Display<W> {
             if self.verbosity < 3 {
                 m.remove("diff");
             }
-            if how.drop_changed {
-                m.remove("changed");
+            if how.debug {
+                // Ansible's `_clean_results` for debug: `msg` stands alone,
+                // else the variable without the status keys.
+                if m.contains_key("msg") {
+                    m.retain(|k, _| {
+                        matches!(
+                            k.as_str(),
+                            "msg" | "exception" | "warnings" | "deprecations"
+                        )
+                    });
+                } else {
+                    for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+                        m.remove(k);
+                    }
+                }
             }
             if how.drop_failed {
                 m.remove("failed");
@@ -305,6 +331,13 @@ fn source_context(path: &Path, line: usize, col: usize) -> Vec<String> {
     out
 }
 
+fn is_debug(action: &str) -> bool {
+    matches!(
+        action,
+        "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
+    )
+}
+
 /// Actions that run on the controller in Ansible, whose own failures it
 /// reports as "Action failed".
 fn is_action_plugin(action: &str) -> bool {
@@ -320,8 +353,8 @@ fn is_action_plugin(action: &str) -> bool {
 struct Dump {
     /// `_ansible_verbose_always`: shown indented even without `-v`.
     indent: bool,
-    /// Debug results drop `changed`.
-    drop_changed: bool,
+    /// Debug results are cleaned as Ansible's default callback does.
+    debug: bool,
     /// `fatal:` lines do not repeat `"failed": true`.
     drop_failed: bool,
 }

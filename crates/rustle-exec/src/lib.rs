@@ -203,7 +203,8 @@ impl<'d, W: Write> Show<'d, W> {
                 result,
             } => {
                 self.task_banner(key, "")?;
-                self.display.item(host, *status, label, result)
+                let action = self.action_of(key);
+                self.display.item(host, &action, *status, label, result)
             }
             Event::TaskResult {
                 host,
@@ -236,6 +237,17 @@ impl<'d, W: Write> Show<'d, W> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The action of the task of `key`, as written.
+    fn action_of(&self, key: &TaskKey) -> String {
+        self.doc
+            .parsed
+            .plays
+            .get(key.play as usize)
+            .and_then(|p| p.task_at(&key.pos))
+            .map(|t| t.action.clone())
+            .unwrap_or_default()
     }
 
     /// Whether the task of `key` is one Ansible adds itself.

@@ -51,7 +51,7 @@ impl HostRun<'_> {
         let mut results = Vec::with_capacity(items.len());
         let mut effects = Vec::new();
         for (index, item) in items.iter().enumerate() {
-            let vars = control.vars(item, index);
+            let vars = control.vars(&items, index);
             let label = control.label(&self.templar(state, t.task, Some(vars.clone())), item);
             let mut run = self.run_item(state, t, Some(vars.clone()));
             run.result.extend(vars);
@@ -112,6 +112,8 @@ struct LoopControl {
     loop_var: String,
     index_var: Option<String>,
     label: Option<Json>,
+    /// `extended`: `ansible_loop` with the item's place in the loop.
+    extended: bool,
 }
 
 impl LoopControl {
@@ -124,17 +126,41 @@ impl LoopControl {
                 .to_owned(),
             index_var: get("index_var").and_then(Json::as_str).map(str::to_owned),
             label: get("label").cloned(),
+            extended: get("extended").is_some_and(|v| {
+                v == &json!(true) || v.as_str().is_some_and(|s| matches!(s, "yes" | "true"))
+            }),
         }
     }
 
     /// The variables one item's run sees.
-    fn vars(&self, item: &Json, index: usize) -> Vars {
+    fn vars(&self, items: &[Json], index: usize) -> Vars {
+        let item = &items[index];
         let mut vars = Vars::new();
         vars.insert(self.loop_var.clone(), item.clone());
         vars.insert("ansible_loop_var".into(), json!(self.loop_var));
         if let Some(index_var) = &self.index_var {
             vars.insert(index_var.clone(), json!(index));
             vars.insert("ansible_index_var".into(), json!(index_var));
+        }
+        if self.extended {
+            let n = items.len();
+            let mut l = json!({
+                "allitems": items,
+                "index": index + 1,
+                "index0": index,
+                "revindex": n - index,
+                "revindex0": n - index - 1,
+                "first": index == 0,
+                "last": index + 1 == n,
+                "length": n,
+            });
+            if index > 0 {
+                l["previtem"] = items[index - 1].clone();
+            }
+            if index + 1 < n {
+                l["nextitem"] = items[index + 1].clone();
+            }
+            vars.insert("ansible_loop".into(), l);
         }
         vars
     }
