@@ -40,6 +40,13 @@ pub struct PlannedPlay {
     pub batches: Vec<u32>,
     /// `linear` or `free`.
     pub strategy: String,
+    /// `max_fail_percentage`: a batch whose failed share exceeds it stops
+    /// the play.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fail_percentage: Option<f64>,
+    /// `any_errors_fatal`: one failed host stops the play for all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_errors_fatal: bool,
     /// Indices into the play's `tasks` that run (after tags).
     pub tasks: Vec<u32>,
     /// Tasks whose parallelism exec and the runner must limit.

@@ -33,6 +33,12 @@ pub fn explain(doc: &Document) -> String {
             let _ = writeln!(out, "  no hosts matched: nothing runs");
             continue;
         }
+        if let Some(pct) = pp.max_fail_percentage {
+            let _ = writeln!(out, "  stops when more than {pct}% of a batch fails");
+        }
+        if pp.any_errors_fatal {
+            let _ = writeln!(out, "  any_errors_fatal: one failure stops every host");
+        }
         let mut start = 0;
         for (b, size) in pp.batches.iter().enumerate() {
             let end = start + *size as usize;

@@ -125,10 +125,20 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         })?;
         let tasks = selected_tasks(play, &filter);
         let (hints, sync_points) = hints::hints_and_sync_points(play, &tasks);
+        let number = |k: &str| match play.keywords.get(k) {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().trim_end_matches('%').parse().ok(),
+            _ => None,
+        };
         plays.push(PlannedPlay {
             play: i as u32,
             hosts,
             batches,
+            max_fail_percentage: number("max_fail_percentage"),
+            any_errors_fatal: matches!(
+                play.keywords.get("any_errors_fatal"),
+                Some(Value::Bool(true))
+            ),
             strategy: play
                 .keywords
                 .get("strategy")
