@@ -8,6 +8,7 @@ use super::convert::{to_json, to_value};
 use crate::util::{base64, pyjson};
 
 pub fn register(env: &mut Environment<'static>) {
+    super::more::register(env);
     env.add_filter("bool", to_bool);
     env.add_filter("to_json", to_json_filter);
     env.add_filter("from_json", from_json);

@@ -4,6 +4,7 @@
 
 mod convert;
 mod filters;
+mod more;
 mod render;
 mod scope;
 

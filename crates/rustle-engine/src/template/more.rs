@@ -1,0 +1,384 @@
+//! More of Ansible's filters and tests: collections (set operations,
+//! `flatten`, `combine`, `dict2items`), strings and paths, regexes, hashes
+//! and the comparison tests. They work on JSON values, as Ansible's do on
+//! Python ones.
+
+use minijinja::value::Kwargs;
+use minijinja::{Environment, Error, ErrorKind, Value};
+use serde_json::{Map, Value as Json};
+
+use super::convert::{to_json, to_value};
+use crate::util::sha1::sha1_hex;
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("ternary", ternary);
+    env.add_filter("mandatory", mandatory);
+    env.add_filter("to_nice_json", to_nice_json);
+    env.add_filter("splitext", splitext);
+    env.add_filter("path_join", path_join);
+    env.add_filter("quote", quote);
+    env.add_filter("regex_search", regex_search);
+    env.add_filter("regex_findall", regex_findall);
+    env.add_filter("regex_escape", |s: &str| regex::escape(s));
+    env.add_filter("hash", hash);
+    env.add_filter("sha1", |s: &str| sha1_hex(s.as_bytes()));
+    env.add_filter("checksum", |s: &str| sha1_hex(s.as_bytes()));
+    env.add_filter("to_uuid", to_uuid);
+    env.add_filter("wordcount", |s: &str| s.split_whitespace().count());
+    env.add_filter("union", |a: Value, b: Value| set_op(&a, &b, SetOp::Union));
+    env.add_filter("intersect", |a: Value, b: Value| {
+        set_op(&a, &b, SetOp::Intersect)
+    });
+    env.add_filter("difference", |a: Value, b: Value| {
+        set_op(&a, &b, SetOp::Difference)
+    });
+    env.add_filter("symmetric_difference", |a: Value, b: Value| {
+        set_op(&a, &b, SetOp::Symmetric)
+    });
+    env.add_filter("flatten", flatten);
+    env.add_filter("dict2items", dict2items);
+    env.add_filter("items2dict", items2dict);
+    env.add_filter("combine", combine);
+
+    env.add_test("match", |s: &str, re: &str| {
+        regex_test(s, re, Anchor::Start)
+    });
+    env.add_test("search", |s: &str, re: &str| {
+        regex_test(s, re, Anchor::None)
+    });
+    env.add_test("regex", |s: &str, re: &str| regex_test(s, re, Anchor::None));
+    env.add_test("version", version_test);
+    env.add_test("subset", |a: Value, b: Value| contains_all(&b, &a));
+    env.add_test("superset", |a: Value, b: Value| contains_all(&a, &b));
+    env.add_test("contains", |a: Value, item: Value| {
+        Ok::<bool, Error>(items(&a)?.contains(&to_json(&item)?))
+    });
+    env.add_test("any", |v: Value| {
+        Ok::<bool, Error>(v.try_iter()?.any(|x| x.is_true()))
+    });
+    env.add_test("all", |v: Value| {
+        Ok::<bool, Error>(v.try_iter()?.all(|x| x.is_true()))
+    });
+    env.add_test("truthy", |v: Value| v.is_true());
+    env.add_test("falsy", |v: Value| !v.is_true());
+    env.add_test("abs", |p: &str| p.starts_with('/'));
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn ternary(value: Value, yes: Value, no: Value, none: Option<Value>) -> Value {
+    match none {
+        Some(n) if value.is_none() => n,
+        _ if value.is_true() => yes,
+        _ => no,
+    }
+}
+
+fn mandatory(value: Value, msg: Option<String>) -> Result<Value, Error> {
+    if value.is_undefined() {
+        return Err(invalid(msg.unwrap_or_else(|| {
+            "Mandatory variable has not been defined".into()
+        })));
+    }
+    Ok(value)
+}
+
+/// `json.dumps(v, indent=4, sort_keys=True)`.
+fn to_nice_json(value: Value) -> Result<String, Error> {
+    let json = sorted(to_json(&value)?);
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    serde::Serialize::serialize(&json, &mut ser).map_err(|e| invalid(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn sorted(json: Json) -> Json {
+    match json {
+        Json::Object(m) => {
+            let mut pairs: Vec<(String, Json)> = m.into_iter().collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            Json::Object(pairs.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Json::Array(items) => Json::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// Python's `os.path.splitext`.
+fn splitext(path: &str) -> Vec<String> {
+    let base_start = path.rfind('/').map_or(0, |i| i + 1);
+    let base = &path[base_start..];
+    match base.rfind('.') {
+        Some(i) if base[..i].chars().any(|c| c != '.') => {
+            let cut = base_start + i;
+            vec![path[..cut].to_owned(), path[cut..].to_owned()]
+        }
+        _ => vec![path.to_owned(), String::new()],
+    }
+}
+
+/// Python's `os.path.join` over a list.
+fn path_join(parts: Value) -> Result<String, Error> {
+    let mut out = String::new();
+    for part in parts.try_iter()? {
+        let part = part.to_string();
+        if part.starts_with('/') {
+            out = part;
+        } else if out.is_empty() || out.ends_with('/') {
+            out.push_str(&part);
+        } else {
+            out.push('/');
+            out.push_str(&part);
+        }
+    }
+    Ok(out)
+}
+
+/// Python's `shlex.quote`.
+fn quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        return s.to_owned();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
+fn compile(re: &str) -> Result<regex::Regex, Error> {
+    regex::Regex::new(re).map_err(|e| invalid(format!("invalid regular expression '{re}': {e}")))
+}
+
+/// The first match (or `None`), like Ansible's `regex_search`.
+fn regex_search(s: &str, re: &str) -> Result<Value, Error> {
+    Ok(compile(re)?
+        .find(s)
+        .map_or(Value::from(()), |m| Value::from(m.as_str())))
+}
+
+fn regex_findall(s: &str, re: &str) -> Result<Vec<String>, Error> {
+    let re = compile(re)?;
+    Ok(re
+        .captures_iter(s)
+        .map(|c| {
+            c.get(1)
+                .or_else(|| c.get(0))
+                .map_or(String::new(), |m| m.as_str().to_owned())
+        })
+        .collect())
+}
+
+enum Anchor {
+    Start,
+    None,
+}
+
+fn regex_test(s: &str, re: &str, anchor: Anchor) -> Result<bool, Error> {
+    let re = match anchor {
+        Anchor::Start => compile(&format!("^(?:{re})"))?,
+        Anchor::None => compile(re)?,
+    };
+    Ok(re.is_match(s))
+}
+
+fn hash(s: &str, algorithm: Option<&str>) -> Result<String, Error> {
+    match algorithm.unwrap_or("sha1") {
+        "sha1" => Ok(sha1_hex(s.as_bytes())),
+        "sha256" => Ok(rustle_format::sha256_hex(s.as_bytes())),
+        other => Err(invalid(format!("hash: unsupported algorithm '{other}'"))),
+    }
+}
+
+/// Ansible's `to_uuid`: a version 5 UUID in its own namespace.
+fn to_uuid(name: &str) -> String {
+    const NAMESPACE: [u8; 16] = [
+        0x36, 0x1e, 0x6d, 0x51, 0xfa, 0xec, 0x44, 0x4a, 0x90, 0x79, 0x34, 0x13, 0x86, 0xda, 0x8e,
+        0x2e,
+    ];
+    let mut data = NAMESPACE.to_vec();
+    data.extend_from_slice(name.as_bytes());
+    let hex = sha1_hex(&data);
+    let mut b: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0))
+        .collect();
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn items(v: &Value) -> Result<Vec<Json>, Error> {
+    match to_json(v)? {
+        Json::Array(items) => Ok(items),
+        other => Err(invalid(format!("expected a list, got {other}"))),
+    }
+}
+
+enum SetOp {
+    Union,
+    Intersect,
+    Difference,
+    Symmetric,
+}
+
+/// Ansible's set filters: unique results in first-seen order.
+fn set_op(a: &Value, b: &Value, op: SetOp) -> Result<Value, Error> {
+    let (a, b) = (items(a)?, items(b)?);
+    let candidates: Vec<&Json> = match op {
+        SetOp::Union => a.iter().chain(&b).collect(),
+        SetOp::Intersect => a.iter().filter(|x| b.contains(x)).collect(),
+        SetOp::Difference => a.iter().filter(|x| !b.contains(x)).collect(),
+        SetOp::Symmetric => a
+            .iter()
+            .filter(|x| !b.contains(x))
+            .chain(b.iter().filter(|x| !a.contains(x)))
+            .collect(),
+    };
+    let mut out: Vec<Json> = Vec::new();
+    for c in candidates {
+        if !out.contains(c) {
+            out.push(c.clone());
+        }
+    }
+    Ok(to_value(&Json::Array(out)))
+}
+
+fn contains_all(big: &Value, small: &Value) -> Result<bool, Error> {
+    let big = items(big)?;
+    Ok(items(small)?.iter().all(|x| big.contains(x)))
+}
+
+fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    let levels: Option<usize> = kwargs.get::<Option<usize>>("levels")?.or(levels);
+    kwargs.assert_all_used()?;
+    fn go(items: Vec<Json>, depth: Option<usize>, out: &mut Vec<Json>) {
+        for item in items {
+            match item {
+                Json::Array(inner) if depth != Some(0) => go(inner, depth.map(|d| d - 1), out),
+                Json::Null => {}
+                other => out.push(other),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(items(&v)?, levels, &mut out);
+    Ok(to_value(&Json::Array(out)))
+}
+
+fn dict2items(v: Value) -> Result<Value, Error> {
+    let Json::Object(m) = to_json(&v)? else {
+        return Err(invalid("dict2items requires a dictionary"));
+    };
+    let list: Vec<Json> = m
+        .into_iter()
+        .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+        .collect();
+    Ok(to_value(&Json::Array(list)))
+}
+
+fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let key: String = kwargs
+        .get::<Option<String>>("key_name")?
+        .unwrap_or_else(|| "key".into());
+    let value: String = kwargs
+        .get::<Option<String>>("value_name")?
+        .unwrap_or_else(|| "value".into());
+    kwargs.assert_all_used()?;
+    let mut out = Map::new();
+    for item in items(&v)? {
+        let k = item
+            .get(&key)
+            .ok_or_else(|| invalid(format!("items2dict: an item has no '{key}'")))?;
+        let k = k.as_str().map_or_else(|| k.to_string(), str::to_owned);
+        out.insert(k, item.get(&value).cloned().unwrap_or(Json::Null));
+    }
+    Ok(to_value(&Json::Object(out)))
+}
+
+/// `combine(*dicts, recursive=False, list_merge='replace')`.
+fn combine(
+    base: Value,
+    rest: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
+    let list_merge: String = kwargs
+        .get::<Option<String>>("list_merge")?
+        .unwrap_or_else(|| "replace".into());
+    kwargs.assert_all_used()?;
+    let mut out = to_json(&base)?;
+    for other in rest.iter() {
+        merge(&mut out, to_json(other)?, recursive, &list_merge);
+    }
+    Ok(to_value(&out))
+}
+
+fn merge(into: &mut Json, from: Json, recursive: bool, list_merge: &str) {
+    match (into, from) {
+        (Json::Object(a), Json::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) if recursive && existing.is_object() && v.is_object() => {
+                        merge(existing, v, recursive, list_merge)
+                    }
+                    Some(Json::Array(existing)) if v.is_array() && list_merge != "replace" => {
+                        let Json::Array(new) = v else { unreachable!() };
+                        match list_merge {
+                            "append" => existing.extend(new),
+                            "prepend" => {
+                                let mut n = new;
+                                n.append(existing);
+                                *existing = n;
+                            }
+                            "append_rp" | "prepend_rp" | "keep" => {
+                                if list_merge == "append_rp" {
+                                    existing.retain(|x| !new.contains(x));
+                                    existing.extend(new);
+                                } else if list_merge == "prepend_rp" {
+                                    let mut n = new;
+                                    existing.retain(|x| !n.contains(x));
+                                    n.append(existing);
+                                    *existing = n;
+                                }
+                            }
+                            _ => *existing = new,
+                        }
+                    }
+                    _ => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// `version(other, operator='eq', strict=False)`: loose version comparison.
+fn version_test(v: &str, other: &str, op: Option<&str>) -> Result<bool, Error> {
+    let parts = |s: &str| -> Vec<Result<u64, String>> {
+        s.split(['.', '-'])
+            .map(|p| p.parse::<u64>().map_err(|_| p.to_owned()))
+            .collect()
+    };
+    let (a, b) = (parts(v), parts(other));
+    let ord = a.cmp(&b);
+    use std::cmp::Ordering::*;
+    Ok(match op.unwrap_or("eq") {
+        "==" | "=" | "eq" => ord == Equal,
+        "!=" | "<>" | "ne" => ord != Equal,
+        "<" | "lt" => ord == Less,
+        "<=" | "le" => ord != Greater,
+        ">" | "gt" => ord == Greater,
+        ">=" | "ge" => ord != Less,
+        other => return Err(invalid(format!("Invalid operator type ({other})"))),
+    })
+}

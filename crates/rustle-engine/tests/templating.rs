@@ -1,0 +1,61 @@
+//! The template table: every expression of fixtures/templating/cases.yml
+//! rendered by the engine must give what ansible-core gave for it
+//! (fixtures/templating/expected.json, written by
+//! scripts/gen-template-table from a real ansible-core).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustle_engine::template::{Templar, environment};
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/templating")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// Ansible's floats that hold whole numbers compare equal to our ints.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn expressions_render_as_ansible_renders_them() {
+    let spec: serde_yaml::Value = serde_yaml::from_str(&fixture("cases.yml")).unwrap();
+    let vars: Value = serde_json::to_value(&spec["vars"]).unwrap();
+    let Value::Object(vars) = vars else {
+        panic!("vars must be a mapping")
+    };
+    let expected: Vec<Value> = serde_json::from_str(&fixture("expected.json")).unwrap();
+    let templar = Templar::new(environment(), vec![Arc::new(vars)]);
+    let mut wrong = Vec::new();
+    for case in &expected {
+        let expr = case["expr"].as_str().unwrap();
+        let got = templar.render(&Value::from(expr));
+        match (case.get("value"), got) {
+            (Some(want), Ok(got)) if same(want, &got) => {}
+            (None, Err(_)) => {}
+            (want, got) => wrong.push(format!(
+                "{expr}\n    ansible: {want:?}\n    rustle:  {got:?}"
+            )),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} differ:\n{}",
+        wrong.len(),
+        expected.len(),
+        wrong.join("\n")
+    );
+}
