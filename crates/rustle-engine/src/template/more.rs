@@ -8,7 +8,7 @@ use minijinja::{Environment, Error, ErrorKind, Value};
 use serde_json::{Map, Value as Json};
 
 use super::convert::{to_json, to_value};
-use crate::util::sha1::sha1_hex;
+use crate::util::sha1::{md5_hex, sha1_hex};
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("ternary", ternary);
@@ -22,6 +22,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_escape", |s: &str| regex::escape(s));
     env.add_filter("hash", hash);
     env.add_filter("sha1", |s: &str| sha1_hex(s.as_bytes()));
+    env.add_filter("md5", |s: &str| md5_hex(s.as_bytes()));
     env.add_filter("checksum", |s: &str| sha1_hex(s.as_bytes()));
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("wordcount", |s: &str| s.split_whitespace().count());
@@ -185,6 +186,7 @@ fn regex_test(s: &str, re: &str, anchor: Anchor) -> Result<bool, Error> {
 fn hash(s: &str, algorithm: Option<&str>) -> Result<String, Error> {
     match algorithm.unwrap_or("sha1") {
         "sha1" => Ok(sha1_hex(s.as_bytes())),
+        "md5" => Ok(md5_hex(s.as_bytes())),
         "sha256" => Ok(rustle_format::sha256_hex(s.as_bytes())),
         other => Err(invalid(format!("hash: unsupported algorithm '{other}'"))),
     }
