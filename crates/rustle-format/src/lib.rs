@@ -8,6 +8,7 @@
 mod document;
 mod event;
 mod hash;
+pub mod keywords;
 mod parsed;
 mod plan;
 mod slice;

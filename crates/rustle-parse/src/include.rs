@@ -381,33 +381,6 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>),
     Ok((block, handlers))
 }
 
-/// Keys of a role entry that are keywords rather than role params.
-const ROLE_KEYWORDS: &[&str] = &[
-    "any_errors_fatal",
-    "become",
-    "become_exe",
-    "become_flags",
-    "become_method",
-    "become_user",
-    "check_mode",
-    "collections",
-    "connection",
-    "debugger",
-    "delegate_to",
-    "diff",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "module_defaults",
-    "no_log",
-    "port",
-    "remote_user",
-    "run_once",
-    "tags",
-    "throttle",
-    "timeout",
-];
-
 /// One entry of a play's `roles:` or of `dependencies:`.
 pub fn role_use(src: &Source<'_>, node: &Node) -> Result<RoleUse, ParseError> {
     let mut use_ = RoleUse {
@@ -437,7 +410,7 @@ pub fn role_use(src: &Source<'_>, node: &Node) -> Result<RoleUse, ParseError> {
                             use_.vars = m;
                         }
                     }
-                    _ if ROLE_KEYWORDS.contains(&key.as_str()) => {
+                    _ if rustle_format::keywords::role_keyword(&key) => {
                         use_.keywords.insert(key, v.to_json());
                     }
                     _ => {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use rustle_format::{
-    Block, FileRef, Map, Play, Task, Value, sha256_hex, src_candidates, src_subdir,
+    Block, FileRef, Map, Play, Task, Value, keywords, sha256_hex, src_candidates, src_subdir,
 };
 
 use crate::include::{Loader, RoleUse, import_block, import_tasks, role_blocks, role_use};
@@ -12,97 +12,6 @@ use crate::include::{Loader, RoleUse, import_block, import_tasks, role_blocks, r
 use crate::error::{Located, ParseError};
 use crate::kv::parse_kv;
 use crate::yaml::{self, Kind, Mark, Node};
-
-/// Attributes a play may have (ansible-core 2.19).
-const PLAY_KEYWORDS: &[&str] = &[
-    "any_errors_fatal",
-    "become",
-    "become_exe",
-    "become_flags",
-    "become_method",
-    "become_user",
-    "check_mode",
-    "collections",
-    "connection",
-    "debugger",
-    "diff",
-    "environment",
-    "fact_path",
-    "force_handlers",
-    "gather_facts",
-    "gather_subset",
-    "gather_timeout",
-    "handlers",
-    "hosts",
-    "ignore_errors",
-    "ignore_unreachable",
-    "max_fail_percentage",
-    "module_defaults",
-    "name",
-    "no_log",
-    "order",
-    "port",
-    "post_tasks",
-    "pre_tasks",
-    "remote_user",
-    "roles",
-    "run_once",
-    "serial",
-    "strategy",
-    "tags",
-    "tasks",
-    "throttle",
-    "timeout",
-    "vars",
-    "vars_files",
-    "vars_prompt",
-];
-
-/// Attributes a task may have besides its action (ansible-core 2.19).
-const TASK_KEYWORDS: &[&str] = &[
-    "action",
-    "any_errors_fatal",
-    "args",
-    "async",
-    "become",
-    "become_exe",
-    "become_flags",
-    "become_method",
-    "become_user",
-    "changed_when",
-    "check_mode",
-    "collections",
-    "connection",
-    "debugger",
-    "delay",
-    "delegate_facts",
-    "delegate_to",
-    "diff",
-    "environment",
-    "failed_when",
-    "ignore_errors",
-    "ignore_unreachable",
-    "listen",
-    "local_action",
-    "loop",
-    "loop_control",
-    "module_defaults",
-    "name",
-    "no_log",
-    "notify",
-    "poll",
-    "port",
-    "register",
-    "remote_user",
-    "retries",
-    "run_once",
-    "tags",
-    "throttle",
-    "timeout",
-    "until",
-    "vars",
-    "when",
-];
 
 /// Modules whose argument string is free-form text.
 const FREE_FORM: &[&str] = &[
@@ -272,7 +181,7 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
                 }
             }
             "handlers" => play.handlers = task_list(src, v, true)?,
-            _ if PLAY_KEYWORDS.contains(&key.as_str()) => {
+            _ if keywords::PLAY.contains(&key.as_str()) => {
                 play.keywords.insert(key, v.to_json());
             }
             _ => {
@@ -468,7 +377,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             "listen" if !handler => {
                 return Err(src.err(k.mark, "'listen' is only valid for handlers"));
             }
-            _ if TASK_KEYWORDS.contains(&key.as_str()) => {
+            _ if keywords::TASK.contains(&key.as_str()) => {
                 keywords.insert(key, v.to_json());
             }
             _ if key.starts_with("with_") => {
@@ -557,35 +466,6 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
     Ok(task)
 }
 
-/// Attributes a block may have (ansible-core 2.19).
-const BLOCK_KEYWORDS: &[&str] = &[
-    "any_errors_fatal",
-    "become",
-    "become_exe",
-    "become_flags",
-    "become_method",
-    "become_user",
-    "check_mode",
-    "collections",
-    "connection",
-    "debugger",
-    "delegate_facts",
-    "delegate_to",
-    "diff",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "module_defaults",
-    "no_log",
-    "notify",
-    "port",
-    "remote_user",
-    "run_once",
-    "tags",
-    "throttle",
-    "timeout",
-];
-
 /// A block: its sections, and its own keywords for the tasks inside.
 fn block(
     src: &Source<'_>,
@@ -607,7 +487,7 @@ fn block(
             "name" => name = Some(scalar_text(v)),
             "when" => when = conditions(v),
             "vars" => block_vars = vars(src, v)?,
-            _ if BLOCK_KEYWORDS.contains(&key.as_str()) => {
+            _ if keywords::block_accepts(&key) => {
                 keywords.insert(key, v.to_json());
             }
             _ => {

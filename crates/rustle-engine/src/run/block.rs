@@ -11,32 +11,6 @@ use std::sync::Arc;
 
 use super::{Flow, HostRun, PlayState, RoleScope};
 
-/// Keywords a task takes from the blocks around it unless it sets them.
-const INHERITED: &[&str] = &[
-    "any_errors_fatal",
-    "become",
-    "become_exe",
-    "become_flags",
-    "become_method",
-    "become_user",
-    "check_mode",
-    "collections",
-    "connection",
-    "debugger",
-    "delegate_to",
-    "diff",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "module_defaults",
-    "no_log",
-    "port",
-    "remote_user",
-    "run_once",
-    "throttle",
-    "timeout",
-];
-
 impl HostRun<'_> {
     /// Runs one entry of a task list: a block or a task.
     pub(super) fn run_entry(&mut self, state: &mut PlayState, key: TaskKey, task: &Task) -> Flow {
@@ -138,7 +112,7 @@ fn inherit(parent: &Task, child: &Task) -> Task {
     let mut vars = parent.vars.clone();
     vars.extend(child.vars.clone());
     task.vars = vars;
-    for key in INHERITED {
+    for key in rustle_format::keywords::INHERITED {
         if let Some(value) = parent.keywords.get(*key) {
             task.keywords.entry(*key).or_insert_with(|| value.clone());
         }

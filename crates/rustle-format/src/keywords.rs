@@ -1,0 +1,131 @@
+//! Ansible's keywords (ansible-core 2.19): which a play, a task and a block
+//! accept, and which a block or role passes on to the tasks inside it.
+//! Parse validates with them; the engine inherits with them.
+
+/// Attributes a play may have.
+pub const PLAY: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "diff",
+    "environment",
+    "fact_path",
+    "force_handlers",
+    "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "handlers",
+    "hosts",
+    "ignore_errors",
+    "ignore_unreachable",
+    "max_fail_percentage",
+    "module_defaults",
+    "name",
+    "no_log",
+    "order",
+    "port",
+    "post_tasks",
+    "pre_tasks",
+    "remote_user",
+    "roles",
+    "run_once",
+    "serial",
+    "strategy",
+    "tags",
+    "tasks",
+    "throttle",
+    "timeout",
+    "vars",
+    "vars_files",
+    "vars_prompt",
+];
+
+/// Attributes a task may have besides its action.
+pub const TASK: &[&str] = &[
+    "action",
+    "any_errors_fatal",
+    "args",
+    "async",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "changed_when",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delay",
+    "delegate_facts",
+    "delegate_to",
+    "diff",
+    "environment",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "listen",
+    "local_action",
+    "loop",
+    "loop_control",
+    "module_defaults",
+    "name",
+    "no_log",
+    "notify",
+    "poll",
+    "port",
+    "register",
+    "remote_user",
+    "retries",
+    "run_once",
+    "tags",
+    "throttle",
+    "timeout",
+    "until",
+    "vars",
+    "when",
+];
+
+/// Keywords a task takes from the blocks and role uses around it unless it
+/// sets them (`when`, `vars` and `tags` combine instead).
+pub const INHERITED: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delegate_to",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "module_defaults",
+    "no_log",
+    "port",
+    "remote_user",
+    "run_once",
+    "throttle",
+    "timeout",
+];
+
+/// Whether a block may carry `key` (besides its sections, name, when, vars).
+pub fn block_accepts(key: &str) -> bool {
+    INHERITED.contains(&key) || matches!(key, "delegate_facts" | "notify" | "tags")
+}
+
+/// Whether a key of a role use is a keyword rather than a role parameter.
+pub fn role_keyword(key: &str) -> bool {
+    INHERITED.contains(&key) || key == "tags"
+}
