@@ -57,16 +57,15 @@ pub fn execute(
 ) -> Result<i32, ExecError> {
     let plan = doc.plan.as_ref().ok_or(ExecError::NoPlan)?;
     let hosts: Vec<String> = plan.hosts.iter().map(|h| h.name.clone()).collect();
+    let slices = std::sync::Arc::new(run::Slices::new(doc.clone()));
     let jobs: Vec<run::Job> = hosts
         .iter()
         .enumerate()
-        .filter_map(|(index, host)| {
-            Some(run::Job {
-                index,
-                host: host.clone(),
-                slice: doc.host_slice(host)?,
-                driver: Driver::for_host(doc, host),
-            })
+        .map(|(index, host)| run::Job {
+            index,
+            host: host.clone(),
+            driver: Driver::for_host(doc, host),
+            slices: slices.clone(),
         })
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -49,12 +49,30 @@ impl Driver {
     }
 }
 
-/// One host to run.
+/// One host to run. Its slice is made when the job starts, so at most
+/// `forks` slices are in memory at once.
 pub struct Job {
     pub index: usize,
     pub host: String,
-    pub slice: HostSlice,
     pub driver: Driver,
+    pub slices: Arc<Slices>,
+}
+
+/// Makes host slices from one shared copy of the document.
+pub struct Slices {
+    pub doc: Document,
+    pub groups: rustle_format::Map<String, rustle_format::Value>,
+}
+
+impl Slices {
+    pub fn new(doc: Document) -> Slices {
+        let groups = doc.groups_map();
+        Slices { doc, groups }
+    }
+
+    fn slice(&self, host: &str) -> Option<HostSlice> {
+        self.doc.host_slice_with(host, &self.groups)
+    }
 }
 
 /// Tracks a host's stream so that a broken one can be ended truthfully.
@@ -68,11 +86,11 @@ struct Tracker {
 }
 
 impl Tracker {
-    fn new(job: &Job, tx: Tx) -> Tracker {
+    fn new(job: &Job, slice: &HostSlice, tx: Tx) -> Tracker {
         Tracker {
             index: job.index,
             host: job.host.clone(),
-            first: first_task(&job.slice),
+            first: first_task(slice),
             open: None,
             done: false,
             tx,
@@ -186,7 +204,17 @@ pub async fn run_all(jobs: Vec<Job>, forks: usize, timeout: Duration, tx: Tx) {
 }
 
 async fn run_job(job: Job, timeout: Duration, tx: Tx) {
-    let mut t = Tracker::new(&job, tx);
+    let Some(slice) = job.slices.slice(&job.host) else {
+        // Not in the plan: nothing to run, but its stream must still end.
+        let done = Event::HostDone {
+            host: job.host.clone(),
+            stats: HostStats::default(),
+            error: None,
+        };
+        let _ = tx.send((job.index, done)).await;
+        return;
+    };
+    let mut t = Tracker::new(&job, &slice, tx);
     match &job.driver {
         Driver::LocalRunner(path) => {
             let child = tokio::process::Command::new(path)
@@ -235,7 +263,6 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) {
         },
         Driver::LocalEngine => {
             let (etx, mut erx) = mpsc::channel::<Event>(256);
-            let slice = job.slice.clone();
             let worker = tokio::task::spawn_blocking(move || {
                 let files = ControllerFiles(slice.files.clone());
                 rustle_engine::run_host(&slice, &rustle_engine::LocalTarget, &files, &mut |ev| {
