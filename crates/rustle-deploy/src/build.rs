@@ -1,16 +1,17 @@
 //! Building `rustle-runner` for a target triple with cargo, once, cached by
 //! a hash of everything that goes into it: the sources of the runner and
 //! of every workspace crate it depends on, `Cargo.lock`, the root
-//! manifest, the toolchain (`rustc -vV`), the triple and the profile.
+//! manifest, the toolchain (`rustc -vV`, how it builds, its linker), the
+//! triple and the profile.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use rustle_format::sha256_hex;
 use sha2::{Digest, Sha256};
 
 use crate::DeployError;
+use crate::toolchain::{self, Toolchain};
 
 const PROFILE: &str = "runner";
 
@@ -33,52 +34,11 @@ pub fn source_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
-fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
-}
-
-fn rustc() -> PathBuf {
-    std::env::var_os("RUSTC").map_or_else(|| PathBuf::from("rustc"), PathBuf::from)
-}
-
-/// `rustc -vV`, which names the toolchain and the host triple.
-pub fn rustc_version() -> Result<String, DeployError> {
-    let out = Command::new(rustc())
-        .arg("-vV")
-        .output()
-        .map_err(|e| DeployError::Toolchain(format!("running rustc -vV: {e}")))?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The triple of this machine, from `rustc -vV`.
-pub fn host_triple(version: &str) -> Result<String, DeployError> {
-    version
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .map(str::to_owned)
-        .ok_or_else(|| DeployError::Toolchain("rustc -vV names no host triple".into()))
-}
-
-/// Whether the default toolchain has the standard library for `triple`.
-fn has_std(triple: &str) -> bool {
-    let out = Command::new(rustc())
-        .args(["--print", "target-libdir", "--target", triple])
-        .output();
-    let Ok(out) = out else { return false };
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    out.status.success()
-        && std::fs::read_dir(dir).is_ok_and(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
-        })
-}
-
 /// The files that make up the runner: every workspace crate the runner
 /// depends on (by path), recursively.
 fn runner_inputs(workspace: &Path) -> Result<Vec<PathBuf>, DeployError> {
     let meta = cargo_metadata::MetadataCommand::new()
-        .cargo_path(cargo())
+        .cargo_path(toolchain::cargo())
         .manifest_path(workspace.join("Cargo.toml"))
         .no_deps()
         .exec()
@@ -136,7 +96,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn cache_key(workspace: &Path, version: &str, triple: &str) -> Result<String, DeployError> {
+fn cache_key(workspace: &Path, tc: &Toolchain, triple: &str) -> Result<String, DeployError> {
     let mut h = Sha256::new();
     for f in runner_inputs(workspace)? {
         let bytes = std::fs::read(&f).map_err(|e| DeployError::Io {
@@ -148,61 +108,77 @@ fn cache_key(workspace: &Path, version: &str, triple: &str) -> Result<String, De
         h.update([0]);
         h.update(sha256_hex(&bytes).as_bytes());
     }
-    h.update(version.as_bytes());
+    h.update(tc.id().as_bytes());
     h.update(triple.as_bytes());
     h.update(PROFILE.as_bytes());
     Ok(format!("{:x}", h.finalize()))
 }
 
-/// The runner for `triple`, from the cache or built now.
-pub fn runner_for(
-    triple: &str,
-    cache: &Path,
-    version: &str,
-    log: &mut dyn FnMut(&str),
-) -> Result<Built, DeployError> {
-    let workspace = source_dir();
-    let key = cache_key(&workspace, version, triple)?;
-    let cached = cache.join("runners").join(&key).join("rustle-runner");
+/// Where the runner for a triple comes from, decided without building it.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub triple: String,
+    pub toolchain: Toolchain,
+    pub key: String,
+    /// The cached binary (present when `cached`).
+    pub path: PathBuf,
+    pub cached: bool,
+}
+
+/// Chooses the toolchain for `triple` and looks the runner up in the cache.
+pub fn recipe(triple: &str, cache: &Path) -> Result<Recipe, DeployError> {
+    let toolchain = toolchain::for_triple(triple)?;
+    let key = cache_key(&source_dir(), &toolchain, triple)?;
+    let path = cache.join("runners").join(&key).join("rustle-runner");
+    Ok(Recipe {
+        triple: triple.to_owned(),
+        cached: path.is_file(),
+        toolchain,
+        key,
+        path,
+    })
+}
+
+/// The runner for `recipe`, from the cache or built now.
+pub fn build(recipe: &Recipe, cache: &Path, log: &dyn Fn(&str)) -> Result<Built, DeployError> {
     let started = Instant::now();
+    let Recipe {
+        triple,
+        toolchain,
+        key,
+        path: cached,
+        ..
+    } = recipe;
     if cached.is_file() {
         return Ok(Built {
-            triple: triple.to_owned(),
-            path: cached,
-            key,
+            triple: triple.clone(),
+            path: cached.clone(),
+            key: key.clone(),
             cache_hit: true,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
-    if !has_std(triple) {
-        return Err(DeployError::NoToolchain {
-            triple: triple.to_owned(),
-        });
-    }
     log(&format!(
-        "runner {triple}: building with cargo ({})",
-        &key[..12]
+        "runner {triple}: building with cargo ({}; {})",
+        &key[..12],
+        toolchain.describe()
     ));
-    let build_dir = cache.join("build");
-    let status = Command::new(cargo())
-        .current_dir(&workspace)
-        .args([
-            "build",
-            "--profile",
-            PROFILE,
-            "--locked",
-            "-p",
-            "rustle-runner",
-            "--target",
-            triple,
-        ])
-        .arg("--target-dir")
-        .arg(&build_dir)
-        .status()
+    // One target dir per toolchain, so alternating toolchains do not
+    // invalidate each other's incremental state.
+    let build_dir = cache
+        .join("build")
+        .join(&sha256_hex(toolchain.id().as_bytes())[..12]);
+    let out = toolchain
+        .build_command(&source_dir(), triple, PROFILE, &build_dir)
+        .output()
         .map_err(|e| DeployError::Toolchain(format!("running cargo: {e}")))?;
-    if !status.success() {
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
         return Err(DeployError::Toolchain(format!(
-            "cargo build of rustle-runner for {triple} failed ({status})"
+            "cargo build of rustle-runner for {triple} failed ({}):\n{}",
+            out.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )));
     }
     let built = build_dir.join(triple).join(PROFILE).join("rustle-runner");
@@ -214,11 +190,11 @@ pub fn runner_for(
     std::fs::create_dir_all(dir).map_err(io("creating the runner cache"))?;
     let tmp = dir.join(format!(".rustle-runner.{}", std::process::id()));
     std::fs::copy(&built, &tmp).map_err(io("copying the built runner"))?;
-    std::fs::rename(&tmp, &cached).map_err(io("moving the runner into the cache"))?;
+    std::fs::rename(&tmp, cached).map_err(io("moving the runner into the cache"))?;
     Ok(Built {
-        triple: triple.to_owned(),
-        path: cached,
-        key,
+        triple: triple.clone(),
+        path: cached.clone(),
+        key: key.clone(),
         cache_hit: false,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -1,39 +1,70 @@
 //! `rustle-deploy` takes a planned document and gives each host in runner
-//! mode a `rustle-runner` carrying its slice of the plan: it builds the
-//! runner once per target triple with cargo (cached by a hash of its
-//! sources and toolchain), appends the host's payload (slice and files,
-//! sha256-sealed), places the result on the host (atomically; over one SSH
-//! connection for remote hosts), optionally verifies it there, and adds the
-//! `deployment` section that says where each runner is.
+//! mode a `rustle-runner` carrying its slice of the plan. It learns each
+//! host's target triple (the `rustle_target` var, else a probe over SSH),
+//! builds the runner once per triple with the toolchain that can (cached
+//! by a hash of its sources and toolchain), appends the host's payload
+//! (slice and files, sha256-sealed), places the result on the host
+//! (atomically, over one SSH connection per host, `--parallel` at once),
+//! optionally verifies it there, and adds the `deployment` section that
+//! says where each runner is and which hosts could not get one. It also
+//! re-verifies, rolls back and removes deployed runners.
 
 mod build;
+mod host;
 mod place;
+mod progress;
+mod target;
+mod toolchain;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustle_format::{
-    Connection, DeployedHost, Deployment, Document, ExecMode, HostPlan, Stage, Value, sha256_hex,
+    Connection, DeployedHost, Deployment, Document, ExecMode, HostPlan, HostSlice, Map, Stage,
+    Value,
 };
 
 pub use build::{Built, source_dir};
+pub use progress::Progress;
+pub use target::triple_for;
+
+use host::{Host, HostError};
+use place::{Base, Layout};
 
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
-    /// Check the sha256 of each runner on its host after placing it.
+    /// Check the sha256 of each runner on its host.
     pub verify: bool,
     /// Where built runners are cached.
     pub cache_dir: PathBuf,
     /// A prebuilt runner to use instead of building one.
     pub runner: Option<PathBuf>,
-    /// Hosts deployed at once.
+    /// Hosts worked on at once.
     pub parallel: usize,
     /// SSH connect timeout.
     pub timeout: Duration,
     /// Write runners to `DIR/<host>/rustle-runner` instead of placing them.
     pub output_dir: Option<PathBuf>,
+    /// Hosts whose triple has no toolchain run task by task over SSH
+    /// instead of failing the deploy.
+    pub fallback_ssh: bool,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            verify: false,
+            cache_dir: default_cache_dir(),
+            runner: None,
+            parallel: 8,
+            timeout: Duration::from_secs(10),
+            output_dir: None,
+            fallback_ssh: false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,29 +78,25 @@ pub enum DeployError {
     #[error("{0}")]
     Toolchain(String),
     #[error(
-        "no toolchain for target {triple}: the default rustc has no standard library for it (add it with `rustup target add {triple}`, or give a prebuilt runner with --runner)"
+        "unknown target triple {triple}: rustc does not know it (`rustc --print target-list` lists those it does); fix the host's rustle_target"
     )]
-    NoToolchain { triple: String },
+    UnknownTarget { triple: String },
+    #[error(
+        "no toolchain builds a runner for {triple}: the default rustc has no standard library for it. \
+         Add one with `rustup target add {triple}`; or install a rustc that has it and the target's linker \
+         (on Debian, scripts/install-cross-deps installs rustc-web, libstd-rust-web-dev:arm64 and gcc-aarch64-linux-gnu), \
+         or name them with RUSTLE_RUSTC_{env} and RUSTLE_LINKER_{env}; or install cargo-zigbuild or cross; \
+         or give a prebuilt runner with --runner, or run such hosts over SSH with --fallback-ssh"
+    )]
+    NoToolchain { triple: String, env: String },
     #[error("building the payload for {host}: {source}")]
     Payload {
         host: String,
         #[source]
         source: rustle_payload::PayloadError,
     },
-    #[error("unreachable: {}", .0.join("; "))]
-    Unreachable(Vec<String>),
-    #[error("deploy failed: {}", .0.join("; "))]
-    Hosts(Vec<String>),
-}
-
-impl DeployError {
-    /// 4 when a host was unreachable (like ansible-playbook), else 1.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            DeployError::Unreachable(_) => 4,
-            _ => 1,
-        }
-    }
+    #[error("{0}")]
+    Document(String),
 }
 
 /// The default build cache: `RUSTLE_CACHE_DIR`, else `$XDG_CACHE_HOME/rustle`,
@@ -81,103 +108,533 @@ pub fn default_cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
         return Path::new(&d).join("rustle");
     }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
-    Path::new(&home).join(".cache/rustle")
+    Path::new(&local_home()).join(".cache/rustle")
 }
 
-/// What deploy did, for the user.
+fn local_home() -> String {
+    std::env::var("HOME").unwrap_or_else(|_| "/tmp".into())
+}
+
+/// What deploy did, for the user and for tests.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// One per triple built or taken from the cache.
     pub builds: Vec<Built>,
+    /// Bytes sent to hosts.
+    pub sent: u64,
+    /// Hosts marked for SSH mode because their triple has no toolchain.
+    pub fallback: Vec<String>,
 }
 
-struct Target {
-    plan: HostPlan,
-    triple: Option<String>,
-    conn: Option<rustle_ssh::Conn>,
-    error: Option<(bool, String)>,
+/// The exit code a document's deployment calls for, like ansible-playbook:
+/// 4 when a host was unreachable, 2 when one failed, else 0.
+pub fn exit_code(doc: &Document) -> u8 {
+    match &doc.deployment {
+        Some(d) if !d.unreachable.is_empty() => 4,
+        Some(d) if !d.failed.is_empty() => 2,
+        _ => 0,
+    }
 }
 
 fn var<'a>(hp: &'a HostPlan, name: &str) -> Option<&'a str> {
     hp.vars.get(name).and_then(Value::as_str)
 }
 
-/// Deploys every runner-mode host of a planned document.
-pub fn deploy(
-    mut doc: Document,
-    opts: &DeployOptions,
-    log: &mut dyn FnMut(&str),
-) -> Result<(Document, Report), DeployError> {
-    let plan = doc.plan.as_ref().expect("a planned document has a plan");
-    let hosts: Vec<HostPlan> = plan
-        .hosts
-        .iter()
-        .filter(|h| h.mode == ExecMode::Runner)
-        .cloned()
-        .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Result<tokio::runtime::Runtime, DeployError> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|source| DeployError::Io {
             what: "starting the async runtime".into(),
             source,
-        })?;
-    let placing = opts.output_dir.is_none();
-    let mut targets = runtime.block_on(connect_all(hosts, opts, placing));
+        })
+}
 
-    // One runner per triple.
-    let version = build::rustc_version()?;
-    let local_triple = build::host_triple(&version)?;
-    let mut report = Report::default();
-    let mut runners: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for t in targets.iter_mut().filter(|t| t.error.is_none()) {
-        let triple = t.triple.get_or_insert_with(|| local_triple.clone()).clone();
-        if runners.contains_key(&triple) {
-            continue;
-        }
-        let built = match &opts.runner {
-            Some(path) => Built {
-                triple: triple.clone(),
-                path: path.clone(),
-                key: String::new(),
-                cache_hit: true,
-                seconds: 0.0,
+/// One host, opened: where its files go and how to reach it.
+struct Site {
+    plan: HostPlan,
+    host: Host,
+    layout: Layout,
+    /// The probe's triple, or why there is none (SSH hosts only).
+    detected: Option<Result<String, String>>,
+}
+
+/// Connects to `hp` (SSH hosts), probes it, and works out its layout.
+async fn open(hp: HostPlan, opts: &DeployOptions) -> Result<Site, HostError> {
+    let root_for = |home: &str| match (&opts.output_dir, var(&hp, "rustle_remote_dir")) {
+        (Some(out), _) => out.display().to_string(),
+        (None, Some(d)) if d.starts_with('/') => d.trim_end_matches('/').to_owned(),
+        (None, Some(d)) => format!("{home}/{}", d.trim_start_matches("~/")),
+        (None, None) => format!("{home}/.cache/rustle"),
+    };
+    let remote = matches!(hp.connection, Connection::Ssh { .. });
+    let needs_probe = remote && (opts.output_dir.is_none() || var(&hp, "rustle_target").is_none());
+    if !needs_probe {
+        return Ok(Site {
+            layout: Layout {
+                root: root_for(&local_home()),
+                host: hp.name.clone(),
             },
-            None => build::runner_for(&triple, &opts.cache_dir, &version, log)?,
+            plan: hp,
+            host: Host::Local,
+            detected: None,
+        });
+    }
+    let ep = rustle_ssh::Endpoint::new(&hp.name, &hp.connection)
+        .map_err(|e| HostError::Failed(e.to_string()))?;
+    let conn = rustle_ssh::connect(&ep, opts.timeout)
+        .await
+        .map_err(|e| HostError::Unreachable(e.to_string()))?;
+    let host = Host::Ssh(conn);
+    let facts = match host.sh_ok("probing the host", target::PROBE).await {
+        Ok(out) => target::parse_probe(&out).map_err(HostError::Failed),
+        Err(e) => Err(e),
+    };
+    let facts = match facts {
+        Ok(f) => f,
+        Err(e) => {
+            host.close().await;
+            return Err(e);
+        }
+    };
+    // --compile-only needed only the triple: no connection stays open.
+    let host = if opts.output_dir.is_some() {
+        host.close().await;
+        Host::Local
+    } else {
+        host
+    };
+    Ok(Site {
+        layout: Layout {
+            root: root_for(&facts.home),
+            host: hp.name.clone(),
+        },
+        plan: hp,
+        host,
+        detected: Some(facts.triple),
+    })
+}
+
+/// Runs `work` for each item, at most `parallel` at once, in item order.
+async fn each<T, R, F, Fut>(items: Vec<T>, parallel: usize, work: F) -> Vec<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let limit = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let mut handles = Vec::new();
+    for item in items {
+        let limit = limit.clone();
+        let work = work.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            work(item).await
+        }));
+    }
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("a host task panicked"));
+    }
+    out
+}
+
+/// Opens every host in `hosts`, `parallel` at once; the ones that cannot be
+/// opened come back as errors by name.
+async fn open_all(
+    hosts: Vec<HostPlan>,
+    opts: &DeployOptions,
+) -> (Vec<Site>, BTreeMap<String, HostError>) {
+    let shared = Arc::new(opts.clone());
+    let results = each(hosts, opts.parallel, move |hp: HostPlan| {
+        let opts = shared.clone();
+        async move {
+            let name = hp.name.clone();
+            (name, open(hp, &opts).await)
+        }
+    })
+    .await;
+    let mut sites = Vec::new();
+    let mut errors = BTreeMap::new();
+    for (name, r) in results {
+        match r {
+            Ok(site) => sites.push(site),
+            Err(e) => {
+                errors.insert(name, e);
+            }
+        }
+    }
+    (sites, errors)
+}
+
+fn runner_hosts(doc: &Document) -> Vec<HostPlan> {
+    doc.plan
+        .as_ref()
+        .map(|p| {
+            p.hosts
+                .iter()
+                .filter(|h| h.mode == ExecMode::Runner)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The triple each site needs: `rustle_target`, else what the probe found,
+/// else (local hosts) this machine's.
+fn triple_of(site: &Site, local: &str) -> Result<String, String> {
+    if let Some(t) = var(&site.plan, "rustle_target") {
+        return Ok(t.to_owned());
+    }
+    match &site.detected {
+        Some(Ok(t)) => Ok(t.clone()),
+        Some(Err(why)) => Err(format!("{why}; set rustle_target for this host")),
+        None => Ok(local.to_owned()),
+    }
+}
+
+/// What the sites need built: one recipe per triple, or why it cannot be.
+struct Builds {
+    recipes: BTreeMap<String, Result<build::Recipe, DeployError>>,
+}
+
+impl Builds {
+    fn plan(triples: impl Iterator<Item = String>, opts: &DeployOptions) -> Builds {
+        let mut recipes = BTreeMap::new();
+        for t in triples {
+            if opts.runner.is_none() && !recipes.contains_key(&t) {
+                let r = build::recipe(&t, &opts.cache_dir);
+                recipes.insert(t, r);
+            }
+        }
+        Builds { recipes }
+    }
+
+    /// Whether hosts of `triple` must fall back to SSH (no toolchain).
+    fn unbuildable(&self, triple: &str) -> bool {
+        matches!(
+            self.recipes.get(triple),
+            Some(Err(
+                DeployError::NoToolchain { .. } | DeployError::UnknownTarget { .. }
+            ))
+        )
+    }
+}
+
+/// Deploys every runner-mode host of a planned document.
+pub fn deploy(
+    doc: Document,
+    opts: &DeployOptions,
+    progress: &Progress,
+) -> Result<(Document, Report), DeployError> {
+    let rt = runtime()?;
+    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts));
+    let mut deployment = Deployment {
+        hosts: BTreeMap::new(),
+        unreachable: BTreeMap::new(),
+        failed: BTreeMap::new(),
+    };
+    record(&mut deployment, open_errors);
+
+    // Triples, then one runner per triple.
+    let local = toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
+    let mut triples = BTreeMap::new();
+    let mut fallback = Vec::new();
+    for s in &sites {
+        match triple_of(s, &local) {
+            Ok(t) => {
+                triples.insert(s.plan.name.clone(), t);
+            }
+            Err(why) if opts.fallback_ssh => {
+                progress.line(&format!("{}: {why}; it will run over SSH", s.plan.name));
+                fallback.push(s.plan.name.clone());
+            }
+            Err(why) => {
+                deployment.failed.insert(s.plan.name.clone(), why);
+            }
+        }
+    }
+    let builds = Builds::plan(triples.values().cloned(), opts);
+    let mut bases: BTreeMap<String, Arc<Base>> = BTreeMap::new();
+    let mut report = Report::default();
+    for (triple, recipe) in builds.recipes.iter() {
+        let recipe = match recipe {
+            Ok(r) => r,
+            Err(e) if opts.fallback_ssh && builds.unbuildable(triple) => {
+                progress.line(&format!("runner {triple}: {e}"));
+                continue;
+            }
+            Err(e) => {
+                close_all(&rt, sites);
+                return Err(clone_error(e));
+            }
         };
-        if built.key.is_empty() {
-            log(&format!("runner {triple}: using {}", built.path.display()));
-        } else if built.cache_hit {
-            log(&format!(
+        let spin = progress.spinner(format!("building the runner for {triple}"));
+        let built = build::build(recipe, &opts.cache_dir, &|l| progress.line(l));
+        spin.finish();
+        let built = match built {
+            Ok(b) => b,
+            Err(e) => {
+                close_all(&rt, sites);
+                return Err(e);
+            }
+        };
+        if built.cache_hit {
+            progress.line(&format!(
                 "runner {triple}: cache hit ({})",
                 &built.key[..12]
             ));
         } else {
-            log(&format!(
+            progress.line(&format!(
                 "runner {triple}: built in {:.1}s ({})",
                 built.seconds,
                 &built.key[..12]
             ));
         }
-        let bytes = std::fs::read(&built.path).map_err(|source| DeployError::Io {
-            what: format!("reading the runner {}", built.path.display()),
-            source,
-        })?;
-        runners.insert(triple, rustle_payload::strip(&bytes).to_vec());
+        bases.insert(
+            triple.clone(),
+            Arc::new(Base::new(read_runner(&built.path)?)),
+        );
         report.builds.push(built);
+    }
+    if let Some(path) = &opts.runner {
+        progress.line(&format!("runner: using {}", path.display()));
+        let base = Arc::new(Base::new(read_runner(path)?));
+        for t in triples.values() {
+            bases.insert(t.clone(), base.clone());
+        }
+    }
+    for (name, t) in &triples {
+        if !bases.contains_key(t) {
+            fallback.push(name.clone());
+        }
     }
 
     // Embed each host's slice and place the result.
+    let shared = Arc::new(Slices::new(doc));
     let mut jobs = Vec::new();
-    for t in &targets {
-        if t.error.is_some() {
-            continue;
+    for site in sites {
+        let name = site.plan.name.clone();
+        match triples
+            .get(&name)
+            .and_then(|t| bases.get(t).map(|b| (t, b)))
+        {
+            Some((t, base)) if !fallback.contains(&name) => {
+                jobs.push((site, t.clone(), base.clone()));
+            }
+            _ => rt.block_on(site.host.close()),
         }
-        let name = &t.plan.name;
-        let slice = doc
-            .host_slice(name)
-            .expect("every planned host has a slice");
+    }
+    let verify = opts.verify;
+    let slices = shared.clone();
+    let prog = progress.clone();
+    let results = rt.block_on(each(jobs, opts.parallel, move |(site, triple, base)| {
+        let slices = slices.clone();
+        let progress = prog.clone();
+        async move {
+            let name = site.plan.name.clone();
+            let r = place_one(&site, &triple, base, &slices, verify, &progress).await;
+            site.host.close().await;
+            (name, r)
+        }
+    }));
+    let mut doc = Arc::try_unwrap(shared)
+        .unwrap_or_else(|_| unreachable!("every host task has ended"))
+        .doc;
+    for (name, r) in results {
+        match r {
+            Ok(Ok((entry, sent))) => {
+                report.sent += sent;
+                progress.line(&format!(
+                    "{name}: placed {} ({sent} bytes sent{})",
+                    entry.path,
+                    if verify { ", verified" } else { "" }
+                ));
+                deployment.hosts.insert(name, entry);
+            }
+            Ok(Err(e)) => {
+                record(&mut deployment, [(name, e)]);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(plan) = doc.plan.as_mut() {
+        for h in plan.hosts.iter_mut().filter(|h| fallback.contains(&h.name)) {
+            h.mode = ExecMode::Ssh;
+        }
+    }
+    report_problems(&deployment, progress);
+    report.fallback = fallback;
+    doc.deployment = Some(deployment);
+    doc.stage = Stage::Deployed;
+    Ok((doc, report))
+}
+
+/// `DeployError` is not `Clone` (it holds io errors); the ones a recipe can
+/// hold are rebuilt here.
+fn clone_error(e: &DeployError) -> DeployError {
+    match e {
+        DeployError::NoToolchain { triple, env } => DeployError::NoToolchain {
+            triple: triple.clone(),
+            env: env.clone(),
+        },
+        DeployError::UnknownTarget { triple } => DeployError::UnknownTarget {
+            triple: triple.clone(),
+        },
+        other => DeployError::Toolchain(other.to_string()),
+    }
+}
+
+fn read_runner(path: &Path) -> Result<Vec<u8>, DeployError> {
+    let bytes = std::fs::read(path).map_err(|source| DeployError::Io {
+        what: format!("reading the runner {}", path.display()),
+        source,
+    })?;
+    Ok(rustle_payload::strip(&bytes).to_vec())
+}
+
+fn close_all(rt: &tokio::runtime::Runtime, sites: Vec<Site>) {
+    for s in sites {
+        rt.block_on(s.host.close());
+    }
+}
+
+fn record(d: &mut Deployment, errors: impl IntoIterator<Item = (String, HostError)>) {
+    for (name, e) in errors {
+        match e {
+            HostError::Unreachable(m) => d.unreachable.insert(name, m),
+            HostError::Failed(m) => d.failed.insert(name, m),
+        };
+    }
+}
+
+fn report_problems(d: &Deployment, progress: &Progress) {
+    for (name, why) in &d.unreachable {
+        progress.line(&format!("{name}: UNREACHABLE: {why}"));
+    }
+    for (name, why) in &d.failed {
+        progress.line(&format!("{name}: FAILED: {why}"));
+    }
+}
+
+/// Host slices made from one shared document, one at a time per host task.
+struct Slices {
+    doc: Document,
+    groups: Map<String, Value>,
+}
+
+impl Slices {
+    fn new(doc: Document) -> Slices {
+        let groups = doc.groups_map();
+        Slices { doc, groups }
+    }
+
+    fn slice(&self, host: &str) -> Option<HostSlice> {
+        self.doc.host_slice_with(host, &self.groups)
+    }
+}
+
+/// Builds one host's payload and places its runner. The outer error stops
+/// the whole deploy (a payload that cannot be built); the inner one is the
+/// host's own.
+async fn place_one(
+    site: &Site,
+    triple: &str,
+    base: Arc<Base>,
+    slices: &Arc<Slices>,
+    verify: bool,
+    progress: &Progress,
+) -> Result<Result<(DeployedHost, u64), HostError>, DeployError> {
+    let name = site.plan.name.clone();
+    let slices = slices.clone();
+    let who = name.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        let slice = slices.slice(&who).expect("every planned host has a slice");
+        rustle_payload::build(&slice, |f| std::fs::read(&f.path))
+            .map(|payload| (rustle_payload::tail(&payload), slice.sha256()))
+    })
+    .await
+    .expect("the payload task panicked");
+    let (tail, slice_sha256) = made.map_err(|source| DeployError::Payload {
+        host: name.clone(),
+        source,
+    })?;
+    let have = place::has_base(&site.host, &site.layout, &base).await;
+    let total = match have {
+        Ok(true) => tail.len(),
+        _ => base.bytes.len() + tail.len(),
+    } as u64;
+    let bar = progress.bytes(name.clone(), total);
+    let placed = place::place(&site.host, &site.layout, base, &tail, verify, &mut |n| {
+        bar.set(n)
+    })
+    .await;
+    bar.finish();
+    Ok(placed.map(|p| {
+        (
+            DeployedHost {
+                target: triple.to_owned(),
+                path: p.path,
+                sha256: p.sha256,
+                slice_sha256,
+                verified: verify,
+            },
+            p.sent,
+        )
+    }))
+}
+
+/// Says what `deploy` would build and send, without building or sending
+/// anything (it connects to probe hosts and look for cached bases).
+pub fn dry_run(doc: &Document, opts: &DeployOptions) -> Result<Vec<String>, DeployError> {
+    let rt = runtime()?;
+    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(doc), opts));
+    let mut lines = Vec::new();
+    let local = toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
+    let mut triples = BTreeMap::new();
+    for s in &sites {
+        match triple_of(s, &local) {
+            Ok(t) => {
+                triples.insert(s.plan.name.clone(), t);
+            }
+            Err(why) => lines.push(format!("{}: cannot deploy: {why}", s.plan.name)),
+        }
+    }
+    let builds = Builds::plan(triples.values().cloned(), opts);
+    let mut bases = BTreeMap::new();
+    if let Some(p) = &opts.runner {
+        lines.push(format!("runner: would use {}", p.display()));
+    }
+    for (triple, recipe) in &builds.recipes {
+        match recipe {
+            Ok(r) if r.cached => {
+                lines.push(format!(
+                    "build {triple}: cached ({}, {})",
+                    &r.key[..12],
+                    r.path.display()
+                ));
+                bases.insert(triple.clone(), Arc::new(Base::new(read_runner(&r.path)?)));
+            }
+            Ok(r) => lines.push(format!(
+                "build {triple}: would build with cargo ({}; {})",
+                &r.key[..12],
+                r.toolchain.describe()
+            )),
+            Err(e) if opts.fallback_ssh && builds.unbuildable(triple) => lines.push(format!(
+                "build {triple}: none, its hosts would run over SSH ({e})"
+            )),
+            Err(e) => lines.push(format!("build {triple}: cannot: {e}")),
+        }
+    }
+    let slices = Slices::new(doc.clone());
+    for site in &sites {
+        let name = &site.plan.name;
+        let Some(triple) = triples.get(name) else {
+            continue;
+        };
+        let slice = slices.slice(name).expect("every planned host has a slice");
         let payload =
             rustle_payload::build(&slice, |f| std::fs::read(&f.path)).map_err(|source| {
                 DeployError::Payload {
@@ -185,157 +642,208 @@ pub fn deploy(
                     source,
                 }
             })?;
-        let triple = t.triple.clone().unwrap_or_default();
-        let bytes = rustle_payload::embed(&runners[&triple], &payload);
-        jobs.push((name.clone(), triple, slice.sha256(), bytes));
+        let tail = rustle_payload::tail(&payload).len();
+        let base = match bases.get(triple) {
+            Some(b) => match rt.block_on(place::has_base(&site.host, &site.layout, b)) {
+                Ok(true) => "the runner base is already there".to_owned(),
+                _ => format!("plus the {}-byte runner base", b.bytes.len()),
+            },
+            None => "plus the runner base once built".to_owned(),
+        };
+        lines.push(format!(
+            "{name}: would place {} ({triple}): {tail} bytes of payload, {base}",
+            site.layout.runner()
+        ));
     }
-    let placed = runtime.block_on(place_all(&mut targets, jobs, opts, log));
-    for t in targets.iter_mut() {
-        if let Some(conn) = t.conn.take() {
-            runtime.block_on(conn.close());
-        }
+    for (name, e) in open_errors {
+        lines.push(format!("{name}: cannot reach: {}", e.message()));
     }
-    let mut unreachable = Vec::new();
-    let mut failed = Vec::new();
-    for t in &targets {
-        match &t.error {
-            Some((true, msg)) => unreachable.push(format!("{}: {msg}", t.plan.name)),
-            Some((false, msg)) => failed.push(format!("{}: {msg}", t.plan.name)),
-            None => {}
-        }
-    }
-    if !unreachable.is_empty() {
-        return Err(DeployError::Unreachable(unreachable));
-    }
-    if !failed.is_empty() {
-        return Err(DeployError::Hosts(failed));
-    }
-    doc.deployment = Some(Deployment { hosts: placed });
-    doc.stage = Stage::Deployed;
-    Ok((doc, report))
+    close_all(&rt, sites);
+    Ok(lines)
 }
 
-/// Opens a connection to each SSH host that needs one (to detect its
-/// triple or to place its runner), at most `parallel` at once.
-async fn connect_all(hosts: Vec<HostPlan>, opts: &DeployOptions, placing: bool) -> Vec<Target> {
-    let limit = Arc::new(tokio::sync::Semaphore::new(opts.parallel.max(1)));
-    let mut handles = Vec::new();
-    for hp in hosts {
-        let limit = limit.clone();
-        let timeout = opts.timeout;
-        handles.push(tokio::spawn(async move {
-            let mut t = Target {
-                triple: var(&hp, "rustle_target").map(str::to_owned),
-                plan: hp,
-                conn: None,
-                error: None,
-            };
-            let needs_conn = matches!(t.plan.connection, Connection::Ssh { .. })
-                && (placing || t.triple.is_none());
-            if !needs_conn {
-                return t;
-            }
-            let _permit = limit.acquire_owned().await;
-            let ep = match rustle_ssh::Endpoint::new(&t.plan.name, &t.plan.connection) {
-                Ok(ep) => ep,
-                Err(e) => {
-                    t.error = Some((false, e.to_string()));
-                    return t;
-                }
-            };
-            match rustle_ssh::connect(&ep, timeout).await {
-                Ok(conn) => {
-                    if t.triple.is_none() {
-                        match place::remote_triple(&conn).await {
-                            Ok(triple) => t.triple = Some(triple),
-                            Err(e) => t.error = Some((false, e)),
-                        }
-                    }
-                    t.conn = Some(conn);
-                }
-                Err(e) => t.error = Some((true, e.to_string())),
-            }
-            t
-        }));
-    }
-    let mut out = Vec::new();
-    for h in handles {
-        if let Ok(t) = h.await {
-            out.push(t);
-        }
-    }
-    out
+/// The deployed hosts of a deployed document, as plans.
+fn deployed_hosts(doc: &Document) -> Result<Vec<(HostPlan, DeployedHost)>, DeployError> {
+    let plan = doc.plan.as_ref().expect("a deployed document has a plan");
+    let d = doc
+        .deployment
+        .as_ref()
+        .ok_or_else(|| DeployError::Document("the document has no deployment section".into()))?;
+    Ok(plan
+        .hosts
+        .iter()
+        .filter_map(|h| d.hosts.get(&h.name).map(|e| (h.clone(), e.clone())))
+        .collect())
 }
 
-/// Places every runner; returns the deployment entries of those placed and
-/// records failures on their targets.
-async fn place_all(
-    targets: &mut [Target],
-    jobs: Vec<(String, String, String, Vec<u8>)>,
+/// Runs `op` on each deployed host of `doc` over a fresh connection,
+/// `parallel` at once, and folds the results into the deployment section:
+/// `Some(entry)` replaces the host's entry, errors move it to
+/// unreachable/failed.
+fn on_deployed<F, Fut>(
+    mut doc: Document,
     opts: &DeployOptions,
-    log: &mut dyn FnMut(&str),
-) -> BTreeMap<String, DeployedHost> {
-    let mut placed = BTreeMap::new();
-    for (name, triple, slice_sha256, bytes) in jobs {
-        let Some(t) = targets.iter_mut().find(|t| t.plan.name == name) else {
-            continue;
-        };
-        let sha256 = sha256_hex(&bytes);
-        let verify = opts.verify.then_some(sha256.as_str());
-        let result = match (&opts.output_dir, &t.conn) {
-            (Some(out), _) => {
-                let path = out.join(&name).join("rustle-runner");
-                place::local(&path, &bytes, verify).map(|()| path.display().to_string())
-            }
-            (None, Some(conn)) => {
-                let dir = match var(&t.plan, "rustle_remote_dir") {
-                    Some(d) if !d.starts_with('~') => Ok(d.to_owned()),
-                    other => place::remote_home(conn).await.map(|home| {
-                        let rest = other.map_or(".cache/rustle", |d| d.trim_start_matches("~/"));
-                        format!("{home}/{rest}")
-                    }),
-                };
-                match dir {
-                    Ok(dir) => {
-                        let path = format!("{dir}/{name}/rustle-runner");
-                        place::remote(conn, &path, &bytes, verify)
-                            .await
-                            .map(|()| path)
+    progress: &Progress,
+    op: F,
+) -> Result<Document, DeployError>
+where
+    F: Fn(Arc<Site>, DeployedHost) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<DeployedHost, HostError>> + Send + 'static,
+{
+    let rt = runtime()?;
+    let hosts = deployed_hosts(&doc)?;
+    let shared = Arc::new(DeployOptions {
+        output_dir: None,
+        ..opts.clone()
+    });
+    let results = rt.block_on(each(hosts, opts.parallel, move |(hp, entry)| {
+        let opts = shared.clone();
+        let op = op.clone();
+        async move {
+            let name = hp.name.clone();
+            let r = match open(hp, &opts).await {
+                Ok(site) => {
+                    let site = Arc::new(site);
+                    let r = op(site.clone(), entry).await;
+                    if let Ok(site) = Arc::try_unwrap(site) {
+                        site.host.close().await;
                     }
-                    Err(e) => Err(e),
+                    r
                 }
+                Err(e) => Err(e),
+            };
+            (name, r)
+        }
+    }));
+    let d = doc.deployment.as_mut().expect("checked above");
+    for (name, r) in results {
+        match r {
+            Ok(entry) => {
+                d.hosts.insert(name, entry);
             }
-            (None, None) => {
-                let dir = var(&t.plan, "rustle_remote_dir")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| {
-                        let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
-                        Path::new(&home).join(".cache/rustle")
-                    });
-                let path = dir.join(&name).join("rustle-runner");
-                place::local(&path, &bytes, verify).map(|()| path.display().to_string())
+            Err(e) => {
+                d.hosts.remove(&name);
+                record(d, [(name, e)]);
             }
-        };
-        match result {
-            Ok(path) => {
-                log(&format!(
-                    "{name}: placed {path} ({} bytes{})",
-                    bytes.len(),
-                    if opts.verify { ", verified" } else { "" }
-                ));
-                placed.insert(
-                    name,
-                    DeployedHost {
-                        target: triple,
-                        path,
-                        sha256,
-                        slice_sha256,
-                        verified: opts.verify,
-                    },
-                );
-            }
-            Err(e) => t.error = Some((false, e)),
         }
     }
-    placed
+    report_problems(d, progress);
+    Ok(doc)
+}
+
+/// Checks the runner on each host of a deployed document against the
+/// sha256 the document records; a host whose runner differs or is gone
+/// moves to `failed`.
+pub fn verify(
+    doc: Document,
+    opts: &DeployOptions,
+    progress: &Progress,
+) -> Result<Document, DeployError> {
+    let p = progress.clone();
+    on_deployed(doc, opts, progress, move |site, mut entry| {
+        let p = p.clone();
+        async move {
+            place::verify(&site.host, &entry.path, &entry.sha256).await?;
+            p.line(&format!("{}: verified {}", site.plan.name, entry.path));
+            entry.verified = true;
+            Ok(entry)
+        }
+    })
+}
+
+/// Switches each host of a deployed document back to its previous runner
+/// and records what that runner is and carries.
+pub fn rollback(
+    doc: Document,
+    opts: &DeployOptions,
+    progress: &Progress,
+) -> Result<Document, DeployError> {
+    let p = progress.clone();
+    on_deployed(doc, opts, progress, move |site, mut entry| {
+        let p = p.clone();
+        async move {
+            let (sha256, slice) = place::rollback(&site.host, &entry.path).await?;
+            let slice: HostSlice = serde_json::from_str(&slice).map_err(|e| {
+                HostError::Failed(format!("the previous runner printed no slice: {e}"))
+            })?;
+            p.line(&format!(
+                "{}: rolled back {} to the previous runner",
+                site.plan.name, entry.path
+            ));
+            entry.sha256 = sha256;
+            entry.slice_sha256 = slice.sha256();
+            entry.verified = false;
+            Ok(entry)
+        }
+    })
+}
+
+/// Removes rustle's files from every runner-mode host of a planned or
+/// deployed document; the document goes on as planned (no deployment),
+/// with the exit code the hosts call for.
+pub fn cleanup(
+    mut doc: Document,
+    opts: &DeployOptions,
+    progress: &Progress,
+) -> Result<(Document, u8), DeployError> {
+    let rt = runtime()?;
+    let mut hosts = runner_hosts(&doc);
+    // Hosts deployed earlier keep their recorded directory.
+    let recorded: BTreeMap<String, String> = doc
+        .deployment
+        .as_ref()
+        .map(|d| {
+            d.hosts
+                .iter()
+                .filter_map(|(h, e)| {
+                    let dir = Path::new(&e.path).parent()?.parent()?;
+                    Some((h.clone(), dir.display().to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for h in &mut hosts {
+        if let Some(root) = recorded.get(&h.name) {
+            h.vars
+                .insert("rustle_remote_dir".into(), Value::String(root.clone()));
+        }
+    }
+    let shared = Arc::new(DeployOptions {
+        output_dir: None,
+        ..opts.clone()
+    });
+    let results = rt.block_on(each(hosts, opts.parallel, move |hp: HostPlan| {
+        let opts = shared.clone();
+        async move {
+            let name = hp.name.clone();
+            let r = match open(hp, &opts).await {
+                Ok(site) => {
+                    let r = place::cleanup(&site.host, &site.layout)
+                        .await
+                        .map(|()| site.layout.dir());
+                    site.host.close().await;
+                    r
+                }
+                Err(e) => Err(e),
+            };
+            (name, r)
+        }
+    }));
+    let mut left = Deployment {
+        hosts: BTreeMap::new(),
+        unreachable: BTreeMap::new(),
+        failed: BTreeMap::new(),
+    };
+    for (name, r) in results {
+        match r {
+            Ok(dir) => progress.line(&format!("{name}: removed {dir}")),
+            Err(e) => record(&mut left, [(name, e)]),
+        }
+    }
+    report_problems(&left, progress);
+    doc.deployment = Some(left);
+    let code = exit_code(&doc);
+    doc.stage = Stage::Planned;
+    doc.deployment = None;
+    Ok((doc, code))
 }

@@ -27,6 +27,10 @@ pub enum Driver {
     LocalEngine,
     /// No runner and a remote host: task by task over SSH.
     SshEngine,
+    /// Deploy could not reach the host (the reason it gave).
+    DeployUnreachable(String),
+    /// Deploy could not place or verify the host's runner.
+    DeployFailed(String),
 }
 
 impl Driver {
@@ -35,6 +39,14 @@ impl Driver {
         let Some(hp) = plan.hosts.iter().find(|h| h.name == host) else {
             return Driver::LocalEngine;
         };
+        if let Some(d) = &doc.deployment {
+            if let Some(why) = d.unreachable.get(host) {
+                return Driver::DeployUnreachable(why.clone());
+            }
+            if let Some(why) = d.failed.get(host) {
+                return Driver::DeployFailed(format!("rustle-deploy: {why}"));
+            }
+        }
         let deployed = doc.deployment.as_ref().and_then(|d| d.hosts.get(host));
         match (&hp.connection, deployed) {
             (Connection::Local, Some(d)) => Driver::LocalRunner(PathBuf::from(&d.path)),
@@ -276,6 +288,8 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) {
                 t.fail(Status::Failed, format!("the engine stopped: {e}")).await;
             }
         }
+        Driver::DeployUnreachable(why) => t.fail(Status::Unreachable, why.clone()).await,
+        Driver::DeployFailed(why) => t.fail(Status::Failed, why.clone()).await,
         Driver::SshEngine => {
             t.fail(
                 Status::Failed,

@@ -64,6 +64,14 @@ pub struct Document {
 pub struct Deployment {
     /// Per host: where its runner is and what it holds.
     pub hosts: BTreeMap<String, DeployedHost>,
+    /// Runner-mode hosts deploy could not reach, with why; exec reports
+    /// them unreachable without trying them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreachable: BTreeMap<String, String>,
+    /// Runner-mode hosts whose runner could not be placed or verified,
+    /// with why; exec reports them failed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -123,6 +123,14 @@ fn trailer(payload: &[u8]) -> Vec<u8> {
 pub fn embed(base: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(base.len() + payload.len() + TRAILER_LEN);
     out.extend_from_slice(base);
+    out.extend_from_slice(&tail(payload));
+    out
+}
+
+/// `payload ++ trailer`: what follows the base binary in a runner, so a
+/// host that already has the base needs only this.
+pub fn tail(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + TRAILER_LEN);
     out.extend_from_slice(payload);
     out.extend_from_slice(&trailer(payload));
     out

@@ -3,9 +3,11 @@
 //! ssh config, keys, agent and ProxyJump all work), opened from a plan's
 //! `Connection::Ssh` settings including Ansible's `ansible_ssh_common_args`
 //! and `ansible_ssh_extra_args`, with failures to connect classified as
-//! unreachable.
+//! unreachable. Commands run over the master's channels; files go up over
+//! SFTP (`openssh-sftp-client`) on the same master.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
@@ -62,7 +64,7 @@ impl Endpoint {
 /// An open master connection; closing it (or dropping it) ends the master.
 pub struct Conn {
     pub host: String,
-    pub session: Session,
+    pub session: Arc<Session>,
     // Keeps the options file alive as long as the master may read it.
     _options: Option<tempfile::NamedTempFile>,
 }
@@ -162,7 +164,7 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
         })?;
     Ok(Conn {
         host: ep.host.clone(),
-        session,
+        session: Arc::new(session),
         _options: options,
     })
 }
@@ -225,9 +227,48 @@ impl Conn {
         }
     }
 
+    /// Writes `parts`, one after the other, to `path` on the host over
+    /// SFTP (created or truncated, mode 0600), calling `sent` with the
+    /// bytes written so far after each chunk.
+    pub async fn upload(
+        &self,
+        path: &str,
+        parts: &[&[u8]],
+        sent: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<(), SshError> {
+        use openssh_sftp_client::{Sftp, SftpOptions};
+        const CHUNK: usize = 256 * 1024;
+        let sftp = Sftp::from_clonable_session(self.session.clone(), SftpOptions::default())
+            .await
+            .map_err(|e| self.err(&e))?;
+        let result = async {
+            let mut file = sftp
+                .options()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+                .await?;
+            let mut done = 0u64;
+            for part in parts {
+                for chunk in part.chunks(CHUNK) {
+                    file.write_all(chunk).await?;
+                    done += chunk.len() as u64;
+                    sent(done);
+                }
+            }
+            file.close().await
+        }
+        .await;
+        let closed = sftp.close().await;
+        result.and(closed).map_err(|e| self.err(&e))
+    }
+
     /// Closes the master connection cleanly.
     pub async fn close(self) {
-        let _ = self.session.close().await;
+        if let Ok(session) = Arc::try_unwrap(self.session) {
+            let _ = session.close().await;
+        }
     }
 }
 
