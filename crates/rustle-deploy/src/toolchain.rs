@@ -83,8 +83,8 @@ impl Toolchain {
             Kind::Default => "default rustc",
             Kind::Configured => "configured rustc",
             Kind::System => "system rustc",
-            Kind::Zigbuild => "cargo zigbuild with",
-            Kind::Cross => "cross with",
+            Kind::Zigbuild => "cargo zigbuild, rustc",
+            Kind::Cross => "cross, rustc",
         };
         let mut s = format!("{how} {} {}", self.rustc.display(), release(&self.version));
         if let Some(l) = &self.linker {
