@@ -402,7 +402,16 @@ pub fn deploy(
     if let Some(path) = &opts.runner {
         progress.line(&format!("runner: using {}", path.display()));
         let base = Arc::new(Base::new(read_runner(path)?));
-        for t in triples.values() {
+        for (host, t) in &triples {
+            if let Some(arch) = target::elf_arch(&base.bytes)
+                && !target::arch_matches(arch, t)
+            {
+                close_all(&rt, sites);
+                return Err(DeployError::Toolchain(format!(
+                    "the runner {} is built for {arch}, but {host} needs {t}",
+                    path.display()
+                )));
+            }
             bases.insert(t.clone(), base.clone());
         }
     }

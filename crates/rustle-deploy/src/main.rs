@@ -69,7 +69,7 @@ fn run(args: Args) -> Result<u8, (u8, anyhow::Error)> {
     let opts = DeployOptions {
         verify: args.verify,
         cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
-        runner: args.runner,
+        runner: args.runner.or_else(installed_runner),
         parallel: args.parallel,
         timeout: Duration::from_secs(args.timeout),
         output_dir: args.output_dir.filter(|_| args.compile_only),
@@ -108,6 +108,17 @@ fn run(args: Args) -> Result<u8, (u8, anyhow::Error)> {
         Ok(()) => Ok(code),
         Err(e) => broken_pipe_ok(e).map(|_| code),
     }
+}
+
+/// An installed rustle-deploy with no source tree to build from uses the
+/// `rustle-runner` installed beside it.
+fn installed_runner() -> Option<PathBuf> {
+    if rustle_deploy::source_dir().join("Cargo.toml").is_file() {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let sibling = exe.parent()?.join("rustle-runner");
+    sibling.is_file().then_some(sibling)
 }
 
 /// A closed stdout pipe is the reader's choice, not an error.

@@ -61,6 +61,36 @@ pub fn triple_for(os: &str, machine: &str, libc: &str) -> Result<String, String>
     }
 }
 
+/// The architecture an ELF binary is built for (from `e_machine`), or
+/// `None` when `bytes` is not a little-endian ELF file we know.
+pub fn elf_arch(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" || bytes[5] != 1 {
+        return None;
+    }
+    Some(match u16::from_le_bytes([bytes[18], bytes[19]]) {
+        3 => "i686",
+        40 => "arm",
+        62 => "x86_64",
+        183 => "aarch64",
+        243 => "riscv64",
+        21 => "powerpc64",
+        258 => "loongarch64",
+        _ => return None,
+    })
+}
+
+/// Whether a binary for `arch` (from [`elf_arch`]) runs on `triple`.
+pub fn arch_matches(arch: &str, triple: &str) -> bool {
+    let t = triple.split('-').next().unwrap_or_default();
+    match arch {
+        "arm" => t.starts_with("arm") || t.starts_with("thumb"),
+        "i686" => matches!(t, "i386" | "i586" | "i686"),
+        "riscv64" => t.starts_with("riscv64"),
+        "powerpc64" => t.starts_with("powerpc64"),
+        other => t == other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +117,20 @@ mod tests {
         }
         assert!(triple_for("Linux", "pdp11", "gnu").is_err());
         assert!(triple_for("Plan9", "x86_64", "gnu").is_err());
+    }
+
+    #[test]
+    fn elf_machines() {
+        let mut elf = vec![0u8; 64];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        elf[18] = 183;
+        assert_eq!(elf_arch(&elf), Some("aarch64"));
+        assert!(arch_matches("aarch64", "aarch64-unknown-linux-gnu"));
+        assert!(!arch_matches("aarch64", "x86_64-unknown-linux-gnu"));
+        assert!(arch_matches("arm", "armv7-unknown-linux-gnueabihf"));
+        assert_eq!(elf_arch(b"#!/bin/sh\nexit 0\n"), None);
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(elf_arch(&me), Some(std::env::consts::ARCH));
     }
 
     #[test]

@@ -493,4 +493,19 @@ fn an_aarch64_runner_runs_under_qemu_like_the_x86_64_one() {
         assert_eq!(said.unwrap(), "v1\n");
     }
     assert!(text(&qemu.stdout).contains("arm says 42"));
+
+    // A prebuilt runner for the wrong architecture is refused.
+    let copy = s.path("arm-runner");
+    std::fs::copy(&arm, &copy).unwrap();
+    let (out, _) = compile_only(
+        &s,
+        &playbook("v1", ""),
+        &["--runner", copy.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is built for aarch64, but amd needs x86_64-unknown-linux-gnu"),
+        "{err}"
+    );
 }
