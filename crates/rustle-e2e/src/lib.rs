@@ -158,3 +158,60 @@ pub fn recap_line(stderr: &[u8], host: &str) -> String {
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|| panic!("no recap line for {host} in:\n{text}"))
 }
+
+/// Every file under `dir` with its mode and bytes (links as `-> target`), sorted.
+pub fn tree(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() {
+                out.push((rel + "/", mode, Vec::new()));
+                stack.push(p);
+            } else if meta.is_symlink() {
+                let target = std::fs::read_link(&p).unwrap();
+                let target = target.strip_prefix(dir).unwrap_or(&target);
+                out.push((rel, 0, format!("-> {}", target.display()).into_bytes()));
+            } else {
+                out.push((rel, mode, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Default-callback output made comparable between ansible-playbook and
+/// rustle: Ansible's start-up warnings and `[WARNING]` lines dropped,
+/// times blanked, and each blank-line-separated section's lines sorted
+/// (hosts finish a task in any order).
+pub fn comparable(b: &[u8]) -> String {
+    static TIMES: OnceLock<regex::Regex> = OnceLock::new();
+    let times = TIMES.get_or_init(|| {
+        regex::Regex::new(r#""(delta|start|end)": "[^"]*""#).expect("a valid regex")
+    });
+    let text = String::from_utf8_lossy(b);
+    let start = text.find("\nPLAY [").unwrap_or(0);
+    let text = text[start..]
+        .lines()
+        .filter(|l| !l.starts_with("[WARNING]"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = times.replace_all(&text, r#""$1": "-""#);
+    text.split("\n\n")
+        .map(|section| {
+            let mut lines: Vec<&str> = section.lines().collect();
+            lines.sort_unstable();
+            lines.join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}

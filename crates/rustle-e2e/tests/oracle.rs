@@ -3,59 +3,7 @@
 //! result lines and recap; Ansible's warnings aside) and leave byte-
 //! identical files with the same modes.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
-use rustle_e2e::{recap, run_ansible, run_rustle};
-
-/// Every file under `dir` with its mode and bytes, sorted.
-fn tree(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(dir).unwrap().display().to_string();
-            let mode = meta.permissions().mode() & 0o7777;
-            if meta.is_dir() {
-                out.push((rel + "/", mode, Vec::new()));
-                stack.push(p);
-            } else {
-                out.push((rel, mode, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The output with Ansible's warnings dropped and times blanked.
-fn comparable(b: &[u8]) -> String {
-    let times = regex::Regex::new(r#""(delta|start|end)": "[^"]*""#).unwrap();
-    // Ansible's start-up warnings and deprecation notices come before the
-    // first play; rustle has none of them.
-    let text = String::from_utf8_lossy(b);
-    let start = text.find("\nPLAY [").unwrap_or(0);
-    let text = text[start..]
-        .lines()
-        .filter(|l| !l.starts_with("[WARNING]"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let text = times.replace_all(&text, r#""$1": "-""#);
-    // Hosts finish a task in any order; compare each section's lines as a set.
-    text.split("\n\n")
-        .map(|section| {
-            let mut lines: Vec<&str> = section.lines().collect();
-            lines.sort_unstable();
-            lines.join("\n")
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n")
-}
+use rustle_e2e::{comparable, recap, run_ansible, run_rustle, tree};
 
 /// Runs `playbook` with `-e VAR=<own dir>` through both tools and compares.
 fn same_as_ansible(playbook: &str, var: &str) {

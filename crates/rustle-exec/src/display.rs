@@ -58,6 +58,9 @@ pub struct Display<W: Write> {
     out: W,
     pub verbosity: u8,
     palette: Palette,
+    /// Error reports already printed: like ansible-core 2.19, an identical
+    /// report (same message, same origin) is printed once per run.
+    errors_seen: std::collections::HashSet<String>,
 }
 
 impl<W: Write> Display<W> {
@@ -66,6 +69,7 @@ impl<W: Write> Display<W> {
             out,
             verbosity,
             palette,
+            errors_seen: std::collections::HashSet::new(),
         }
     }
 
@@ -158,21 +162,24 @@ impl<W: Write> Display<W> {
         } else {
             format!("Task failed: Module failed: {msg}")
         };
-        writeln!(
-            self.out,
-            "{}",
-            self.palette.paint(RED, &format!("[ERROR]: {msg}"))
-        )?;
+        let mut report = format!("[ERROR]: {msg}\n");
         if let Some((path, line, col)) = origin {
-            writeln!(self.out, "Origin: {}:{line}:{col}", path.display())?;
+            report.push_str(&format!("Origin: {}:{line}:{col}\n", path.display()));
             let context = source_context(path, line, col);
             if !context.is_empty() {
-                writeln!(self.out)?;
+                report.push('\n');
                 for l in context {
-                    writeln!(self.out, "{l}")?;
+                    report.push_str(&l);
+                    report.push('\n');
                 }
             }
         }
+        if !self.errors_seen.insert(report.clone()) {
+            return Ok(());
+        }
+        let (first, rest) = report.split_once('\n').unwrap_or((&report, ""));
+        writeln!(self.out, "{}", self.palette.paint(RED, first))?;
+        write!(self.out, "{rest}")?;
         writeln!(self.out)
     }
 

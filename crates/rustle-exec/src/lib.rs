@@ -8,6 +8,7 @@
 mod collate;
 mod display;
 mod run;
+mod ssh_target;
 
 use std::collections::BTreeMap;
 use std::io::Write;

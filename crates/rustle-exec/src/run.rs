@@ -25,8 +25,9 @@ pub enum Driver {
     SshRunner(rustle_ssh::Endpoint, String),
     /// No runner: the engine in this process against this machine.
     LocalEngine,
-    /// No runner and a remote host: task by task over SSH.
-    SshEngine,
+    /// No runner and a remote host: the engine in this process, task by
+    /// task over the host's SSH connection.
+    SshEngine(rustle_ssh::Endpoint),
     /// Deploy could not reach the host (the reason it gave).
     DeployUnreachable(String),
     /// Deploy could not place or verify the host's runner.
@@ -51,12 +52,14 @@ impl Driver {
         match (&hp.connection, deployed) {
             (Connection::Local, Some(d)) => Driver::LocalRunner(PathBuf::from(&d.path)),
             (Connection::Local, None) => Driver::LocalEngine,
-            (conn @ Connection::Ssh { .. }, Some(d)) => match rustle_ssh::Endpoint::new(host, conn)
-            {
-                Ok(ep) => Driver::SshRunner(ep, d.path.clone()),
-                Err(_) => Driver::SshEngine,
-            },
-            (Connection::Ssh { .. }, None) => Driver::SshEngine,
+            (conn @ Connection::Ssh { .. }, deployed) => {
+                let ep = rustle_ssh::Endpoint::new(host, conn)
+                    .expect("an SSH connection makes an endpoint");
+                match deployed {
+                    Some(d) => Driver::SshRunner(ep, d.path.clone()),
+                    None => Driver::SshEngine(ep),
+                }
+            }
         }
     }
 }
@@ -244,8 +247,11 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) {
                     end_of_runner(&mut t, status.ok().and_then(|s| s.code()), stderr).await;
                 }
                 Err(e) => {
-                    t.fail(Status::Failed, format!("could not start the runner {}: {e}", path.display()))
-                        .await
+                    t.fail(
+                        Status::Failed,
+                        format!("could not start the runner {}: {e}", path.display()),
+                    )
+                    .await
                 }
             }
         }
@@ -268,41 +274,64 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) {
                         let code = child.wait().await.ok().and_then(|s| s.code());
                         end_of_runner(&mut t, code, stderr).await;
                     }
-                    Err(e) => t.fail(Status::Unreachable, format!("{}: {e}", ep.host)).await,
+                    Err(e) => {
+                        t.fail(Status::Unreachable, format!("{}: {e}", ep.host))
+                            .await
+                    }
                 }
                 conn.close().await;
             }
         },
         Driver::LocalEngine => {
-            let (etx, mut erx) = mpsc::channel::<Event>(256);
-            let worker = tokio::task::spawn_blocking(move || {
-                let files = ControllerFiles(slice.files.clone());
-                rustle_engine::run_host(&slice, &rustle_engine::LocalTarget, &files, &mut |ev| {
-                    let _ = etx.blocking_send(ev);
-                });
-            });
-            while let Some(ev) = erx.recv().await {
-                t.send(ev).await;
-            }
-            if let Err(e) = worker.await {
-                t.fail(Status::Failed, format!("the engine stopped: {e}")).await;
-            }
+            run_engine(slice, Box::new(rustle_engine::LocalTarget), &mut t).await
         }
         Driver::DeployUnreachable(why) => t.fail(Status::Unreachable, why.clone()).await,
         Driver::DeployFailed(why) => t.fail(Status::Failed, why.clone()).await,
-        Driver::SshEngine => {
-            t.fail(
-                Status::Failed,
-                "this host has no deployed runner and task-by-task SSH execution is not available in this version: run the plan through rustle-deploy first".to_owned(),
-            )
-            .await
-        }
+        Driver::SshEngine(ep) => match rustle_ssh::connect(ep, timeout).await {
+            Err(e) => t.fail(Status::Unreachable, e.to_string()).await,
+            Ok(conn) => {
+                let conn = Arc::new(conn);
+                match crate::ssh_target::SshTarget::open(conn.clone()).await {
+                    Ok(target) => run_engine(slice, Box::new(target), &mut t).await,
+                    Err(e) => {
+                        t.fail(Status::Unreachable, format!("{}: {e}", ep.host))
+                            .await
+                    }
+                }
+                if let Ok(conn) = Arc::try_unwrap(conn) {
+                    conn.close().await;
+                }
+            }
+        },
     }
     t.fail(
         Status::Failed,
         "the host's event stream ended without a summary".to_owned(),
     )
     .await;
+}
+
+/// Runs the engine for one host on a blocking thread against `target`,
+/// forwarding its events as they come.
+async fn run_engine(
+    slice: HostSlice,
+    target: Box<dyn rustle_engine::Target + Send>,
+    t: &mut Tracker,
+) {
+    let (etx, mut erx) = mpsc::channel::<Event>(256);
+    let worker = tokio::task::spawn_blocking(move || {
+        let files = ControllerFiles(slice.files.clone());
+        rustle_engine::run_host(&slice, target.as_ref(), &files, &mut |ev| {
+            let _ = etx.blocking_send(ev);
+        });
+    });
+    while let Some(ev) = erx.recv().await {
+        t.send(ev).await;
+    }
+    if let Err(e) = worker.await {
+        t.fail(Status::Failed, format!("the engine stopped: {e}"))
+            .await;
+    }
 }
 
 /// Forwards a runner's event lines; returns what it wrote on stderr (and

@@ -71,13 +71,29 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
     }))
 }
 
+/// The playbook's path as Python's `os.path.abspath` gives it (Ansible
+/// names files that way): joined to the working directory, with `.` and
+/// `..` removed lexically, symlinks kept.
 fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        return p.to_path_buf();
+    use std::path::Component;
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
     }
-    std::env::current_dir()
-        .map(|d| d.join(p))
-        .unwrap_or_else(|_| p.to_path_buf())
+    out
 }
 
 /// One `-e` value: `@file` (YAML/JSON), a YAML/JSON mapping, or `k=v` pairs.
