@@ -570,12 +570,8 @@ async fn place_one(
         host: name.clone(),
         source,
     })?;
-    let have = place::has_base(&site.host, &site.layout, &base).await;
-    let total = match have {
-        Ok(true) => tail.len(),
-        _ => base.bytes.len() + tail.len(),
-    } as u64;
-    let bar = progress.bytes(name.clone(), total);
+    // At most the base and the tail cross (place() skips a base the host has).
+    let bar = progress.bytes(name.clone(), (base.bytes.len() + tail.len()) as u64);
     let placed = place::place(&site.host, &site.layout, base, &tail, verify, &mut |n| {
         bar.set(n)
     })
