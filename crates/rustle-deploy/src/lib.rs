@@ -29,7 +29,6 @@ use rustle_format::{
 
 pub use build::{Built, source_dir};
 pub use progress::Progress;
-pub use target::triple_for;
 
 use host::{Host, HostError};
 use place::{Base, Layout};
@@ -295,32 +294,29 @@ fn triple_of(site: &Site, local: &str) -> Result<String, String> {
     }
 }
 
-/// What the sites need built: one recipe per triple, or why it cannot be.
-struct Builds {
-    recipes: BTreeMap<String, Result<build::Recipe, DeployError>>,
+/// What the sites need built: one recipe per triple, or why it cannot be
+/// (none with `--runner`).
+fn recipes(
+    triples: impl Iterator<Item = String>,
+    opts: &DeployOptions,
+) -> BTreeMap<String, Result<build::Recipe, DeployError>> {
+    let mut recipes = BTreeMap::new();
+    for t in triples {
+        if opts.runner.is_none() && !recipes.contains_key(&t) {
+            let r = build::recipe(&t, &opts.cache_dir);
+            recipes.insert(t, r);
+        }
+    }
+    recipes
 }
 
-impl Builds {
-    fn plan(triples: impl Iterator<Item = String>, opts: &DeployOptions) -> Builds {
-        let mut recipes = BTreeMap::new();
-        for t in triples {
-            if opts.runner.is_none() && !recipes.contains_key(&t) {
-                let r = build::recipe(&t, &opts.cache_dir);
-                recipes.insert(t, r);
-            }
-        }
-        Builds { recipes }
-    }
-
-    /// Whether hosts of `triple` must fall back to SSH (no toolchain).
-    fn unbuildable(&self, triple: &str) -> bool {
-        matches!(
-            self.recipes.get(triple),
-            Some(Err(
-                DeployError::NoToolchain { .. } | DeployError::UnknownTarget { .. }
-            ))
-        )
-    }
+/// Whether a recipe's error means no toolchain here can build the triple
+/// (so `--fallback-ssh` applies), rather than a broken build setup.
+fn unbuildable(e: &DeployError) -> bool {
+    matches!(
+        e,
+        DeployError::NoToolchain { .. } | DeployError::UnknownTarget { .. }
+    )
 }
 
 /// Deploys every runner-mode host of a planned document.
@@ -331,11 +327,7 @@ pub fn deploy(
 ) -> Result<(Document, Report), DeployError> {
     let rt = runtime()?;
     let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts));
-    let mut deployment = Deployment {
-        hosts: BTreeMap::new(),
-        unreachable: BTreeMap::new(),
-        failed: BTreeMap::new(),
-    };
+    let mut deployment = Deployment::default();
     record(&mut deployment, open_errors);
 
     // Triples, then one runner per triple.
@@ -356,23 +348,22 @@ pub fn deploy(
             }
         }
     }
-    let builds = Builds::plan(triples.values().cloned(), opts);
     let mut bases: BTreeMap<String, Arc<Base>> = BTreeMap::new();
     let mut report = Report::default();
-    for (triple, recipe) in builds.recipes.iter() {
+    for (triple, recipe) in recipes(triples.values().cloned(), opts) {
         let recipe = match recipe {
             Ok(r) => r,
-            Err(e) if opts.fallback_ssh && builds.unbuildable(triple) => {
+            Err(e) if opts.fallback_ssh && unbuildable(&e) => {
                 progress.line(&format!("runner {triple}: {e}"));
                 continue;
             }
             Err(e) => {
                 close_all(&rt, sites);
-                return Err(clone_error(e));
+                return Err(e);
             }
         };
         let spin = progress.spinner(format!("building the runner for {triple}"));
-        let built = build::build(recipe, &opts.cache_dir, &|l| progress.line(l));
+        let built = build::build(&recipe, &opts.cache_dir, &|l| progress.line(l));
         spin.finish();
         let built = match built {
             Ok(b) => b,
@@ -481,21 +472,6 @@ pub fn deploy(
     Ok((doc, report))
 }
 
-/// `DeployError` is not `Clone` (it holds io errors); the ones a recipe can
-/// hold are rebuilt here.
-fn clone_error(e: &DeployError) -> DeployError {
-    match e {
-        DeployError::NoToolchain { triple, env } => DeployError::NoToolchain {
-            triple: triple.clone(),
-            env: env.clone(),
-        },
-        DeployError::UnknownTarget { triple } => DeployError::UnknownTarget {
-            triple: triple.clone(),
-        },
-        other => DeployError::Toolchain(other.to_string()),
-    }
-}
-
 fn read_runner(path: &Path) -> Result<Vec<u8>, DeployError> {
     let bytes = std::fs::read(path).map_err(|source| DeployError::Io {
         what: format!("reading the runner {}", path.display()),
@@ -593,9 +569,9 @@ async fn place_one(
 
 /// Says what `deploy` would build and send, without building or sending
 /// anything (it connects to probe hosts and look for cached bases).
-pub fn dry_run(doc: &Document, opts: &DeployOptions) -> Result<Vec<String>, DeployError> {
+pub fn dry_run(doc: Document, opts: &DeployOptions) -> Result<Vec<String>, DeployError> {
     let rt = runtime()?;
-    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(doc), opts));
+    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts));
     let mut lines = Vec::new();
     let local = toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
     let mut triples = BTreeMap::new();
@@ -607,12 +583,11 @@ pub fn dry_run(doc: &Document, opts: &DeployOptions) -> Result<Vec<String>, Depl
             Err(why) => lines.push(format!("{}: cannot deploy: {why}", s.plan.name)),
         }
     }
-    let builds = Builds::plan(triples.values().cloned(), opts);
     let mut bases = BTreeMap::new();
     if let Some(p) = &opts.runner {
         lines.push(format!("runner: would use {}", p.display()));
     }
-    for (triple, recipe) in &builds.recipes {
+    for (triple, recipe) in recipes(triples.values().cloned(), opts) {
         match recipe {
             Ok(r) if r.cached => {
                 lines.push(format!(
@@ -627,13 +602,13 @@ pub fn dry_run(doc: &Document, opts: &DeployOptions) -> Result<Vec<String>, Depl
                 &r.key[..12],
                 r.toolchain.describe()
             )),
-            Err(e) if opts.fallback_ssh && builds.unbuildable(triple) => lines.push(format!(
+            Err(e) if opts.fallback_ssh && unbuildable(&e) => lines.push(format!(
                 "build {triple}: none, its hosts would run over SSH ({e})"
             )),
             Err(e) => lines.push(format!("build {triple}: cannot: {e}")),
         }
     }
-    let slices = Slices::new(doc.clone());
+    let slices = Slices::new(doc);
     for site in &sites {
         let name = &site.plan.name;
         let Some(triple) = triples.get(name) else {
@@ -681,6 +656,49 @@ fn deployed_hosts(doc: &Document) -> Result<Vec<(HostPlan, DeployedHost)>, Deplo
         .collect())
 }
 
+/// Per host, by name, what an operation on it gave.
+type HostResults<T> = Vec<(String, Result<T, HostError>)>;
+
+/// Opens each host (a fresh connection for SSH hosts), runs `op` on it
+/// with its item, and closes it; `parallel` at once, in order.
+fn on_hosts<X, T, F, Fut>(
+    items: Vec<(HostPlan, X)>,
+    opts: &DeployOptions,
+    op: F,
+) -> Result<HostResults<T>, DeployError>
+where
+    X: Send + 'static,
+    T: Send + 'static,
+    F: Fn(Arc<Site>, X) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, HostError>> + Send + 'static,
+{
+    let shared = Arc::new(DeployOptions {
+        output_dir: None,
+        ..opts.clone()
+    });
+    Ok(
+        runtime()?.block_on(each(items, opts.parallel, move |(hp, item)| {
+            let opts = shared.clone();
+            let op = op.clone();
+            async move {
+                let name = hp.name.clone();
+                let r = match open(hp, &opts).await {
+                    Ok(site) => {
+                        let site = Arc::new(site);
+                        let r = op(site.clone(), item).await;
+                        if let Ok(site) = Arc::try_unwrap(site) {
+                            site.host.close().await;
+                        }
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
+                (name, r)
+            }
+        })),
+    )
+}
+
 /// Runs `op` on each deployed host of `doc` over a fresh connection,
 /// `parallel` at once, and folds the results into the deployment section:
 /// `Some(entry)` replaces the host's entry, errors move it to
@@ -695,32 +713,8 @@ where
     F: Fn(Arc<Site>, DeployedHost) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<DeployedHost, HostError>> + Send + 'static,
 {
-    let rt = runtime()?;
-    let hosts = deployed_hosts(&doc)?;
-    let shared = Arc::new(DeployOptions {
-        output_dir: None,
-        ..opts.clone()
-    });
-    let results = rt.block_on(each(hosts, opts.parallel, move |(hp, entry)| {
-        let opts = shared.clone();
-        let op = op.clone();
-        async move {
-            let name = hp.name.clone();
-            let r = match open(hp, &opts).await {
-                Ok(site) => {
-                    let site = Arc::new(site);
-                    let r = op(site.clone(), entry).await;
-                    if let Ok(site) = Arc::try_unwrap(site) {
-                        site.host.close().await;
-                    }
-                    r
-                }
-                Err(e) => Err(e),
-            };
-            (name, r)
-        }
-    }));
-    let d = doc.deployment.as_mut().expect("checked above");
+    let results = on_hosts(deployed_hosts(&doc)?, opts, op)?;
+    let d = doc.deployment.as_mut().expect("checked by deployed_hosts");
     for (name, r) in results {
         match r {
             Ok(entry) => {
@@ -791,7 +785,6 @@ pub fn cleanup(
     opts: &DeployOptions,
     progress: &Progress,
 ) -> Result<(Document, u8), DeployError> {
-    let rt = runtime()?;
     let mut hosts = runner_hosts(&doc);
     // Hosts deployed earlier keep their recorded directory.
     let recorded: BTreeMap<String, String> = doc
@@ -813,32 +806,12 @@ pub fn cleanup(
                 .insert("rustle_remote_dir".into(), Value::String(root.clone()));
         }
     }
-    let shared = Arc::new(DeployOptions {
-        output_dir: None,
-        ..opts.clone()
-    });
-    let results = rt.block_on(each(hosts, opts.parallel, move |hp: HostPlan| {
-        let opts = shared.clone();
-        async move {
-            let name = hp.name.clone();
-            let r = match open(hp, &opts).await {
-                Ok(site) => {
-                    let r = place::cleanup(&site.host, &site.layout)
-                        .await
-                        .map(|()| site.layout.dir());
-                    site.host.close().await;
-                    r
-                }
-                Err(e) => Err(e),
-            };
-            (name, r)
-        }
-    }));
-    let mut left = Deployment {
-        hosts: BTreeMap::new(),
-        unreachable: BTreeMap::new(),
-        failed: BTreeMap::new(),
-    };
+    let items = hosts.into_iter().map(|h| (h, ())).collect();
+    let results = on_hosts(items, opts, |site, ()| async move {
+        place::cleanup(&site.host, &site.layout).await?;
+        Ok(site.layout.dir())
+    })?;
+    let mut left = Deployment::default();
     for (name, r) in results {
         match r {
             Ok(dir) => progress.line(&format!("{name}: removed {dir}")),

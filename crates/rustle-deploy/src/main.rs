@@ -78,7 +78,7 @@ fn run(args: Args) -> Result<u8, (u8, anyhow::Error)> {
     let progress = Progress::new(std::io::stderr().is_terminal());
     let fail = |e: rustle_deploy::DeployError| (1, anyhow::Error::new(e));
     let (doc, code) = if args.dry_run {
-        let lines = rustle_deploy::dry_run(&doc, &opts).map_err(fail)?;
+        let lines = rustle_deploy::dry_run(doc, &opts).map_err(fail)?;
         let mut out = std::io::stdout().lock();
         for l in lines {
             if let Err(e) = writeln!(out, "{l}") {

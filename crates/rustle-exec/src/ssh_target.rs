@@ -98,8 +98,11 @@ impl Target for SshTarget {
                 String::from_utf8_lossy(&out.stderr).trim().to_owned(),
             ));
         }
-        // exec of a missing program: the shell's 127, like spawn's NotFound.
-        if out.rc == 127 && out.stdout.is_empty() {
+        // The shell's own `exec` could not start argv[0] (127): spawn's
+        // NotFound, as locally. A program that itself exits 127 (a shell
+        // running a missing command) is a result like any other.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.rc == 127 && stderr.contains(&format!("exec: {}: not found", req.argv[0])) {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 String::from_utf8_lossy(&out.stderr).trim().to_owned(),

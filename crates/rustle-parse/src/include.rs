@@ -190,6 +190,24 @@ pub fn import_block(
     role: Option<Role>,
     source: String,
 ) -> Task {
+    let block = Block {
+        block: tasks,
+        role,
+        ..Block::default()
+    };
+    block_task(name, keywords, when, vars, block, source)
+}
+
+/// The task that carries a block (written or made by an import), with
+/// its id.
+pub fn block_task(
+    name: Option<String>,
+    keywords: Map<String, Value>,
+    when: Vec<Value>,
+    vars: Map<String, Value>,
+    block: Block,
+    source: String,
+) -> Task {
     let mut task = Task {
         id: String::new(),
         name,
@@ -200,11 +218,7 @@ pub fn import_block(
         vars,
         keywords,
         source,
-        block: Some(Block {
-            block: tasks,
-            role,
-            ..Block::default()
-        }),
+        block: Some(block),
     };
     task.id = task_id(&task);
     task

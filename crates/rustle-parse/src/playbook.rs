@@ -7,7 +7,9 @@ use rustle_format::{
     Block, FileRef, Map, Play, Task, Value, keywords, sha256_hex, src_candidates, src_subdir,
 };
 
-use crate::include::{Loader, RoleUse, import_block, import_tasks, role_blocks, role_use};
+use crate::include::{
+    Loader, RoleUse, block_task, import_block, import_tasks, role_blocks, role_use,
+};
 
 use crate::error::{Located, ParseError};
 use crate::kv::parse_kv;
@@ -498,20 +500,14 @@ fn block(
             }
         }
     }
-    let mut task = Task {
-        id: String::new(),
+    Ok(block_task(
         name,
-        action: Task::BLOCK.to_owned(),
-        args: Map::new(),
-        when,
-        register: None,
-        vars: block_vars,
         keywords,
-        source: format!("{}:{}:{}", src.display, node.mark.line, node.mark.col),
-        block: Some(sections),
-    };
-    task.id = task_id(&task);
-    Ok(task)
+        when,
+        block_vars,
+        sections,
+        format!("{}:{}:{}", src.display, node.mark.line, node.mark.col),
+    ))
 }
 
 /// `when:` as a list of conditions.
