@@ -192,7 +192,9 @@ pub fn tree(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
 /// Default-callback output made comparable between ansible-playbook and
 /// rustle: Ansible's start-up warnings and `[WARNING]` lines dropped,
 /// times blanked, and each blank-line-separated section's lines sorted
-/// (hosts finish a task in any order).
+/// (hosts finish a task in any order). The blank lines inside an
+/// `[ERROR]` report (after `Origin:` and the column marker) are dropped
+/// first, so a report stays in its task's section wherever it falls.
 pub fn comparable(b: &[u8]) -> String {
     static TIMES: OnceLock<regex::Regex> = OnceLock::new();
     let times = TIMES.get_or_init(|| {
@@ -200,11 +202,17 @@ pub fn comparable(b: &[u8]) -> String {
     });
     let text = String::from_utf8_lossy(b);
     let start = text.find("\nPLAY [").unwrap_or(0);
-    let text = text[start..]
-        .lines()
-        .filter(|l| !l.starts_with("[WARNING]"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text[start..].lines() {
+        let inside_error = lines
+            .last()
+            .is_some_and(|p| p.starts_with("Origin: ") || p.trim_start().starts_with("^ column"));
+        if line.starts_with("[WARNING]") || (line.is_empty() && inside_error) {
+            continue;
+        }
+        lines.push(line);
+    }
+    let text = lines.join("\n");
     let text = times.replace_all(&text, r#""$1": "-""#);
     text.split("\n\n")
         .map(|section| {

@@ -13,7 +13,7 @@ pub mod target;
 pub mod template;
 mod util;
 
-use rustle_format::{Event, HostSlice, HostStats};
+use rustle_format::{Event, HostSlice, HostState, HostStats, Stretch};
 
 pub use target::{ExecOutput, ExecRequest, FileKind, FileStat, LocalTarget, Target};
 
@@ -45,4 +45,22 @@ pub fn run_host(
     emit: &mut dyn FnMut(Event),
 ) -> HostStats {
     run::HostRun::new(slice, target, files, emit).run()
+}
+
+/// Runs one stretch of `slice` (some steps of one play) from the state the
+/// host reached, calling `emit` with each event, and ends with
+/// `Event::StretchDone` carrying the state it reached, which it returns.
+pub fn run_stretch(
+    slice: &HostSlice,
+    stretch: Stretch,
+    target: &dyn Target,
+    files: &dyn FileSource,
+    emit: &mut dyn FnMut(Event),
+) -> HostState {
+    let state = run::HostRun::new(slice, target, files, emit).run_stretch(stretch);
+    emit(Event::StretchDone {
+        host: slice.host.clone(),
+        state: state.clone(),
+    });
+    state
 }

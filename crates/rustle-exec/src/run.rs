@@ -1,18 +1,21 @@
-//! Running hosts: one job per host, at most `forks` at once, each feeding
-//! its events into one channel. A job runs the host's deployed runner
-//! (locally or over one SSH master connection) or, for a local host with no
-//! runner, the engine in this process. Whatever happens to a host, its
-//! stream ends with `HostDone`, and a host that cannot be reached or whose
-//! runner dies gets a result that says so.
+//! Running one stretch on many hosts: one job per host, at most `forks` at
+//! once, each feeding its events into one channel. A job runs the stretch
+//! through the host's deployed runner (locally or over the host's one SSH
+//! master connection, opened at its first stretch and kept) or with the
+//! engine in this process, and hands back the state the host reached.
+//! Whatever happens, a job hands back a state, and a host that cannot be
+//! reached or whose runner dies gets a result that says so.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustle_format::{Connection, Document, Event, HostSlice, HostStats, Status, TaskKey};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use rustle_format::{Connection, Document, Event, HostSlice, HostState, Status, Stretch, TaskKey};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
+
+use crate::ssh_target::SshTarget;
 
 pub type Tx = mpsc::Sender<(usize, Event)>;
 
@@ -64,16 +67,86 @@ impl Driver {
     }
 }
 
-/// One host to run. Its slice is made when the job starts, so at most
-/// `forks` slices are in memory at once.
+/// A host's way of running stretches, opened at its first stretch and
+/// kept for the whole run (one SSH master connection per host).
+pub enum Link {
+    /// Not opened yet.
+    Closed(Driver),
+    LocalRunner(PathBuf),
+    SshRunner(Arc<rustle_ssh::Conn>, String),
+    LocalEngine,
+    SshEngine(Arc<rustle_ssh::Conn>, Arc<SshTarget>),
+    /// The host cannot run anything (why, and whether it was unreachable).
+    Down(Status, String),
+}
+
+impl Link {
+    /// Opens the host's connection if it has none yet.
+    async fn open(self, timeout: Duration) -> Link {
+        let Link::Closed(driver) = self else {
+            return self;
+        };
+        match driver {
+            Driver::LocalRunner(path) => Link::LocalRunner(path),
+            Driver::LocalEngine => Link::LocalEngine,
+            Driver::DeployUnreachable(why) => Link::Down(Status::Unreachable, why),
+            Driver::DeployFailed(why) => Link::Down(Status::Failed, why),
+            Driver::SshRunner(ep, path) => match rustle_ssh::connect(&ep, timeout).await {
+                Ok(conn) => Link::SshRunner(Arc::new(conn), path),
+                Err(e) => Link::Down(Status::Unreachable, e.to_string()),
+            },
+            Driver::SshEngine(ep) => match rustle_ssh::connect(&ep, timeout).await {
+                Ok(conn) => {
+                    let conn = Arc::new(conn);
+                    match SshTarget::open(conn.clone()).await {
+                        Ok(target) => Link::SshEngine(conn, Arc::new(target)),
+                        Err(e) => Link::Down(Status::Unreachable, format!("{}: {e}", ep.host)),
+                    }
+                }
+                Err(e) => Link::Down(Status::Unreachable, e.to_string()),
+            },
+        }
+    }
+
+    /// Ends the host's master connection, if it has one.
+    pub async fn close(self) {
+        let conn = match self {
+            Link::SshRunner(conn, _) => conn,
+            Link::SshEngine(conn, target) => {
+                drop(target);
+                conn
+            }
+            _ => return,
+        };
+        if let Ok(conn) = Arc::try_unwrap(conn) {
+            conn.close().await;
+        }
+    }
+}
+
+/// One host's part of a stretch.
 pub struct Job {
+    /// Index of the host among the stretch's hosts (for the collator).
     pub index: usize,
     pub host: String,
-    pub driver: Driver,
+    pub link: Link,
+    pub stretch: Stretch,
+    /// Where a failure before any task is shown: the stretch's first step.
+    pub first: (TaskKey, String),
     pub slices: Arc<Slices>,
 }
 
-/// Makes host slices from one shared copy of the document.
+/// What a job hands back: the host's new state, its link, and, when the
+/// host could not be reached, why.
+pub struct Done {
+    pub host: String,
+    pub state: HostState,
+    pub link: Link,
+    pub unreachable: Option<String>,
+}
+
+/// Makes host slices from one shared copy of the document, for hosts the
+/// engine runs in this process.
 pub struct Slices {
     pub doc: Document,
     pub groups: rustle_format::Map<String, rustle_format::Value>,
@@ -96,41 +169,33 @@ struct Tracker {
     host: String,
     first: (TaskKey, String),
     open: Option<(TaskKey, String, String)>,
-    done: bool,
+    state: Option<HostState>,
     tx: Tx,
 }
 
 impl Tracker {
-    fn new(job: &Job, slice: &HostSlice, tx: Tx) -> Tracker {
-        Tracker {
-            index: job.index,
-            host: job.host.clone(),
-            first: first_task(slice),
-            open: None,
-            done: false,
-            tx,
-        }
-    }
-
     async fn send(&mut self, ev: Event) {
-        match &ev {
+        match ev {
+            Event::StretchDone { ref state, .. } => self.state = Some(state.clone()),
             Event::TaskStart {
-                key, name, action, ..
+                ref key,
+                ref name,
+                ref action,
+                ..
             } => {
                 self.open = Some((key.clone(), name.clone(), action.clone()));
             }
             Event::TaskResult { .. } => self.open = None,
-            Event::HostDone { .. } => self.done = true,
             _ => {}
         }
         // A closed channel means exec is shutting down; nothing to do.
         let _ = self.tx.send((self.index, ev)).await;
     }
 
-    /// Ends the stream with a result of `status` at the task in progress
-    /// (or the host's first task) when it has not ended by itself.
-    async fn fail(&mut self, status: Status, msg: String) {
-        if self.done {
+    /// When the stream did not end by itself: a result of `status` at the
+    /// task in progress (or the stretch's first), and the host stops.
+    async fn fail(&mut self, status: Status, msg: String, base: &HostState) {
+        if self.state.is_some() {
             return;
         }
         let (key, name, action) = self
@@ -150,8 +215,6 @@ impl Tracker {
         if status == Status::Unreachable {
             result["unreachable"] = true.into();
         }
-        let mut stats = HostStats::default();
-        stats.count(status, false, false);
         self.send(Event::TaskResult {
             host: self.host.clone(),
             key,
@@ -163,46 +226,16 @@ impl Tracker {
             result,
         })
         .await;
-        self.send(Event::HostDone {
-            host: self.host.clone(),
-            stats,
-            error: Some(msg),
-        })
-        .await;
+        let mut state = base.clone();
+        state.stats.count(status, false, false);
+        state.stopped = true;
+        let host = self.host.clone();
+        self.send(Event::StretchDone { host, state }).await;
     }
 }
 
-/// The key and name of the first thing a host does, where an unreachable
-/// host's failure is shown (Ansible shows it at the first task).
-fn first_task(slice: &HostSlice) -> (TaskKey, String) {
-    let Some(play) = slice.plays.first() else {
-        return (
-            TaskKey {
-                play: 0,
-                pos: vec![],
-            },
-            "Gathering Facts".to_owned(),
-        );
-    };
-    match play.tasks.first() {
-        Some((i, t)) if !play.gather_facts => (
-            TaskKey {
-                play: play.play,
-                pos: vec![0, *i],
-            },
-            t.name.clone().unwrap_or_else(|| t.action.clone()),
-        ),
-        _ => (
-            TaskKey {
-                play: play.play,
-                pos: vec![],
-            },
-            "Gathering Facts".to_owned(),
-        ),
-    }
-}
-
-pub async fn run_all(jobs: Vec<Job>, forks: usize, timeout: Duration, tx: Tx) {
+/// Runs `jobs`, at most `forks` at once, and returns what each handed back.
+pub async fn run_all(jobs: Vec<Job>, forks: usize, timeout: Duration, tx: Tx) -> Vec<Done> {
     let forks = Arc::new(Semaphore::new(forks.max(1)));
     let mut handles = Vec::new();
     for job in jobs {
@@ -210,118 +243,131 @@ pub async fn run_all(jobs: Vec<Job>, forks: usize, timeout: Duration, tx: Tx) {
         let tx = tx.clone();
         handles.push(tokio::spawn(async move {
             let _permit = forks.acquire_owned().await;
-            run_job(job, timeout, tx).await;
+            run_job(job, timeout, tx).await
         }));
     }
+    drop(tx);
+    let mut done = Vec::new();
     for h in handles {
-        let _ = h.await;
+        done.push(h.await.expect("a host's job does not panic"));
     }
+    done
 }
 
-async fn run_job(job: Job, timeout: Duration, tx: Tx) {
-    let Some(slice) = job.slices.slice(&job.host) else {
-        // Not in the plan: nothing to run, but its stream must still end.
-        let done = Event::HostDone {
-            host: job.host.clone(),
-            stats: HostStats::default(),
-            error: None,
-        };
-        let _ = tx.send((job.index, done)).await;
-        return;
+async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
+    let Job {
+        index,
+        host,
+        link,
+        stretch,
+        first,
+        slices,
+    } = job;
+    let base = stretch.state.clone();
+    let mut t = Tracker {
+        index,
+        host: host.clone(),
+        first,
+        open: None,
+        state: None,
+        tx,
     };
-    let mut t = Tracker::new(&job, &slice, tx);
-    match &job.driver {
-        Driver::LocalRunner(path) => {
+    let link = link.open(timeout).await;
+    let mut unreachable = None;
+    match &link {
+        Link::Closed(_) => unreachable!("opened above"),
+        Link::Down(status, why) => {
+            if *status == Status::Unreachable {
+                unreachable = Some(why.clone());
+            }
+            t.fail(*status, why.clone(), &base).await;
+        }
+        Link::LocalRunner(path) => {
             let child = tokio::process::Command::new(path)
-                .stdin(Stdio::null())
+                .arg("--stretch")
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn();
             match child {
                 Ok(mut child) => {
+                    let input = child.stdin.take().expect("piped");
                     let out = child.stdout.take().expect("piped");
                     let err = child.stderr.take().expect("piped");
-                    let stderr = pump(out, err, &mut t).await;
+                    let stderr = pump(&stretch, input, out, err, &mut t).await;
                     let status = child.wait().await;
-                    end_of_runner(&mut t, status.ok().and_then(|s| s.code()), stderr).await;
+                    end_of_runner(&mut t, status.ok().and_then(|s| s.code()), stderr, &base).await;
                 }
                 Err(e) => {
-                    t.fail(
-                        Status::Failed,
-                        format!("could not start the runner {}: {e}", path.display()),
-                    )
-                    .await
+                    let msg = format!("could not start the runner {}: {e}", path.display());
+                    t.fail(Status::Failed, msg, &base).await
                 }
             }
         }
-        Driver::SshRunner(ep, path) => match rustle_ssh::connect(ep, timeout).await {
-            Err(e) => t.fail(Status::Unreachable, e.to_string()).await,
-            Ok(conn) => {
-                let child = conn
-                    .session
-                    .command(path)
-                    .stdin(rustle_ssh::openssh::Stdio::null())
-                    .stdout(rustle_ssh::openssh::Stdio::piped())
-                    .stderr(rustle_ssh::openssh::Stdio::piped())
-                    .spawn()
-                    .await;
-                match child {
-                    Ok(mut child) => {
-                        let out = child.stdout().take().expect("piped");
-                        let err = child.stderr().take().expect("piped");
-                        let stderr = pump(out, err, &mut t).await;
-                        let code = child.wait().await.ok().and_then(|s| s.code());
-                        end_of_runner(&mut t, code, stderr).await;
-                    }
-                    Err(e) => {
-                        t.fail(Status::Unreachable, format!("{}: {e}", ep.host))
-                            .await
-                    }
+        Link::SshRunner(conn, path) => {
+            let child = conn
+                .session
+                .command(path)
+                .arg("--stretch")
+                .stdin(rustle_ssh::openssh::Stdio::piped())
+                .stdout(rustle_ssh::openssh::Stdio::piped())
+                .stderr(rustle_ssh::openssh::Stdio::piped())
+                .spawn()
+                .await;
+            match child {
+                Ok(mut child) => {
+                    let input = child.stdin().take().expect("piped");
+                    let out = child.stdout().take().expect("piped");
+                    let err = child.stderr().take().expect("piped");
+                    let stderr = pump(&stretch, input, out, err, &mut t).await;
+                    let code = child.wait().await.ok().and_then(|s| s.code());
+                    end_of_runner(&mut t, code, stderr, &base).await;
                 }
-                conn.close().await;
+                Err(e) => {
+                    let why = format!("{host}: {e}");
+                    unreachable = Some(why.clone());
+                    t.fail(Status::Unreachable, why, &base).await
+                }
             }
-        },
-        Driver::LocalEngine => {
-            run_engine(slice, Box::new(rustle_engine::LocalTarget), &mut t).await
         }
-        Driver::DeployUnreachable(why) => t.fail(Status::Unreachable, why.clone()).await,
-        Driver::DeployFailed(why) => t.fail(Status::Failed, why.clone()).await,
-        Driver::SshEngine(ep) => match rustle_ssh::connect(ep, timeout).await {
-            Err(e) => t.fail(Status::Unreachable, e.to_string()).await,
-            Ok(conn) => {
-                let conn = Arc::new(conn);
-                match crate::ssh_target::SshTarget::open(conn.clone()).await {
-                    Ok(target) => run_engine(slice, Box::new(target), &mut t).await,
-                    Err(e) => {
-                        t.fail(Status::Unreachable, format!("{}: {e}", ep.host))
-                            .await
-                    }
-                }
-                if let Ok(conn) = Arc::try_unwrap(conn) {
-                    conn.close().await;
-                }
-            }
-        },
+        Link::LocalEngine => {
+            let target = Arc::new(rustle_engine::LocalTarget);
+            run_engine(&slices, stretch, target, &mut t).await
+        }
+        Link::SshEngine(_, target) => run_engine(&slices, stretch, target.clone(), &mut t).await,
     }
-    t.fail(
-        Status::Failed,
-        "the host's event stream ended without a summary".to_owned(),
-    )
-    .await;
+    let why = "the host's event stream ended without its state".to_owned();
+    t.fail(Status::Failed, why, &base).await;
+    Done {
+        host,
+        state: t.state.take().expect("set by the stream or by fail"),
+        link,
+        unreachable,
+    }
 }
 
-/// Runs the engine for one host on a blocking thread against `target`,
-/// forwarding its events as they come.
+/// Runs the engine for one host's stretch on a blocking thread against
+/// `target`, forwarding its events as they come.
 async fn run_engine(
-    slice: HostSlice,
-    target: Box<dyn rustle_engine::Target + Send>,
+    slices: &Arc<Slices>,
+    stretch: Stretch,
+    target: Arc<dyn rustle_engine::Target + Send + Sync>,
     t: &mut Tracker,
 ) {
     let (etx, mut erx) = mpsc::channel::<Event>(256);
+    let slices = slices.clone();
+    let host = t.host.clone();
     let worker = tokio::task::spawn_blocking(move || {
+        let Some(slice) = slices.slice(&host) else {
+            let _ = etx.blocking_send(Event::StretchDone {
+                host,
+                state: stretch.state,
+            });
+            return;
+        };
         let files = ControllerFiles(slice.files.clone());
-        rustle_engine::run_host(&slice, target.as_ref(), &files, &mut |ev| {
+        rustle_engine::run_stretch(&slice, stretch, target.as_ref(), &files, &mut |ev| {
             let _ = etx.blocking_send(ev);
         });
     });
@@ -329,18 +375,27 @@ async fn run_engine(
         t.send(ev).await;
     }
     if let Err(e) = worker.await {
-        t.fail(Status::Failed, format!("the engine stopped: {e}"))
+        let base = HostState::default();
+        t.fail(Status::Failed, format!("the engine stopped: {e}"), &base)
             .await;
     }
 }
 
-/// Forwards a runner's event lines; returns what it wrote on stderr (and
-/// any stdout line that was not an event).
+/// Sends the stretch to a runner's stdin and forwards its event lines;
+/// returns what it wrote on stderr (and any stdout line that was not an
+/// event).
 async fn pump(
+    stretch: &Stretch,
+    mut input: impl AsyncWrite + Unpin,
     out: impl AsyncRead + Unpin,
     mut err: impl AsyncRead + Unpin + Send + 'static,
     t: &mut Tracker,
 ) -> String {
+    let request = serde_json::to_vec(stretch).expect("a stretch always serialises");
+    // A runner that dies before reading shows up below as its exit.
+    let _ = input.write_all(&request).await;
+    let _ = input.shutdown().await;
+    drop(input);
     let stderr = tokio::spawn(async move {
         let mut buf = Vec::new();
         let _ = err.read_to_end(&mut buf).await;
@@ -361,8 +416,8 @@ async fn pump(
     junk + &String::from_utf8_lossy(&err)
 }
 
-async fn end_of_runner(t: &mut Tracker, code: Option<i32>, output: String) {
-    if t.done {
+async fn end_of_runner(t: &mut Tracker, code: Option<i32>, output: String, base: &HostState) {
+    if t.state.is_some() {
         return;
     }
     let status = match code {
@@ -373,6 +428,7 @@ async fn end_of_runner(t: &mut Tracker, code: Option<i32>, output: String) {
     t.fail(
         Status::Failed,
         format!("the runner on this host stopped ({status}): {output}"),
+        base,
     )
     .await;
 }

@@ -138,6 +138,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A stretch ended for a host: the state it reached. Runners end a
+    /// stretch's stream with it; `rustle-exec` keeps it to itself.
+    StretchDone {
+        host: String,
+        state: crate::stretch::HostState,
+    },
     /// The whole run ended (emitted by `rustle-exec` only).
     Stats {
         hosts: BTreeMap<String, HostStats>,

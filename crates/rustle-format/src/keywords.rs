@@ -129,3 +129,16 @@ pub fn block_accepts(key: &str) -> bool {
 pub fn role_keyword(key: &str) -> bool {
     INHERITED.contains(&key) || key == "tags"
 }
+
+/// Whether a keyword's literal value is true as Ansible reads booleans
+/// (`yes`/`true`/`on`/`1`, any case; non-zero numbers).
+pub fn truthy(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Bool(b) => *b,
+        serde_json::Value::String(s) => {
+            matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1")
+        }
+        serde_json::Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+        _ => false,
+    }
+}

@@ -12,6 +12,7 @@ pub mod keywords;
 mod parsed;
 mod plan;
 mod slice;
+mod stretch;
 
 pub use document::{
     DeployedHost, Deployment, Document, FORMAT_NAME, FORMAT_VERSION, FormatError, Stage,
@@ -24,6 +25,7 @@ pub use parsed::{
 };
 pub use plan::{Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint};
 pub use slice::{HostSlice, SlicePlay};
+pub use stretch::{HostState, Stretch};
 
 /// Re-exported so that every stage uses the same JSON value type.
 pub use serde_json::{Map, Value};

@@ -624,7 +624,7 @@ fn task_files(
         return Ok(());
     }
     let action = short_action(&t.action);
-    if !SRC_MODULES.contains(&action) || t.args.get("remote_src").is_some_and(truthy) {
+    if !SRC_MODULES.contains(&action) || t.args.get("remote_src").is_some_and(keywords::truthy) {
         return Ok(());
     }
     let src = match (action, t.args.get("src"), t.args.get("_raw_params")) {
@@ -657,15 +657,6 @@ fn task_files(
         break;
     }
     Ok(())
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1"),
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        _ => false,
-    }
 }
 
 /// Loads one playbook file into plays; `shown` is the path as the user

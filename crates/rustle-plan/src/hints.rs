@@ -72,14 +72,7 @@ fn walk(
 }
 
 fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => {
-            matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1")
-        }
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
-        _ => false,
-    }
+    v.is_some_and(rustle_format::keywords::truthy)
 }
 
 fn classify(

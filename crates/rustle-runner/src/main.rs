@@ -4,14 +4,20 @@
 //! one JSON event line per event on stdout as it happens. Synchronous and
 //! small: no async runtime, no SSH.
 //!
+//! With `--stretch`, it reads a [`rustle_format::Stretch`] (JSON) on stdin
+//! and runs only those steps of one play from the state it gives, ending
+//! the stream with the state reached (`stretch_done`). That is how
+//! `rustle-exec` runs a host between sync points.
+//!
 //! Exit codes: 0 when no task failed, 2 when one did, 3 when the payload is
-//! missing or corrupt (then nothing is written on stdout).
+//! missing or corrupt or the stretch unreadable (then nothing is written on
+//! stdout).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use rustle_engine::{FileSource, LocalTarget};
-use rustle_format::Event;
+use rustle_format::{Event, Stretch};
 use rustle_payload::Payload;
 
 struct PayloadFiles<'a>(&'a Payload);
@@ -60,13 +66,23 @@ fn main() -> ExitCode {
             open = false;
         }
     };
-    let stats = rustle_engine::run_host(
-        &payload.slice,
-        &LocalTarget,
-        &PayloadFiles(&payload),
-        &mut emit,
-    );
-    if stats.failures > 0 {
+    let files = PayloadFiles(&payload);
+    let failed = if arg.as_deref() == Some("--stretch") {
+        let stretch: Stretch = match serde_json::from_reader(io::stdin().lock()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("rustle-runner: error: reading the stretch on stdin: {e}");
+                return ExitCode::from(3);
+            }
+        };
+        let state =
+            rustle_engine::run_stretch(&payload.slice, stretch, &LocalTarget, &files, &mut emit);
+        state.stopped
+    } else {
+        let stats = rustle_engine::run_host(&payload.slice, &LocalTarget, &files, &mut emit);
+        stats.failures > 0
+    };
+    if failed {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

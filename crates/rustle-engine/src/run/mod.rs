@@ -9,7 +9,9 @@ mod task;
 use std::sync::Arc;
 
 use minijinja::Environment;
-use rustle_format::{Event, HostSlice, HostStats, SlicePlay, Task, TaskKey, Vars};
+use rustle_format::{
+    Event, HostSlice, HostState, HostStats, SlicePlay, Stretch, Task, TaskKey, Vars,
+};
 use serde_json::{Value as Json, json};
 
 use crate::template::{Templar, environment};
@@ -40,6 +42,8 @@ pub struct HostRun<'a> {
     facts_layer: Arc<Vars>,
     /// Registered results and `set_fact` variables.
     host_vars: Arc<Vars>,
+    /// Other hosts' variables for `hostvars`, when the stretch has them.
+    others: Arc<Vars>,
     /// The last failed task and its result, for a block's `rescue`.
     last_failure: Option<(Json, Json)>,
 }
@@ -130,14 +134,24 @@ impl<'a> HostRun<'a> {
             facts: Vars::new(),
             facts_layer: Arc::new(Vars::new()),
             host_vars: Arc::new(Vars::new()),
+            others: Arc::default(),
             last_failure: None,
         }
     }
 
     /// Runs every play, then emits `HostDone`.
     pub fn run(mut self) -> HostStats {
+        let mut state = HostState::default();
         for play in &self.slice.plays {
-            if self.run_play(play) == Flow::Stop {
+            let stretch = Stretch {
+                play: play.play,
+                from: 0,
+                to: u32::MAX,
+                state,
+                ..Stretch::default()
+            };
+            state = self.run_stretch(stretch);
+            if state.stopped {
                 break;
             }
         }
@@ -149,16 +163,60 @@ impl<'a> HostRun<'a> {
         self.stats
     }
 
-    fn run_play(&mut self, play: &SlicePlay) -> Flow {
-        let mut state = PlayState {
+    /// Runs the steps `from..to` of one play from the state the host
+    /// reached, and returns the state it reaches. A host that is stopped,
+    /// or not in the play, runs nothing.
+    pub fn run_stretch(&mut self, stretch: Stretch) -> HostState {
+        let Stretch {
+            play,
+            from,
+            to,
+            state,
+            batch,
+            hostvars,
+        } = stretch;
+        self.stats = state.stats;
+        self.facts = Vars::new();
+        self.add_facts(state.facts);
+        self.host_vars = Arc::new(state.vars);
+        self.others = Arc::new(hostvars);
+        let mut out = HostState {
+            stopped: state.stopped,
+            ended_play: state.ended_play,
+            ..HostState::default()
+        };
+        let play = self.slice.plays.iter().find(|p| p.play == play);
+        let ended = out.ended_play.is_some() && out.ended_play == play.map(|p| p.play);
+        if let Some(play) = play.filter(|_| !out.stopped && !ended) {
+            let mut ps = self.play_state(play, batch);
+            ps.notified = state.notified;
+            ps.roles_ran = state.roles_ran;
+            match self.run_steps(&mut ps, from, to) {
+                Flow::Continue => {
+                    out.notified = ps.notified;
+                    out.roles_ran = ps.roles_ran;
+                }
+                Flow::EndPlay => out.ended_play = Some(play.play),
+                Flow::Stop => out.stopped = true,
+            }
+        }
+        out.facts = std::mem::take(&mut self.facts);
+        out.vars = std::mem::take(Arc::make_mut(&mut self.host_vars));
+        out.stats = self.stats;
+        out
+    }
+
+    fn play_state<'p>(&self, play: &'p SlicePlay, batch: Option<Vec<String>>) -> PlayState<'p> {
+        let (defaults, vars) = play_roles_vars(play);
+        PlayState {
             play,
             vars: Arc::new(play.vars.clone()),
-            magic: Arc::new(self.magic_vars(play)),
+            magic: Arc::new(self.magic_vars(play, batch)),
             notified: Vec::new(),
             rescuable: false,
             role: None,
-            roles_defaults: Arc::new(Vars::new()),
-            roles_vars: Arc::new(Vars::new()),
+            roles_defaults: Arc::new(defaults),
+            roles_vars: Arc::new(vars),
             roles_ran: Vec::new(),
             in_handlers: false,
             tag_filter: Arc::new(rustle_select::TagFilter::new(
@@ -166,35 +224,39 @@ impl<'a> HostRun<'a> {
                 &self.slice.skip_tags,
             )),
             play_tags: rustle_select::task_tags(play.tags.as_ref()),
-        };
-        let (defaults, vars) = play_roles_vars(play);
-        state.roles_defaults = Arc::new(defaults);
-        state.roles_vars = Arc::new(vars);
-        if play.gather_facts && state.tag_filter.runs(&["always".to_owned()]) {
-            let key = TaskKey {
-                play: play.play,
-                pos: vec![],
+        }
+    }
+
+    /// Steps `from..to` of the play: 0 gathers facts, `1..=n` are its
+    /// tasks, `n + 1` flushes the handlers still notified.
+    fn run_steps(&mut self, state: &mut PlayState, from: u32, to: u32) -> Flow {
+        let play = state.play;
+        let last = play.tasks.len() as u32 + 1;
+        for step in from..to.min(last + 1) {
+            let flow = if step == 0 {
+                if !play.gather_facts || !state.tag_filter.runs(&["always".to_owned()]) {
+                    continue;
+                }
+                let key = TaskKey {
+                    play: play.play,
+                    pos: vec![],
+                };
+                self.run_task(state, key, &gathering_task())
+            } else if step == last {
+                self.flush_handlers(state)
+            } else {
+                let (index, task) = &play.tasks[step as usize - 1];
+                let key = TaskKey {
+                    play: play.play,
+                    pos: vec![0, *index],
+                };
+                self.run_entry(state, key, task)
             };
-            let flow = self.run_task(&mut state, key, &gathering_task());
             if flow != Flow::Continue {
                 return flow;
             }
         }
-        for (index, task) in &play.tasks {
-            let key = TaskKey {
-                play: play.play,
-                pos: vec![0, *index],
-            };
-            match self.run_entry(&mut state, key, task) {
-                Flow::Continue => {}
-                Flow::EndPlay => return Flow::Continue,
-                Flow::Stop => return Flow::Stop,
-            }
-        }
-        match self.flush_handlers(&mut state) {
-            Flow::Stop => Flow::Stop,
-            _ => Flow::Continue,
-        }
+        Flow::Continue
     }
 
     /// Runs notified handlers in definition order, each once, until none
@@ -223,7 +285,7 @@ impl<'a> HostRun<'a> {
     }
 
     /// Variables Ansible sets itself for every task of a play.
-    fn magic_vars(&self, play: &SlicePlay) -> Vars {
+    fn magic_vars(&self, play: &SlicePlay, batch: Option<Vec<String>>) -> Vars {
         let s = self.slice;
         let short = s.host.split('.').next().unwrap_or_default();
         let mut m = Vars::new();
@@ -232,13 +294,12 @@ impl<'a> HostRun<'a> {
         m.insert("groups".into(), Json::Object(s.groups.clone()));
         m.insert("group_names".into(), json!(s.group_names));
         m.insert("playbook_dir".into(), json!(s.playbook_dir));
-        for key in [
-            "ansible_play_hosts",
-            "ansible_play_hosts_all",
-            "play_hosts",
-            "ansible_play_batch",
-        ] {
+        for key in ["ansible_play_hosts", "ansible_play_hosts_all"] {
             m.insert(key.into(), json!(play.hosts));
+        }
+        let batch = batch.unwrap_or_else(|| play.hosts.clone());
+        for key in ["play_hosts", "ansible_play_batch"] {
+            m.insert(key.into(), json!(batch));
         }
         m.insert("ansible_play_name".into(), json!(play.name));
         m.insert("ansible_check_mode".into(), json!(s.check));
@@ -266,7 +327,7 @@ impl<'a> HostRun<'a> {
         layers.push(self.extra.clone());
         layers.push(state.magic.clone());
         layers.extend(role.map(|r| r.magic.clone()));
-        Templar::new(self.env.clone(), layers)
+        Templar::with_hostvars(self.env.clone(), layers, self.others.clone())
     }
 
     fn add_facts(&mut self, facts: Vars) {

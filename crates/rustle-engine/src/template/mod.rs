@@ -104,7 +104,16 @@ pub struct Templar {
 impl Templar {
     /// `layers` go from lowest to highest precedence.
     pub fn new(env: Arc<Environment<'static>>, layers: Vec<Arc<Vars>>) -> Templar {
-        let scope = Arc::new(Scope::new(env.clone(), layers));
+        Templar::with_hostvars(env, layers, Arc::default())
+    }
+
+    /// `new`, with other hosts' variables (by inventory name) in `hostvars`.
+    pub fn with_hostvars(
+        env: Arc<Environment<'static>>,
+        layers: Vec<Arc<Vars>>,
+        others: Arc<Vars>,
+    ) -> Templar {
+        let scope = Arc::new(Scope::new(env.clone(), layers, others));
         Templar { env, scope }
     }
 

@@ -37,6 +37,7 @@ pub fn register(env: &mut Environment<'static>) {
         set_op(&a, &b, SetOp::Symmetric)
     });
     env.add_filter("flatten", flatten);
+    env.add_filter("extract", extract);
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
     env.add_filter("combine", combine);
@@ -383,4 +384,19 @@ fn version_test(v: &str, other: &str, op: Option<&str>) -> Result<bool, Error> {
         ">=" | "ge" => ord != Less,
         other => return Err(invalid(format!("Invalid operator type ({other})"))),
     })
+}
+
+/// `extract(item, container, morekeys)`: `container[item]`, then each of
+/// `morekeys` (one key or a list) looked up in turn.
+fn extract(item: Value, container: Value, morekeys: Option<Value>) -> Result<Value, Error> {
+    let mut value = container.get_item(&item)?;
+    let keys: Vec<Value> = match morekeys {
+        None => Vec::new(),
+        Some(k) if k.kind() == minijinja::value::ValueKind::Seq => k.try_iter()?.collect(),
+        Some(k) => vec![k],
+    };
+    for key in keys {
+        value = value.get_item(&key)?;
+    }
+    Ok(value)
 }

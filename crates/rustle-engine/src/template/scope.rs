@@ -16,15 +16,18 @@ pub struct Scope {
     env: Arc<Environment<'static>>,
     /// Lowest precedence first.
     layers: Vec<Arc<Vars>>,
+    /// Other hosts' variables, by inventory name, for `hostvars`.
+    others: Arc<Vars>,
     /// Variables being rendered right now, to catch self references.
     resolving: Mutex<Vec<String>>,
 }
 
 impl Scope {
-    pub fn new(env: Arc<Environment<'static>>, layers: Vec<Arc<Vars>>) -> Scope {
+    pub fn new(env: Arc<Environment<'static>>, layers: Vec<Arc<Vars>>, others: Arc<Vars>) -> Scope {
         Scope {
             env,
             layers,
+            others,
             resolving: Mutex::new(Vec::new()),
         }
     }
@@ -98,7 +101,8 @@ impl Object for Scope {
     }
 }
 
-/// `hostvars`: this host's variables under its inventory name.
+/// `hostvars`: this host's variables under its inventory name, and the
+/// other hosts' variables the stretch was given.
 #[derive(Debug)]
 struct HostVars(Arc<Scope>);
 
@@ -110,10 +114,21 @@ impl HostVars {
 
 impl Object for HostVars {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        (key.as_str()? == self.host()?).then(|| Value::from_dyn_object(self.0.clone()))
+        let name = key.as_str()?;
+        if Some(name) == self.host() {
+            return Some(Value::from_dyn_object(self.0.clone()));
+        }
+        self.0.others.get(name).map(to_value)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.host().map(Value::from).into_iter().collect())
+        let mut names: Vec<Value> = self.host().map(Value::from).into_iter().collect();
+        let others = self
+            .0
+            .others
+            .keys()
+            .filter(|h| Some(h.as_str()) != self.host());
+        names.extend(others.map(|h| Value::from(h.as_str())));
+        Enumerator::Values(names)
     }
 }

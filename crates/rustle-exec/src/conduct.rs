@@ -1,0 +1,452 @@
+//! The order of a run, as Ansible's linear strategy keeps it: plays one
+//! after another, each play's `serial` batches one after another, and each
+//! batch's steps cut into stretches at the play's sync points. Every host
+//! of a batch finishes a stretch before any host starts the next, so what
+//! hosts share is settled between stretches, by Ansible's rules:
+//!
+//! - `run_once`: the first live host of the batch runs the task; the
+//!   variables and facts it produced go to every live host of the batch
+//!   (its notifications do not), and a failure there is fatal to the batch.
+//! - `any_errors_fatal`: a host failing the task stops every host of the
+//!   batch (they are not counted as failed) and they sit out later plays.
+//! - `max_fail_percentage`: after each task, when the hosts failed so far
+//!   exceed that share of the batch, the play and the run stop.
+//! - a batch whose hosts all failed or became unreachable ends the run.
+//! - `hostvars`: a stretch that reads other hosts' variables gets them.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustle_format::keywords::truthy;
+use rustle_format::{
+    Document, Event, HostState, HostStats, PlannedPlay, Play, Stretch, TaskKey, Vars,
+};
+use serde_json::{Value as Json, json};
+use tokio::runtime::Runtime;
+
+use crate::collate::Collator;
+use crate::run::{self, Driver, Link, Slices};
+use crate::show::Show;
+use crate::{ExecError, ExecOptions};
+
+/// Steps `from..to` of a play, run as one stretch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    pub from: u32,
+    pub to: u32,
+    /// Only the first live host runs it; the others get its outcome.
+    pub run_once: bool,
+    /// A failure here stops every host of the batch.
+    pub fatal: bool,
+    /// Reads other hosts' variables.
+    pub hostvars: bool,
+}
+
+impl Cut {
+    fn plain(from: u32, to: u32) -> Cut {
+        Cut {
+            from,
+            to,
+            run_once: false,
+            fatal: false,
+            hostvars: false,
+        }
+    }
+}
+
+/// Cuts a play's steps (0: facts, `1..=n`: tasks, `n + 1`: handlers) into
+/// stretches: each task with a sync point runs alone, and so does every
+/// task when the play checks failures after each task.
+pub fn cuts(play: &Play, pp: &PlannedPlay) -> Vec<Cut> {
+    let every = pp.any_errors_fatal || pp.max_fail_percentage.is_some();
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (k, &i) in pp.tasks.iter().enumerate() {
+        let step = k as u32 + 1;
+        let task = &play.tasks[i as usize];
+        let mut syncs = Vec::new();
+        task.visit(&mut |t| {
+            syncs.extend(pp.sync_points.iter().filter(|s| s.task == t.id));
+        });
+        if syncs.is_empty() && !every {
+            continue;
+        }
+        if from < step {
+            out.push(Cut::plain(from, step));
+        }
+        let reason = |r: &str| syncs.iter().any(|s| s.reason.starts_with(r));
+        out.push(Cut {
+            from: step,
+            to: step + 1,
+            run_once: task.block.is_none() && task.keywords.get("run_once").is_some_and(truthy),
+            fatal: reason("any_errors_fatal") || reason("run_once"),
+            hostvars: syncs.iter().any(|s| s.reason.contains("hostvars")),
+        });
+        from = step + 1;
+    }
+    out.push(Cut::plain(from, pp.tasks.len() as u32 + 2));
+    out
+}
+
+/// What exec knows about a host between stretches.
+struct HostRec {
+    name: String,
+    link: Option<Link>,
+    state: HostState,
+    /// Why the host could not be reached, once it could not.
+    unreachable: Option<String>,
+}
+
+impl HostRec {
+    fn live(&self) -> bool {
+        !self.state.stopped && self.unreachable.is_none()
+    }
+
+    /// In Ansible's failed hosts (unreachable ones are counted apart).
+    fn failed(&self) -> bool {
+        self.state.stopped && self.unreachable.is_none()
+    }
+}
+
+/// One run of a planned document.
+pub struct Conductor<'d, H: Write, E: Write> {
+    doc: &'d Document,
+    runtime: Runtime,
+    slices: Arc<Slices>,
+    hosts: Vec<HostRec>,
+    show: Show<'d, H>,
+    stats: BTreeMap<String, HostStats>,
+    events: E,
+    /// False once stdout is closed: the run goes on without events.
+    events_open: bool,
+    forks: usize,
+    timeout: Duration,
+}
+
+impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
+    pub fn new(
+        doc: &'d Document,
+        opts: &ExecOptions,
+        events: E,
+        show: Show<'d, H>,
+    ) -> Result<Self, ExecError> {
+        let plan = doc.plan.as_ref().ok_or(ExecError::NoPlan)?;
+        let hosts = plan
+            .hosts
+            .iter()
+            .map(|h| HostRec {
+                name: h.name.clone(),
+                link: Some(Link::Closed(Driver::for_host(doc, &h.name))),
+                state: HostState::default(),
+                unreachable: None,
+            })
+            .collect();
+        let stats = plan
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), HostStats::default()))
+            .collect();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        Ok(Conductor {
+            doc,
+            runtime,
+            slices: Arc::new(Slices::new(doc.clone())),
+            hosts,
+            show,
+            stats,
+            events,
+            events_open: true,
+            forks: plan.forks as usize,
+            timeout: opts.timeout,
+        })
+    }
+
+    /// Runs every play; returns the exit code.
+    pub fn run(mut self) -> Result<i32, ExecError> {
+        let doc = self.doc;
+        let plan = doc.plan.as_ref().ok_or(ExecError::NoPlan)?;
+        'plays: for pp in &plan.plays {
+            let play = &doc.parsed.plays[pp.play as usize];
+            if pp.hosts.is_empty() {
+                self.show.play(pp, true)?;
+                continue;
+            }
+            let cuts = cuts(play, pp);
+            let serial = pp.batches.len() > 1;
+            let mut start = 0;
+            for &size in &pp.batches {
+                let batch: Vec<usize> = pp.hosts[start..start + size as usize]
+                    .iter()
+                    .filter_map(|h| self.hosts.iter().position(|r| &r.name == h))
+                    .collect();
+                start += size as usize;
+                self.show.play(pp, false)?;
+                let out_before = batch.iter().filter(|&&i| !self.hosts[i].live()).count();
+                let names = serial.then(|| pp.hosts[start - size as usize..start].to_vec());
+                let broke = self.run_batch(pp, &cuts, &batch, names)?;
+                let out_after = batch.iter().filter(|&&i| !self.hosts[i].live()).count();
+                if broke || out_after - out_before == batch.len() {
+                    break 'plays;
+                }
+            }
+        }
+        self.finish()
+    }
+
+    /// Runs a batch's stretches; true when `max_fail_percentage` broke the run.
+    fn run_batch(
+        &mut self,
+        pp: &PlannedPlay,
+        cuts: &[Cut],
+        batch: &[usize],
+        names: Option<Vec<String>>,
+    ) -> Result<bool, ExecError> {
+        for cut in cuts {
+            let live: Vec<usize> = batch
+                .iter()
+                .copied()
+                .filter(|&i| self.hosts[i].live())
+                .collect();
+            let Some(&first) = live.first() else {
+                return Ok(false);
+            };
+            let runners = if cut.run_once { &live[..1] } else { &live[..] };
+            let before = self.hosts[first].state.clone();
+            self.run_cut(pp, cut, runners, names.clone())?;
+            if cut.run_once && self.hosts[first].live() {
+                let after = self.hosts[first].state.clone();
+                for &i in &live[1..] {
+                    share(&before, &after, &mut self.hosts[i].state);
+                }
+            }
+            let failed = live.iter().any(|&i| !self.hosts[i].live());
+            if cut.fatal && failed {
+                for &i in &live {
+                    self.hosts[i].state.stopped = true;
+                }
+            }
+            if let Some(pct) = pp.max_fail_percentage {
+                let failed = self.hosts.iter().filter(|h| h.failed()).count();
+                if failed as f64 / batch.len() as f64 > pct / 100.0 {
+                    for &i in &live {
+                        self.hosts[i].state.stopped = true;
+                    }
+                    // Once from the percentage check, once because no host
+                    // is left, as ansible-core prints it.
+                    self.show.no_more_hosts()?;
+                    self.show.no_more_hosts()?;
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Runs one stretch on `runners` (indices into `hosts`), showing and
+    /// streaming their events in Ansible's order as they arrive.
+    fn run_cut(
+        &mut self,
+        pp: &PlannedPlay,
+        cut: &Cut,
+        runners: &[usize],
+        batch: Option<Vec<String>>,
+    ) -> Result<(), ExecError> {
+        let hostvars = if cut.hostvars {
+            self.hostvars()
+        } else {
+            Vars::new()
+        };
+        let first = first_step(self.doc, pp, cut.from);
+        let jobs = runners
+            .iter()
+            .enumerate()
+            .map(|(index, &i)| {
+                let rec = &mut self.hosts[i];
+                run::Job {
+                    index,
+                    host: rec.name.clone(),
+                    link: rec
+                        .link
+                        .take()
+                        .expect("a host's link is back between stretches"),
+                    stretch: Stretch {
+                        play: pp.play,
+                        from: cut.from,
+                        to: cut.to,
+                        state: std::mem::take(&mut rec.state),
+                        batch: batch.clone(),
+                        hostvars: hostvars.clone(),
+                    },
+                    first: first.clone(),
+                    slices: self.slices.clone(),
+                }
+            })
+            .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let handle = self
+            .runtime
+            .spawn(run::run_all(jobs, self.forks, self.timeout, tx));
+        let mut collator = Collator::new(runners.len());
+        while let Some((i, ev)) = self.runtime.block_on(rx.recv()) {
+            collator.push(i, ev);
+            for ev in collator.ready() {
+                self.event(&ev)?;
+            }
+        }
+        let done = self
+            .runtime
+            .block_on(handle)
+            .expect("the stretch's driver does not panic");
+        for d in done {
+            let rec = self
+                .hosts
+                .iter_mut()
+                .find(|r| r.name == d.host)
+                .expect("a job runs a known host");
+            rec.state = d.state;
+            rec.link = Some(d.link);
+            if d.unreachable.is_some() {
+                rec.unreachable = d.unreachable;
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, ev: &Event) -> Result<(), ExecError> {
+        if matches!(ev, Event::StretchDone { .. }) {
+            return Ok(());
+        }
+        if let Event::TaskResult { host, .. } = ev
+            && let Some(s) = self.stats.get_mut(host)
+        {
+            s.record(ev);
+        }
+        self.show.event(ev)?;
+        self.write(ev)
+    }
+
+    /// Writes one event line; a closed pipe stops the events, not the run.
+    fn write(&mut self, ev: &Event) -> Result<(), ExecError> {
+        if !self.events_open {
+            return Ok(());
+        }
+        let r = writeln!(self.events, "{}", ev.to_line()).and_then(|()| self.events.flush());
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.events_open = false;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every host's variables as `hostvars` shows them: inventory vars,
+    /// facts (also under their `ansible_` names), registered and set facts.
+    fn hostvars(&self) -> Vars {
+        let plan = self.doc.plan.as_ref().expect("checked in new");
+        let mut out = Vars::new();
+        for (hp, rec) in plan.hosts.iter().zip(&self.hosts) {
+            let mut v = hp.vars.clone();
+            v.insert("inventory_hostname".into(), json!(hp.name));
+            v.insert("group_names".into(), json!(hp.groups));
+            for (k, fact) in &rec.state.facts {
+                v.insert(format!("ansible_{k}"), fact.clone());
+            }
+            v.insert(
+                "ansible_facts".into(),
+                Json::Object(rec.state.facts.clone()),
+            );
+            v.extend(rec.state.vars.clone());
+            out.insert(hp.name.clone(), Json::Object(v));
+        }
+        out
+    }
+
+    fn finish(mut self) -> Result<i32, ExecError> {
+        // Like Ansible's recap, only hosts that got a counted result.
+        self.stats.retain(|_, s| *s != HostStats::default());
+        self.show.finish(&self.stats)?;
+        let code = crate::exit_code(&self.stats);
+        let hosts = std::mem::take(&mut self.hosts);
+        for rec in &hosts {
+            let Some(&stats) = self.stats.get(&rec.name) else {
+                continue;
+            };
+            self.write(&Event::HostDone {
+                host: rec.name.clone(),
+                stats,
+                error: rec.unreachable.clone(),
+            })?;
+        }
+        let links = hosts.into_iter().filter_map(|r| r.link);
+        self.runtime
+            .block_on(futures_join(links.map(Link::close).collect()));
+        let stats = std::mem::take(&mut self.stats);
+        self.write(&Event::Stats {
+            hosts: stats,
+            exit_code: code,
+        })?;
+        Ok(code)
+    }
+}
+
+/// Awaits every future (closing links side by side).
+async fn futures_join(futs: Vec<impl std::future::Future<Output = ()> + Send + 'static>) {
+    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+/// What a `run_once` task produced on the host that ran it (variables and
+/// facts new or changed since `before`), given to `other`. Handlers it
+/// notified run on that host only, as in ansible-core.
+fn share(before: &HostState, after: &HostState, other: &mut HostState) {
+    for (k, v) in &after.vars {
+        if before.vars.get(k) != Some(v) {
+            other.vars.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in &after.facts {
+        if before.facts.get(k) != Some(v) {
+            other.facts.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// The task a stretch starting at `step` shows a failure at when a host
+/// fails before running anything (unreachable, no runner): its first task,
+/// or fact gathering.
+fn first_step(doc: &Document, pp: &PlannedPlay, step: u32) -> (TaskKey, String) {
+    let play = &doc.parsed.plays[pp.play as usize];
+    let gathering = (
+        TaskKey {
+            play: pp.play,
+            pos: vec![],
+        },
+        "Gathering Facts".to_owned(),
+    );
+    if step == 0 && play.gather_facts {
+        return gathering;
+    }
+    let k = step.saturating_sub(1) as usize;
+    match pp.tasks.get(k) {
+        Some(&i) => {
+            let t = &play.tasks[i as usize];
+            (
+                TaskKey {
+                    play: pp.play,
+                    pos: vec![0, i],
+                },
+                t.name.clone().unwrap_or_else(|| t.action.clone()),
+            )
+        }
+        None => gathering,
+    }
+}

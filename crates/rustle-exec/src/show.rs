@@ -1,0 +1,158 @@
+//! Turns the ordered event stream into Ansible's default output: play and
+//! task banners, result lines, errors and the recap.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use rustle_format::{Document, Event, HostStats, PlannedPlay, Status, TaskKey};
+
+use crate::display::Display;
+
+fn is_meta(action: &str) -> bool {
+    matches!(
+        action,
+        "meta" | "ansible.builtin.meta" | "ansible.legacy.meta"
+    )
+}
+
+/// Turns the ordered event stream into banners and result lines.
+pub struct Show<'d, W: Write> {
+    doc: &'d Document,
+    display: Display<W>,
+    key: Option<TaskKey>,
+}
+
+impl<'d, W: Write> Show<'d, W> {
+    pub fn new(doc: &'d Document, display: Display<W>) -> Self {
+        Show {
+            doc,
+            display,
+            key: None,
+        }
+    }
+
+    /// A play's banner (once per serial batch); a play without hosts
+    /// says so, as Ansible does.
+    pub fn play(&mut self, pp: &PlannedPlay, no_hosts: bool) -> std::io::Result<()> {
+        let name = &self.doc.parsed.plays[pp.play as usize].name;
+        self.key = None;
+        self.display.banner(&format!("PLAY [{name}]"))?;
+        if no_hosts {
+            self.display.line("skipping: no hosts matched")?;
+        }
+        Ok(())
+    }
+
+    /// Every host of the play has failed or was stopped.
+    pub fn no_more_hosts(&mut self) -> std::io::Result<()> {
+        self.display.banner("NO MORE HOSTS LEFT")
+    }
+
+    fn task_banner(&mut self, key: &TaskKey, name: &str) -> std::io::Result<()> {
+        if self.key.as_ref() == Some(key) {
+            return Ok(());
+        }
+        self.key = Some(key.clone());
+        let title = if key.pos.first() == Some(&1) {
+            format!("RUNNING HANDLER [{name}]")
+        } else {
+            format!("TASK [{name}]")
+        };
+        self.display.banner(&title)
+    }
+
+    pub fn event(&mut self, ev: &Event) -> std::io::Result<()> {
+        match ev {
+            // Ansible announces no banner for the meta tasks it adds itself.
+            Event::TaskStart { action, key, .. } if is_meta(action) && self.implicit(key) => Ok(()),
+            Event::TaskResult { action, status, .. }
+                if is_meta(action) && *status == Status::Ok =>
+            {
+                Ok(())
+            }
+            Event::TaskStart { key, name, .. } => self.task_banner(key, name),
+            Event::ItemResult {
+                host,
+                key,
+                status,
+                label,
+                result,
+            } => {
+                self.task_banner(key, "")?;
+                let action = self.action_of(key);
+                self.display.item(host, &action, *status, label, result)
+            }
+            Event::TaskResult {
+                host,
+                key,
+                name,
+                action,
+                status,
+                ignored,
+                result,
+                ..
+            } => {
+                self.task_banner(key, name)?;
+                let is_loop = result.get("results").is_some_and(|r| r.is_array());
+                if *status == Status::Failed && !is_loop {
+                    let msg = result
+                        .get("msg")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or_default();
+                    let origin = self.origin(key);
+                    let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
+                    self.display.error(action, msg, origin)?;
+                }
+                if !is_loop || *status == Status::Skipped {
+                    self.display.result(host, action, *status, false, result)?;
+                }
+                if *ignored {
+                    self.display.line("...ignoring")?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The action of the task of `key`, as written.
+    fn action_of(&self, key: &TaskKey) -> String {
+        self.doc
+            .parsed
+            .plays
+            .get(key.play as usize)
+            .and_then(|p| p.task_at(&key.pos))
+            .map(|t| t.action.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether the task of `key` is one Ansible adds itself.
+    fn implicit(&self, key: &TaskKey) -> bool {
+        self.doc
+            .parsed
+            .plays
+            .get(key.play as usize)
+            .and_then(|p| p.task_at(&key.pos))
+            .is_some_and(|t| t.source == rustle_format::Task::IMPLICIT)
+    }
+
+    /// Where the task of `key` is written: absolute path, line, column.
+    fn origin(&self, key: &TaskKey) -> Option<(std::path::PathBuf, usize, usize)> {
+        let play = self.doc.parsed.plays.get(key.play as usize)?;
+        let source = &play.task_at(&key.pos)?.source;
+        let mut parts = source.rsplitn(3, ':');
+        let col = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let file = std::path::Path::new(parts.next()?);
+        Some((
+            std::path::Path::new(&self.doc.parsed.playbook_dir).join(file),
+            line,
+            col,
+        ))
+    }
+
+    pub fn finish(&mut self, stats: &BTreeMap<String, HostStats>) -> std::io::Result<()> {
+        self.display.recap(stats)?;
+        self.display.flush()
+    }
+}

@@ -1,0 +1,64 @@
+//! Stretches: a run of one play's steps that hosts take without waiting
+//! for each other. `rustle-exec` cuts each play at its sync points and
+//! serial batches, hands every host a [`Stretch`] with the state it reached
+//! so far, and gets back the new [`HostState`] in a final
+//! [`crate::Event::StretchDone`].
+//!
+//! A play's steps are numbered: 0 gathers facts, `1..=n` are the slice
+//! play's tasks (`SlicePlay::tasks[step - 1]`), and `n + 1` runs the
+//! handlers still notified at the end of the play.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::HostStats;
+use crate::parsed::Vars;
+
+/// What a runner (or the engine in `rustle-exec`) is asked to run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Stretch {
+    /// Index of the play in the playbook (`SlicePlay::play`).
+    pub play: u32,
+    /// First step to run.
+    pub from: u32,
+    /// Step to stop before (may exceed the last step: up to the end).
+    pub to: u32,
+    /// The host's state when the stretch starts.
+    pub state: HostState,
+    /// `ansible_play_batch` when `serial` splits the play's hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Vec<String>>,
+    /// Other hosts' variables (`hostvars`), sent only to stretches that
+    /// read them.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub hostvars: Vars,
+}
+
+/// Everything about a host that outlives one stretch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HostState {
+    /// Gathered facts, without the `ansible_` prefix.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub facts: Vars,
+    /// `register` results and `set_fact` variables.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub vars: Vars,
+    /// A task failed (or `any_errors_fatal` stopped the host): it runs
+    /// nothing more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
+    /// `meta: end_play`/`end_host` ended this play for the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_play: Option<u32>,
+    /// Handler names and `listen` topics notified and not yet run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notified: Vec<String>,
+    /// Roles run in the current play: `[path, tasks file, params]`, so a
+    /// role runs once unless its parameters differ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles_ran: Vec<(String, Option<String>, serde_json::Value)>,
+    pub stats: HostStats,
+}
