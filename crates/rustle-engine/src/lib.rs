@@ -13,6 +13,8 @@ pub mod target;
 pub mod template;
 mod util;
 
+use std::sync::atomic::AtomicBool;
+
 use rustle_format::{Event, HostSlice, HostState, HostStats, Stretch};
 
 pub use target::{ExecOutput, ExecRequest, FileKind, FileStat, LocalTarget, Target};
@@ -50,14 +52,18 @@ pub fn run_host(
 /// Runs one stretch of `slice` (some steps of one play) from the state the
 /// host reached, calling `emit` with each event, and ends with
 /// `Event::StretchDone` carrying the state it reached, which it returns.
+/// Once `stop` is set, no further step starts (the one running finishes).
 pub fn run_stretch(
     slice: &HostSlice,
     stretch: Stretch,
     target: &dyn Target,
     files: &dyn FileSource,
     emit: &mut dyn FnMut(Event),
+    stop: &AtomicBool,
 ) -> HostState {
-    let state = run::HostRun::new(slice, target, files, emit).run_stretch(stretch);
+    let state = run::HostRun::new(slice, target, files, emit)
+        .with_stop(stop)
+        .run_stretch(stretch);
     emit(Event::StretchDone {
         host: slice.host.clone(),
         state: state.clone(),

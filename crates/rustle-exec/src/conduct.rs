@@ -27,7 +27,7 @@ use serde_json::{Value as Json, json};
 use tokio::runtime::Runtime;
 
 use crate::collate::Collator;
-use crate::run::{self, Driver, Link, Slices};
+use crate::run::{self, Driver, Interrupt, Link, Slices};
 use crate::show::Show;
 use crate::{ExecError, ExecOptions};
 
@@ -123,7 +123,29 @@ pub struct Conductor<'d, H: Write, E: Write> {
     events_open: bool,
     forks: usize,
     timeout: Duration,
+    interrupt: Interrupt,
 }
+
+/// How a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BatchEnd {
+    Done,
+    /// `max_fail_percentage` was exceeded: the run stops.
+    Break,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// What woke the stretch's event loop.
+enum Next {
+    Event(Option<(usize, Box<Event>)>),
+    Interrupted,
+    Late,
+}
+
+/// How long hosts may finish their running task after Ctrl-C before their
+/// jobs are aborted.
+const GRACE: Duration = Duration::from_secs(10);
 
 impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
     pub fn new(
@@ -152,6 +174,10 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             .worker_threads(2)
             .enable_all()
             .build()?;
+        let interrupt = {
+            let _rt = runtime.enter();
+            Interrupt::listen()
+        };
         Ok(Conductor {
             doc,
             runtime,
@@ -163,6 +189,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             events_open: true,
             forks: plan.forks as usize,
             timeout: opts.timeout,
+            interrupt,
         })
     }
 
@@ -188,9 +215,9 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                 self.show.play(pp, false)?;
                 let out_before = batch.iter().filter(|&&i| !self.hosts[i].live()).count();
                 let names = serial.then(|| pp.hosts[start - size as usize..start].to_vec());
-                let broke = self.run_batch(pp, &cuts, &batch, names)?;
+                let end = self.run_batch(pp, &cuts, &batch, names)?;
                 let out_after = batch.iter().filter(|&&i| !self.hosts[i].live()).count();
-                if broke || out_after - out_before == batch.len() {
+                if end != BatchEnd::Done || out_after - out_before == batch.len() {
                     break 'plays;
                 }
             }
@@ -198,22 +225,25 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         self.finish()
     }
 
-    /// Runs a batch's stretches; true when `max_fail_percentage` broke the run.
+    /// Runs a batch's stretches.
     fn run_batch(
         &mut self,
         pp: &PlannedPlay,
         cuts: &[Cut],
         batch: &[usize],
         names: Option<Vec<String>>,
-    ) -> Result<bool, ExecError> {
+    ) -> Result<BatchEnd, ExecError> {
         for cut in cuts {
+            if self.interrupt.is_set() {
+                return Ok(BatchEnd::Interrupted);
+            }
             let live: Vec<usize> = batch
                 .iter()
                 .copied()
                 .filter(|&i| self.hosts[i].live())
                 .collect();
             let Some(&first) = live.first() else {
-                return Ok(false);
+                return Ok(BatchEnd::Done);
             };
             let runners = if cut.run_once { &live[..1] } else { &live[..] };
             let before = self.hosts[first].state.clone();
@@ -240,11 +270,14 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                     // is left, as ansible-core prints it.
                     self.show.no_more_hosts()?;
                     self.show.no_more_hosts()?;
-                    return Ok(true);
+                    return Ok(BatchEnd::Break);
                 }
             }
         }
-        Ok(false)
+        if self.interrupt.is_set() {
+            return Ok(BatchEnd::Interrupted);
+        }
+        Ok(BatchEnd::Done)
     }
 
     /// Runs one stretch on `runners` (indices into `hosts`), showing and
@@ -284,6 +317,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                     },
                     first: first.clone(),
                     slices: self.slices.clone(),
+                    interrupt: self.interrupt.clone(),
                 }
             })
             .collect();
@@ -292,10 +326,35 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             .runtime
             .spawn(run::run_all(jobs, self.forks, self.timeout, tx));
         let mut collator = Collator::new(runners.len());
-        while let Some((i, ev)) = self.runtime.block_on(rx.recv()) {
-            collator.push(i, ev);
-            for ev in collator.ready() {
-                self.event(&ev)?;
+        let mut deadline = None;
+        loop {
+            if deadline.is_none() && self.interrupt.is_set() {
+                deadline = Some(tokio::time::Instant::now() + GRACE);
+            }
+            let mut irx = self.interrupt.rx.clone();
+            let next = self.runtime.block_on(async {
+                tokio::select! {
+                    ev = rx.recv() => Next::Event(ev.map(|(i, ev)| (i, Box::new(ev)))),
+                    _ = irx.changed(), if deadline.is_none() => Next::Interrupted,
+                    () = sleep_until(deadline), if deadline.is_some() => Next::Late,
+                }
+            });
+            match next {
+                Next::Event(Some((i, ev))) => {
+                    collator.push(i, *ev);
+                    for ev in collator.ready() {
+                        self.event(&ev)?;
+                    }
+                }
+                Next::Event(None) => break,
+                // Ctrl-C: hosts finish their running task, within GRACE.
+                Next::Interrupted => {}
+                Next::Late => {
+                    // Jobs still running past the grace period are dropped
+                    // (local runners killed); the run ends here.
+                    handle.abort();
+                    return Ok(());
+                }
             }
         }
         let done = self
@@ -371,8 +430,16 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
     fn finish(mut self) -> Result<i32, ExecError> {
         // Like Ansible's recap, only hosts that got a counted result.
         self.stats.retain(|_, s| *s != HostStats::default());
+        let interrupted = self.interrupt.is_set();
+        if interrupted {
+            self.show.interrupted()?;
+        }
         self.show.finish(&self.stats)?;
-        let code = crate::exit_code(&self.stats);
+        let code = if interrupted {
+            99
+        } else {
+            crate::exit_code(&self.stats)
+        };
         let hosts = std::mem::take(&mut self.hosts);
         for rec in &hosts {
             let Some(&stats) = self.stats.get(&rec.name) else {
@@ -393,6 +460,14 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             exit_code: code,
         })?;
         Ok(code)
+    }
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -183,6 +183,12 @@ impl<W: Write> Display<W> {
         writeln!(self.out)
     }
 
+    /// `[ERROR]: msg` on its own, for errors of the run rather than a task.
+    pub fn run_error(&mut self, msg: &str) -> io::Result<()> {
+        let line = format!("[ERROR]: {msg}");
+        writeln!(self.out, "{}", self.palette.paint(RED, &line))
+    }
+
     /// One loop item for one host.
     pub fn item(
         &mut self,

@@ -9,11 +9,12 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rustle_format::{Connection, Document, Event, HostSlice, HostState, Status, Stretch, TaskKey};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::ssh_target::SshTarget;
 
@@ -124,6 +125,34 @@ impl Link {
     }
 }
 
+/// Ctrl-C on the controller: a flag for engines running in this process
+/// and a channel for jobs that tell a runner to stop.
+#[derive(Clone)]
+pub struct Interrupt {
+    pub flag: Arc<AtomicBool>,
+    pub rx: watch::Receiver<bool>,
+}
+
+impl Interrupt {
+    /// Listens for Ctrl-C (SIGINT) on the current runtime from now on.
+    pub fn listen() -> Interrupt {
+        let flag = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = watch::channel(false);
+        let set = flag.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                set.store(true, Ordering::Relaxed);
+                let _ = tx.send(true);
+            }
+        });
+        Interrupt { flag, rx }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+}
+
 /// One host's part of a stretch.
 pub struct Job {
     /// Index of the host among the stretch's hosts (for the collator).
@@ -134,6 +163,7 @@ pub struct Job {
     /// Where a failure before any task is shown: the stretch's first step.
     pub first: (TaskKey, String),
     pub slices: Arc<Slices>,
+    pub interrupt: Interrupt,
 }
 
 /// What a job hands back: the host's new state, its link, and, when the
@@ -235,21 +265,22 @@ impl Tracker {
 }
 
 /// Runs `jobs`, at most `forks` at once, and returns what each handed back.
+/// Dropping (aborting) the future aborts every job.
 pub async fn run_all(jobs: Vec<Job>, forks: usize, timeout: Duration, tx: Tx) -> Vec<Done> {
     let forks = Arc::new(Semaphore::new(forks.max(1)));
-    let mut handles = Vec::new();
+    let mut set = tokio::task::JoinSet::new();
     for job in jobs {
         let forks = forks.clone();
         let tx = tx.clone();
-        handles.push(tokio::spawn(async move {
+        set.spawn(async move {
             let _permit = forks.acquire_owned().await;
             run_job(job, timeout, tx).await
-        }));
+        });
     }
     drop(tx);
     let mut done = Vec::new();
-    for h in handles {
-        done.push(h.await.expect("a host's job does not panic"));
+    while let Some(d) = set.join_next().await {
+        done.push(d.expect("a host's job does not panic"));
     }
     done
 }
@@ -262,6 +293,7 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
         stretch,
         first,
         slices,
+        interrupt,
     } = job;
     let base = stretch.state.clone();
     let mut t = Tracker {
@@ -295,7 +327,7 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
                     let input = child.stdin.take().expect("piped");
                     let out = child.stdout.take().expect("piped");
                     let err = child.stderr.take().expect("piped");
-                    let stderr = pump(&stretch, input, out, err, &mut t).await;
+                    let stderr = pump(&stretch, input, out, err, &mut t, interrupt).await;
                     let status = child.wait().await;
                     end_of_runner(&mut t, status.ok().and_then(|s| s.code()), stderr, &base).await;
                 }
@@ -320,7 +352,7 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
                     let input = child.stdin().take().expect("piped");
                     let out = child.stdout().take().expect("piped");
                     let err = child.stderr().take().expect("piped");
-                    let stderr = pump(&stretch, input, out, err, &mut t).await;
+                    let stderr = pump(&stretch, input, out, err, &mut t, interrupt).await;
                     let code = child.wait().await.ok().and_then(|s| s.code());
                     end_of_runner(&mut t, code, stderr, &base).await;
                 }
@@ -333,9 +365,11 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
         }
         Link::LocalEngine => {
             let target = Arc::new(rustle_engine::LocalTarget);
-            run_engine(&slices, stretch, target, &mut t).await
+            run_engine(&slices, stretch, target, &mut t, interrupt.flag).await
         }
-        Link::SshEngine(_, target) => run_engine(&slices, stretch, target.clone(), &mut t).await,
+        Link::SshEngine(_, target) => {
+            run_engine(&slices, stretch, target.clone(), &mut t, interrupt.flag).await
+        }
     }
     let why = "the host's event stream ended without its state".to_owned();
     t.fail(Status::Failed, why, &base).await;
@@ -354,6 +388,7 @@ async fn run_engine(
     stretch: Stretch,
     target: Arc<dyn rustle_engine::Target + Send + Sync>,
     t: &mut Tracker,
+    stop: Arc<AtomicBool>,
 ) {
     let (etx, mut erx) = mpsc::channel::<Event>(256);
     let slices = slices.clone();
@@ -367,9 +402,10 @@ async fn run_engine(
             return;
         };
         let files = ControllerFiles(slice.files.clone());
-        rustle_engine::run_stretch(&slice, stretch, target.as_ref(), &files, &mut |ev| {
+        let mut emit = |ev| {
             let _ = etx.blocking_send(ev);
-        });
+        };
+        rustle_engine::run_stretch(&slice, stretch, target.as_ref(), &files, &mut emit, &stop);
     });
     while let Some(ev) = erx.recv().await {
         t.send(ev).await;
@@ -381,21 +417,26 @@ async fn run_engine(
     }
 }
 
-/// Sends the stretch to a runner's stdin and forwards its event lines;
-/// returns what it wrote on stderr (and any stdout line that was not an
-/// event).
+/// Sends the stretch to a runner's stdin (one line) and forwards its event
+/// lines, telling it to stop on Ctrl-C; returns what it wrote on stderr
+/// (and any stdout line that was not an event). Stdin stays open while the
+/// runner runs: its end tells the runner the controller is gone.
 async fn pump(
     stretch: &Stretch,
     mut input: impl AsyncWrite + Unpin,
     out: impl AsyncRead + Unpin,
     mut err: impl AsyncRead + Unpin + Send + 'static,
     t: &mut Tracker,
+    mut interrupt: Interrupt,
 ) -> String {
-    let request = serde_json::to_vec(stretch).expect("a stretch always serialises");
+    let mut request = serde_json::to_vec(stretch).expect("a stretch always serialises");
+    request.push(b'\n');
+    if interrupt.is_set() {
+        request.extend_from_slice(b"stop\n");
+    }
     // A runner that dies before reading shows up below as its exit.
     let _ = input.write_all(&request).await;
-    let _ = input.shutdown().await;
-    drop(input);
+    let _ = input.flush().await;
     let stderr = tokio::spawn(async move {
         let mut buf = Vec::new();
         let _ = err.read_to_end(&mut buf).await;
@@ -403,7 +444,18 @@ async fn pump(
     });
     let mut junk = String::new();
     let mut lines = BufReader::new(out).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut told = interrupt.is_set();
+    loop {
+        let line = tokio::select! {
+            line = lines.next_line() => line,
+            _ = interrupt.rx.changed(), if !told => {
+                told = true;
+                let _ = input.write_all(b"stop\n").await;
+                let _ = input.flush().await;
+                continue;
+            }
+        };
+        let Ok(Some(line)) = line else { break };
         match Event::from_line(&line) {
             Ok(ev) => t.send(ev).await,
             Err(_) => {
@@ -412,6 +464,7 @@ async fn pump(
             }
         }
     }
+    drop(input);
     let err = stderr.await.unwrap_or_default();
     junk + &String::from_utf8_lossy(&err)
 }

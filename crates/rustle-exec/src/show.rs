@@ -43,6 +43,11 @@ impl<'d, W: Write> Show<'d, W> {
         Ok(())
     }
 
+    /// Ctrl-C stopped the run.
+    pub fn interrupted(&mut self) -> std::io::Result<()> {
+        self.display.run_error("User interrupted execution")
+    }
+
     /// Every host of the play has failed or was stopped.
     pub fn no_more_hosts(&mut self) -> std::io::Result<()> {
         self.display.banner("NO MORE HOSTS LEFT")

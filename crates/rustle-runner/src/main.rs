@@ -4,17 +4,20 @@
 //! one JSON event line per event on stdout as it happens. Synchronous and
 //! small: no async runtime, no SSH.
 //!
-//! With `--stretch`, it reads a [`rustle_format::Stretch`] (JSON) on stdin
-//! and runs only those steps of one play from the state it gives, ending
-//! the stream with the state reached (`stretch_done`). That is how
-//! `rustle-exec` runs a host between sync points.
+//! With `--stretch`, it reads a [`rustle_format::Stretch`] (one JSON line)
+//! on stdin and runs only those steps of one play from the state it gives,
+//! ending the stream with the state reached (`stretch_done`). That is how
+//! `rustle-exec` runs a host between sync points. It then keeps reading
+//! stdin: a `stop` line (Ctrl-C on the controller) or the end of stdin
+//! (the controller is gone) means no further step starts.
 //!
 //! Exit codes: 0 when no task failed, 2 when one did, 3 when the payload is
 //! missing or corrupt or the stretch unreadable (then nothing is written on
 //! stdout).
 
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustle_engine::{FileSource, LocalTarget};
 use rustle_format::{Event, Stretch};
@@ -68,15 +71,35 @@ fn main() -> ExitCode {
     };
     let files = PayloadFiles(&payload);
     let failed = if arg.as_deref() == Some("--stretch") {
-        let stretch: Stretch = match serde_json::from_reader(io::stdin().lock()) {
+        let mut line = String::new();
+        let read = io::stdin().lock().read_line(&mut line);
+        let stretch: Stretch = match read
+            .map_err(|e| e.to_string())
+            .and_then(|_| serde_json::from_str(&line).map_err(|e| e.to_string()))
+        {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("rustle-runner: error: reading the stretch on stdin: {e}");
                 return ExitCode::from(3);
             }
         };
-        let state =
-            rustle_engine::run_stretch(&payload.slice, stretch, &LocalTarget, &files, &mut emit);
+        static STOP: AtomicBool = AtomicBool::new(false);
+        std::thread::spawn(|| {
+            let mut line = String::new();
+            let mut input = io::stdin().lock();
+            while input.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim() != "stop" {
+                line.clear();
+            }
+            STOP.store(true, Ordering::Relaxed);
+        });
+        let state = rustle_engine::run_stretch(
+            &payload.slice,
+            stretch,
+            &LocalTarget,
+            &files,
+            &mut emit,
+            &STOP,
+        );
         state.stopped
     } else {
         let stats = rustle_engine::run_host(&payload.slice, &LocalTarget, &files, &mut emit);

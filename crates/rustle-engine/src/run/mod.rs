@@ -7,6 +7,7 @@ mod loops;
 mod task;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use minijinja::Environment;
 use rustle_format::{
@@ -46,6 +47,8 @@ pub struct HostRun<'a> {
     others: Arc<Vars>,
     /// The last failed task and its result, for a block's `rescue`.
     last_failure: Option<(Json, Json)>,
+    /// Set from outside (Ctrl-C on the controller): start no more steps.
+    stop: Option<&'a AtomicBool>,
 }
 
 /// The per-play part of the variables and the pending notifications.
@@ -136,7 +139,15 @@ impl<'a> HostRun<'a> {
             host_vars: Arc::new(Vars::new()),
             others: Arc::default(),
             last_failure: None,
+            stop: None,
         }
+    }
+
+    /// Starts no more steps once `stop` is set; the stretch then ends with
+    /// the state reached.
+    pub fn with_stop(mut self, stop: &'a AtomicBool) -> HostRun<'a> {
+        self.stop = Some(stop);
+        self
     }
 
     /// Runs every play, then emits `HostDone`.
@@ -233,6 +244,9 @@ impl<'a> HostRun<'a> {
         let play = state.play;
         let last = play.tasks.len() as u32 + 1;
         for step in from..to.min(last + 1) {
+            if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                break;
+            }
             let flow = if step == 0 {
                 if !play.gather_facts || !state.tag_filter.runs(&["always".to_owned()]) {
                     continue;
