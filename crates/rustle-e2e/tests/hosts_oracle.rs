@@ -5,7 +5,7 @@
 //! hosts finish a task aside), the same recap, exit alike and leave the
 //! same files.
 
-use rustle_e2e::{comparable, recap, run_ansible, run_rustle, tree};
+use rustle_e2e::{comparable, recap, run_ansible, run_rustle, stage_ok, tree};
 
 const INVENTORY: &str = "fixtures/playbooks/hosts/hosts.ini";
 
@@ -67,4 +67,65 @@ fn a_play_where_every_host_fails_ends_the_run_as_ansible() {
         same_as_ansible("fixtures/playbooks/hosts/all_failed.yml"),
         Some(2)
     );
+}
+
+/// `--json-summary`: one document like the ansible.posix.json callback's,
+/// with a play entry per serial batch, each host's result under its task,
+/// and stats equal to ansible-playbook's recap.
+#[test]
+fn json_summary_has_a_play_per_batch_and_ansibles_counts() {
+    let playbook = "fixtures/playbooks/hosts/serial.yml";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |d: &str| {
+        let dir = tmp.path().join(d);
+        std::fs::create_dir_all(&dir).unwrap();
+        format!("out={}", dir.display())
+    };
+    let ansible = run_ansible(&[playbook, "-i", INVENTORY, "-e", &dir("a")]);
+    let parsed = stage_ok(
+        "rustle-parse",
+        &[playbook, "-i", INVENTORY, "-e", &dir("r")],
+        &[],
+        b"",
+    );
+    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    let out = stage_ok("rustle-exec", &["--json-summary"], &[], &planned.stdout);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let plays = doc["plays"].as_array().unwrap();
+    let names: Vec<&str> = plays
+        .iter()
+        .map(|p| p["play"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "In batches of two",
+            "In batches of two",
+            "After the batches"
+        ]
+    );
+    let once = &plays[1]["tasks"][1];
+    assert_eq!(once["task"]["name"], "Once per batch");
+    let hosts: Vec<&String> = once["hosts"].as_object().unwrap().keys().collect();
+    assert_eq!(hosts, ["h3"], "run_once: one host's result");
+    assert_eq!(once["hosts"]["h3"]["action"], "command");
+    assert_eq!(once["hosts"]["h3"]["stdout"], "h3");
+    let stats = doc["stats"].as_object().unwrap();
+    let counts: Vec<String> = stats
+        .iter()
+        .map(|(h, s)| {
+            format!(
+                "{h} : ok={} changed={} unreachable={} failed={} skipped={} rescued={} ignored={}",
+                s["ok"],
+                s["changed"],
+                s["unreachable"],
+                s["failures"],
+                s["skipped"],
+                s["rescued"],
+                s["ignored"]
+            )
+        })
+        .collect();
+    assert_eq!(counts, recap(&ansible.stdout));
+    assert_eq!(doc["custom_stats"], serde_json::json!({}));
 }

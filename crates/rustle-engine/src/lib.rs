@@ -18,6 +18,7 @@ use std::sync::atomic::AtomicBool;
 use rustle_format::{Event, HostSlice, HostState, HostStats, Stretch};
 
 pub use target::{ExecOutput, ExecRequest, FileKind, FileStat, LocalTarget, Target};
+pub use util::time::format_timestamp;
 
 /// Where `copy src:` bytes come from, by the path as written in the task.
 pub trait FileSource {

@@ -29,6 +29,7 @@ use tokio::runtime::Runtime;
 use crate::collate::Collator;
 use crate::run::{self, Driver, Interrupt, Link, Slices};
 use crate::show::Show;
+use crate::summary::Summary;
 use crate::{ExecError, ExecOptions};
 
 /// Steps `from..to` of a play, run as one stretch.
@@ -121,6 +122,8 @@ pub struct Conductor<'d, H: Write, E: Write> {
     events: E,
     /// False once stdout is closed: the run goes on without events.
     events_open: bool,
+    /// `--json-summary`: results kept for one document at the end.
+    summary: Option<Summary>,
     forks: usize,
     timeout: Duration,
     interrupt: Interrupt,
@@ -187,6 +190,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             stats,
             events,
             events_open: true,
+            summary: opts.json_summary.then(Summary::default),
             forks: plan.forks as usize,
             timeout: opts.timeout,
             interrupt,
@@ -200,7 +204,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         'plays: for pp in &plan.plays {
             let play = &doc.parsed.plays[pp.play as usize];
             if pp.hosts.is_empty() {
-                self.show.play(pp, true)?;
+                self.play_start(pp, true)?;
                 continue;
             }
             let cuts = cuts(play, pp);
@@ -212,7 +216,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                     .filter_map(|h| self.hosts.iter().position(|r| &r.name == h))
                     .collect();
                 start += size as usize;
-                self.show.play(pp, false)?;
+                self.play_start(pp, false)?;
                 let out_before = batch.iter().filter(|&&i| !self.hosts[i].live()).count();
                 let names = serial.then(|| pp.hosts[start - size as usize..start].to_vec());
                 let end = self.run_batch(pp, &cuts, &batch, names)?;
@@ -376,6 +380,13 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         Ok(())
     }
 
+    fn play_start(&mut self, pp: &PlannedPlay, no_hosts: bool) -> Result<(), ExecError> {
+        if let Some(summary) = &mut self.summary {
+            summary.play(self.doc, pp);
+        }
+        Ok(self.show.play(pp, no_hosts)?)
+    }
+
     fn event(&mut self, ev: &Event) -> Result<(), ExecError> {
         if matches!(ev, Event::StretchDone { .. }) {
             return Ok(());
@@ -386,15 +397,25 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             s.record(ev);
         }
         self.show.event(ev)?;
-        self.write(ev)
+        match &mut self.summary {
+            Some(summary) => {
+                summary.event(self.doc, ev);
+                Ok(())
+            }
+            None => self.write(ev),
+        }
     }
 
     /// Writes one event line; a closed pipe stops the events, not the run.
     fn write(&mut self, ev: &Event) -> Result<(), ExecError> {
+        self.write_line(&ev.to_line())
+    }
+
+    fn write_line(&mut self, line: &str) -> Result<(), ExecError> {
         if !self.events_open {
             return Ok(());
         }
-        let r = writeln!(self.events, "{}", ev.to_line()).and_then(|()| self.events.flush());
+        let r = writeln!(self.events, "{line}").and_then(|()| self.events.flush());
         match r {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -441,24 +462,31 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             crate::exit_code(&self.stats)
         };
         let hosts = std::mem::take(&mut self.hosts);
-        for rec in &hosts {
+        let links = hosts.iter().filter_map(|r| r.link.as_ref()).count();
+        let mut open = Vec::with_capacity(links);
+        for rec in hosts {
+            open.extend(rec.link);
             let Some(&stats) = self.stats.get(&rec.name) else {
                 continue;
             };
-            self.write(&Event::HostDone {
-                host: rec.name.clone(),
-                stats,
-                error: rec.unreachable.clone(),
-            })?;
+            if self.summary.is_none() {
+                self.write(&Event::HostDone {
+                    host: rec.name,
+                    stats,
+                    error: rec.unreachable,
+                })?;
+            }
         }
-        let links = hosts.into_iter().filter_map(|r| r.link);
         self.runtime
-            .block_on(futures_join(links.map(Link::close).collect()));
+            .block_on(futures_join(open.into_iter().map(Link::close).collect()));
         let stats = std::mem::take(&mut self.stats);
-        self.write(&Event::Stats {
-            hosts: stats,
-            exit_code: code,
-        })?;
+        match self.summary.take() {
+            Some(summary) => self.write_line(&summary.render(&stats))?,
+            None => self.write(&Event::Stats {
+                hosts: stats,
+                exit_code: code,
+            })?,
+        }
         Ok(code)
     }
 }

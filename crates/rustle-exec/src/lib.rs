@@ -11,6 +11,7 @@ mod display;
 mod run;
 mod show;
 mod ssh_target;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,6 +30,9 @@ pub struct ExecOptions {
     /// SSH connect timeout.
     pub timeout: Duration,
     pub palette: Palette,
+    /// Print one document like the `ansible.posix.json` callback's at the
+    /// end instead of event lines.
+    pub json_summary: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

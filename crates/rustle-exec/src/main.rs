@@ -17,6 +17,10 @@ struct Args {
     /// SSH connection timeout in seconds.
     #[arg(short = 'T', long, default_value_t = 10)]
     timeout: u64,
+    /// Print one JSON document at the end (shaped like the ansible.posix.json
+    /// callback's) instead of event lines.
+    #[arg(long)]
+    json_summary: bool,
 }
 
 fn run(args: Args) -> anyhow::Result<i32> {
@@ -26,6 +30,7 @@ fn run(args: Args) -> anyhow::Result<i32> {
         verbosity: args.verbose,
         timeout: Duration::from_secs(args.timeout),
         palette: Palette::detect(std::io::stderr().is_terminal()),
+        json_summary: args.json_summary,
     };
     let code = execute(
         &doc,

@@ -8,7 +8,7 @@ use rustle_format::{Document, Event, HostStats, PlannedPlay, Status, TaskKey};
 
 use crate::display::Display;
 
-fn is_meta(action: &str) -> bool {
+pub(crate) fn is_meta(action: &str) -> bool {
     matches!(
         action,
         "meta" | "ansible.builtin.meta" | "ansible.legacy.meta"
