@@ -124,3 +124,101 @@ fn deploy_and_run_on_ssh_hosts() {
         "host1 : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+const SLOW: &str = r#"
+- name: Hosts that go away
+  hosts: test_hosts
+  gather_facts: false
+  tasks:
+    - name: First
+      command: "true"
+    - name: Sleep
+      command: sleep 3
+    - name: Last
+      file:
+        path: "{{ out }}/{{ inventory_hostname }}.last"
+        state: touch
+"#;
+
+/// One host's sshd is down before the run and another's is killed while
+/// its runner sleeps: the first is unreachable at its first task, the
+/// second unreachable at the task it was running, the third finishes, and
+/// the exit code is 4.
+#[test]
+fn hosts_down_before_and_during_the_run() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let mut hosts = SshHosts::start(3).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let inventory = tmp.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "{}\n[test_hosts:vars]\nrustle_remote_dir={}\nout={}\n",
+            hosts.inventory_ini(),
+            tmp.path().join("remote").display(),
+            out.display()
+        ),
+    )
+    .unwrap();
+    let book = tmp.path().join("site.yml");
+    std::fs::write(&book, SLOW).unwrap();
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &runner_cache())];
+    let parsed = stage_ok(
+        "rustle-parse",
+        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
+        envs,
+        b"",
+    );
+    let planned = stage_ok("rustle-plan", &[], envs, &parsed.stdout);
+    let deployed = stage_ok("rustle-deploy", &[], envs, &planned.stdout);
+
+    hosts.stop(0);
+    let mut exec = Command::new(rustle_e2e::bin("rustle-exec"))
+        .args(["--timeout", "5"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    exec.stdin
+        .take()
+        .unwrap()
+        .write_all(&deployed.stdout)
+        .unwrap();
+    let mut lines = BufReader::new(exec.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("\"task_start\"") && line.contains("\"host3\"") && line.contains("Sleep") {
+            break;
+        }
+    }
+    hosts.stop(2);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let run = exec.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{stderr}");
+    assert_eq!(
+        recap_line(&run.stderr, "host1"),
+        "host1 : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        recap_line(&run.stderr, "host2"),
+        "host2 : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        recap_line(&run.stderr, "host3"),
+        "host3 : ok=1 changed=1 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("fatal: [host3]: UNREACHABLE! =>"),
+        "{stderr}"
+    );
+    assert!(out.join("host2.last").exists());
+    assert!(!out.join("host3.last").exists());
+    assert!(rest.iter().any(|l| l.contains("\"stats\"")));
+}

@@ -354,6 +354,15 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
                     let err = child.stderr().take().expect("piped");
                     let stderr = pump(&stretch, input, out, err, &mut t, interrupt).await;
                     let code = child.wait().await.ok().and_then(|s| s.code());
+                    // ssh's own 255 (or no status): the connection went, not the runner.
+                    if t.state.is_none() && matches!(code, Some(255) | None) {
+                        let why = format!(
+                            "{host}: the SSH connection closed while the runner ran: {}",
+                            stderr.trim()
+                        );
+                        unreachable = Some(why.clone());
+                        t.fail(Status::Unreachable, why, &base).await;
+                    }
                     end_of_runner(&mut t, code, stderr, &base).await;
                 }
                 Err(e) => {
