@@ -129,3 +129,11 @@ fn json_summary_has_a_play_per_batch_and_ansibles_counts() {
     assert_eq!(counts, recap(&ansible.stdout));
     assert_eq!(doc["custom_stats"], serde_json::json!({}));
 }
+
+#[test]
+fn delegate_to_matches_ansible() {
+    assert_eq!(
+        same_as_ansible("fixtures/playbooks/hosts/delegate.yml"),
+        Some(2)
+    );
+}

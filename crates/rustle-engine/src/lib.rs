@@ -50,20 +50,41 @@ pub fn run_host(
     run::HostRun::new(slice, target, files, emit).run()
 }
 
+/// A host a task is delegated to (`delegate_to`), as the engine reaches it.
+pub struct Delegate {
+    pub target: std::sync::Arc<dyn Target + Send + Sync>,
+    /// The delegated host's `ansible_host` (else its name), which results
+    /// show as `[web1 -> db1(<label>)]` when it differs from the name.
+    pub label: String,
+}
+
+/// Where `delegate_to` hosts are reached from. The runner has none (it
+/// reaches only its own host); exec gives one when it runs delegated tasks.
+pub trait Delegates: Sync {
+    fn delegate(&self, host: &str) -> Result<Delegate, String>;
+}
+
+/// What a stretch runs with besides the slice.
+pub struct Context<'a> {
+    pub target: &'a dyn Target,
+    pub files: &'a dyn FileSource,
+    /// Once set, no further step starts (the one running finishes).
+    pub stop: &'a AtomicBool,
+    pub delegates: Option<&'a dyn Delegates>,
+}
+
 /// Runs one stretch of `slice` (some steps of one play) from the state the
 /// host reached, calling `emit` with each event, and ends with
 /// `Event::StretchDone` carrying the state it reached, which it returns.
-/// Once `stop` is set, no further step starts (the one running finishes).
 pub fn run_stretch(
     slice: &HostSlice,
     stretch: Stretch,
-    target: &dyn Target,
-    files: &dyn FileSource,
+    cx: &Context,
     emit: &mut dyn FnMut(Event),
-    stop: &AtomicBool,
 ) -> HostState {
-    let state = run::HostRun::new(slice, target, files, emit)
-        .with_stop(stop)
+    let state = run::HostRun::new(slice, cx.target, cx.files, emit)
+        .with_stop(cx.stop)
+        .with_delegates(cx.delegates)
         .run_stretch(stretch);
     emit(Event::StretchDone {
         host: slice.host.clone(),

@@ -27,6 +27,7 @@ use serde_json::{Value as Json, json};
 use tokio::runtime::Runtime;
 
 use crate::collate::Collator;
+use crate::delegate::ExecDelegates;
 use crate::run::{self, Driver, Interrupt, Link, Slices};
 use crate::show::Show;
 use crate::summary::Summary;
@@ -43,6 +44,9 @@ pub struct Cut {
     pub fatal: bool,
     /// Reads other hosts' variables.
     pub hostvars: bool,
+    /// Has `delegate_to`: the engine runs it in exec, which reaches the
+    /// delegated hosts.
+    pub delegate: bool,
 }
 
 impl Cut {
@@ -53,6 +57,7 @@ impl Cut {
             run_once: false,
             fatal: false,
             hostvars: false,
+            delegate: false,
         }
     }
 }
@@ -84,6 +89,7 @@ pub fn cuts(play: &Play, pp: &PlannedPlay) -> Vec<Cut> {
             run_once: task.block.is_none() && task.keywords.get("run_once").is_some_and(truthy),
             fatal: reason("any_errors_fatal") || reason("run_once"),
             hostvars: syncs.iter().any(|s| s.reason.contains("hostvars")),
+            delegate: reason("delegate_to"),
         });
         from = step + 1;
     }
@@ -299,6 +305,10 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             Vars::new()
         };
         let first = first_step(self.doc, pp, cut.from);
+        let delegates = cut.delegate.then(|| {
+            let rt = self.runtime.handle().clone();
+            Arc::new(ExecDelegates::new(self.doc, rt, self.timeout))
+        });
         let jobs = runners
             .iter()
             .enumerate()
@@ -322,6 +332,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                     first: first.clone(),
                     slices: self.slices.clone(),
                     interrupt: self.interrupt.clone(),
+                    delegates: delegates.clone(),
                 }
             })
             .collect();

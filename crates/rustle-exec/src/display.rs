@@ -93,6 +93,7 @@ impl<W: Write> Display<W> {
         result: &Value,
     ) -> io::Result<()> {
         let p = self.palette;
+        let host = &host_label(host, status, result);
         let dump = Dump {
             indent: result.get("_ansible_verbose_always") == Some(&Value::Bool(true)),
             debug: is_debug(action),
@@ -199,6 +200,7 @@ impl<W: Write> Display<W> {
         result: &Value,
     ) -> io::Result<()> {
         let p = self.palette;
+        let host = &host_label(host, status, result);
         let label = match label {
             Value::String(s) => s.clone(),
             other => python_repr(other),
@@ -419,6 +421,23 @@ pub fn python_repr(v: &Value) -> String {
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
+    }
+}
+
+/// `web1 -> db1` for a result of a task delegated to another host, with
+/// the address in brackets when it differs (`web1 -> db1(10.0.0.5)`), as
+/// ansible-core's `host_label`; skips show the host alone.
+fn host_label(host: &str, status: Status, result: &Value) -> String {
+    let Some(vars) = result.get("_ansible_delegated_vars") else {
+        return host.to_owned();
+    };
+    let name = vars.get("ansible_delegated_host").and_then(Value::as_str);
+    let Some(name) = name.filter(|_| status != Status::Skipped) else {
+        return host.to_owned();
+    };
+    match vars.get("ansible_host").and_then(Value::as_str) {
+        Some(address) if address != name => format!("{host} -> {name}({address})"),
+        _ => format!("{host} -> {name}"),
     }
 }
 

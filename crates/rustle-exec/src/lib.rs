@@ -7,6 +7,7 @@
 
 mod collate;
 mod conduct;
+mod delegate;
 mod display;
 mod run;
 mod show;

@@ -16,6 +16,7 @@ use rustle_format::{Connection, Document, Event, HostSlice, HostState, Status, S
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::delegate::ExecDelegates;
 use crate::ssh_target::SshTarget;
 
 pub type Tx = mpsc::Sender<(usize, Event)>;
@@ -164,6 +165,9 @@ pub struct Job {
     pub first: (TaskKey, String),
     pub slices: Arc<Slices>,
     pub interrupt: Interrupt,
+    /// Set for a stretch with `delegate_to`: it runs with the engine in
+    /// this process, which reaches the delegated hosts through this.
+    pub delegates: Option<Arc<ExecDelegates>>,
 }
 
 /// What a job hands back: the host's new state, its link, and, when the
@@ -294,6 +298,7 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
         first,
         slices,
         interrupt,
+        delegates,
     } = job;
     let base = stretch.state.clone();
     let mut t = Tracker {
@@ -314,6 +319,13 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
             }
             t.fail(*status, why.clone(), &base).await;
         }
+        _ if delegates.is_some() => match engine_target(&link).await {
+            Ok(target) => run_engine(&slices, stretch, target, &mut t, &interrupt, delegates).await,
+            Err(why) => {
+                unreachable = Some(why.clone());
+                t.fail(Status::Unreachable, why, &base).await;
+            }
+        },
         Link::LocalRunner(path) => {
             let child = tokio::process::Command::new(path)
                 .arg("--stretch")
@@ -374,10 +386,10 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
         }
         Link::LocalEngine => {
             let target = Arc::new(rustle_engine::LocalTarget);
-            run_engine(&slices, stretch, target, &mut t, interrupt.flag).await
+            run_engine(&slices, stretch, target, &mut t, &interrupt, None).await
         }
         Link::SshEngine(_, target) => {
-            run_engine(&slices, stretch, target.clone(), &mut t, interrupt.flag).await
+            run_engine(&slices, stretch, target.clone(), &mut t, &interrupt, None).await
         }
     }
     let why = "the host's event stream ended without its state".to_owned();
@@ -390,6 +402,23 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
     }
 }
 
+/// The host's own target for the engine in this process, whatever its
+/// link (a host with a runner is reached over its connection).
+async fn engine_target(
+    link: &Link,
+) -> Result<Arc<dyn rustle_engine::Target + Send + Sync>, String> {
+    match link {
+        Link::LocalRunner(_) | Link::LocalEngine => Ok(Arc::new(rustle_engine::LocalTarget)),
+        Link::SshEngine(_, target) => Ok(target.clone()),
+        Link::SshRunner(conn, _) => {
+            let target = SshTarget::open(conn.clone()).await;
+            let target = target.map_err(|e| format!("{}: {e}", conn.host))?;
+            Ok(Arc::new(target))
+        }
+        Link::Closed(_) | Link::Down(..) => Err("the host has no connection".to_owned()),
+    }
+}
+
 /// Runs the engine for one host's stretch on a blocking thread against
 /// `target`, forwarding its events as they come.
 async fn run_engine(
@@ -397,8 +426,10 @@ async fn run_engine(
     stretch: Stretch,
     target: Arc<dyn rustle_engine::Target + Send + Sync>,
     t: &mut Tracker,
-    stop: Arc<AtomicBool>,
+    interrupt: &Interrupt,
+    delegates: Option<Arc<ExecDelegates>>,
 ) {
+    let stop = interrupt.flag.clone();
     let (etx, mut erx) = mpsc::channel::<Event>(256);
     let slices = slices.clone();
     let host = t.host.clone();
@@ -414,7 +445,15 @@ async fn run_engine(
         let mut emit = |ev| {
             let _ = etx.blocking_send(ev);
         };
-        rustle_engine::run_stretch(&slice, stretch, target.as_ref(), &files, &mut emit, &stop);
+        let cx = rustle_engine::Context {
+            target: target.as_ref(),
+            files: &files,
+            stop: &stop,
+            delegates: delegates
+                .as_deref()
+                .map(|d| d as &dyn rustle_engine::Delegates),
+        };
+        rustle_engine::run_stretch(&slice, stretch, &cx, &mut emit);
     });
     while let Some(ev) = erx.recv().await {
         t.send(ev).await;

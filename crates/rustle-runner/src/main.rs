@@ -92,14 +92,13 @@ fn main() -> ExitCode {
             }
             STOP.store(true, Ordering::Relaxed);
         });
-        let state = rustle_engine::run_stretch(
-            &payload.slice,
-            stretch,
-            &LocalTarget,
-            &files,
-            &mut emit,
-            &STOP,
-        );
+        let cx = rustle_engine::Context {
+            target: &LocalTarget,
+            files: &files,
+            stop: &STOP,
+            delegates: None,
+        };
+        let state = rustle_engine::run_stretch(&payload.slice, stretch, &cx, &mut emit);
         state.stopped
     } else {
         let stats = rustle_engine::run_host(&payload.slice, &LocalTarget, &files, &mut emit);

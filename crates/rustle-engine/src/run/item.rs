@@ -99,8 +99,12 @@ impl HostRun<'_> {
             role,
             subdir: rustle_format::src_subdir(&t.task.action),
         };
+        let delegate = match self.delegate(templar, t) {
+            Ok(d) => d,
+            Err(msg) => return ItemRun::failed(msg),
+        };
         let ctx = ModuleCtx {
-            target: self.target,
+            target: delegate.as_ref().map_or(self.target, |d| d.target.as_ref()),
             files: &files,
             templar,
             check: t.check,
@@ -114,7 +118,39 @@ impl HostRun<'_> {
             Err(err) => ItemRun::failed(err.0),
         };
         run.result.entry("changed").or_insert(json!(false));
+        if let Some(d) = delegate {
+            run.result.insert(
+                "_ansible_delegated_vars".into(),
+                json!({"ansible_host": d.label, "ansible_delegated_host": d.name}),
+            );
+        }
         run
+    }
+
+    /// The host `delegate_to` names, when it is another host.
+    fn delegate(&self, templar: &Templar, t: &TaskCtx) -> Result<Option<Delegated>, String> {
+        let Some(raw) = t.task.keywords.get("delegate_to") else {
+            return Ok(None);
+        };
+        let name = match templar.render(raw) {
+            Ok(Json::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(err) => return Err(format!("Task failed: {err}")),
+        };
+        if name == self.slice.host {
+            return Ok(None);
+        }
+        let Some(delegates) = self.delegates else {
+            return Err(format!(
+                "delegate_to: {name}: this runner reaches only its own host"
+            ));
+        };
+        let d = delegates.delegate(&name)?;
+        Ok(Some(Delegated {
+            target: d.target,
+            label: d.label,
+            name,
+        }))
     }
 
     /// `changed_when` then `failed_when`, with the result under the
@@ -225,4 +261,11 @@ impl FileSource for TaskFiles<'_> {
             format!("Could not find or access '{src}'"),
         ))
     }
+}
+
+/// A task's `delegate_to` host, reached.
+struct Delegated {
+    target: std::sync::Arc<dyn crate::Target + Send + Sync>,
+    label: String,
+    name: String,
 }

@@ -49,6 +49,8 @@ pub struct HostRun<'a> {
     last_failure: Option<(Json, Json)>,
     /// Set from outside (Ctrl-C on the controller): start no more steps.
     stop: Option<&'a AtomicBool>,
+    /// How `delegate_to` hosts are reached, where they can be.
+    delegates: Option<&'a dyn crate::Delegates>,
 }
 
 /// The per-play part of the variables and the pending notifications.
@@ -140,7 +142,13 @@ impl<'a> HostRun<'a> {
             others: Arc::default(),
             last_failure: None,
             stop: None,
+            delegates: None,
         }
+    }
+
+    pub fn with_delegates(mut self, delegates: Option<&'a dyn crate::Delegates>) -> HostRun<'a> {
+        self.delegates = delegates;
+        self
     }
 
     /// Starts no more steps once `stop` is set; the stretch then ends with

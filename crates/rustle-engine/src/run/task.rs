@@ -15,7 +15,7 @@ const CENSORED: &str =
 
 /// Keywords the engine does not implement yet and that would change what a
 /// task does if ignored: such tasks fail rather than run differently.
-const UNSUPPORTED: &[&str] = &["async", "delegate_to", "environment", "until"];
+const UNSUPPORTED: &[&str] = &["async", "environment", "until"];
 
 /// A task with its module resolved and its keywords evaluated.
 pub(super) struct TaskCtx<'t> {
