@@ -779,13 +779,35 @@ fn with_lookups_as_the_parser_writes_them() {
 #[test]
 fn keywords_not_implemented_fail_instead_of_being_ignored() {
     let s = one_play(vec![
-        task("command", json!({"_raw_params": "true"})).kw("delegate_to", json!("other")),
+        task("command", json!({"_raw_params": "true"})).kw("until", json!("false")),
         task("debug", json!({})),
     ]);
     let r = run(&s);
     assert_eq!(r.results().len(), 1);
     assert_eq!(
         r.result(0).result["msg"],
-        json!("Task failed: the 'delegate_to' keyword is not supported yet")
+        json!("Task failed: the 'until' keyword is not supported yet")
+    );
+}
+
+#[test]
+fn delegating_without_a_way_to_reach_other_hosts_fails_the_task() {
+    let s = one_play(vec![
+        task("command", json!({"_raw_params": "true"})).kw("delegate_to", json!("other")),
+        task("command", json!({"_raw_params": "true"})).kw("delegate_to", json!(HOST)),
+    ]);
+    let r = run(&s);
+    assert_eq!(
+        r.result(0).result["msg"],
+        json!("delegate_to: other: this runner reaches only its own host")
+    );
+    let s = one_play(vec![
+        task("command", json!({"_raw_params": "true"})).kw("delegate_to", json!(HOST)),
+    ]);
+    let r = run(&s);
+    assert_eq!(
+        r.statuses(),
+        vec![Status::Changed],
+        "delegating to itself runs here"
     );
 }
