@@ -137,3 +137,30 @@ fn delegate_to_matches_ansible() {
         Some(2)
     );
 }
+
+/// strategy: free: hosts do not wait for a slow one (their later results
+/// come first), and the counts and files are ansible-playbook's.
+#[test]
+fn free_strategy_does_not_wait_and_counts_as_ansible() {
+    let playbook = "fixtures/playbooks/hosts/free.yml";
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&r_dir).unwrap();
+    let var = |d: &std::path::Path| format!("out={}", d.display());
+    let ansible = run_ansible(&[playbook, "-i", INVENTORY, "-e", &var(&a_dir)]);
+    let rustle = run_rustle(&[playbook, "-i", INVENTORY, "-e", &var(&r_dir)]);
+    assert_eq!(recap(&ansible.stdout), recap(&rustle.stderr));
+    assert_eq!(rustle.status.code(), Some(0));
+    assert_eq!(tree(&a_dir), tree(&r_dir));
+    let results: Vec<(String, String)> = rustle_e2e::events(&rustle.stdout)
+        .iter()
+        .filter(|e| e["event"] == "task_result")
+        .map(|e| (e["host"].as_str().unwrap().to_owned(), e["name"].as_str().unwrap().to_owned()))
+        .collect();
+    let pos = |h: &str, t: &str| results.iter().position(|r| r.0 == h && r.1 == t).unwrap();
+    assert!(
+        pos("h2", "Third") < pos("h1", "Slow on h1"),
+        "h2 waited for h1: {results:?}"
+    );
+}

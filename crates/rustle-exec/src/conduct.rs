@@ -1,6 +1,7 @@
 //! The order of a run, as Ansible's linear strategy keeps it: plays one
 //! after another, each play's `serial` batches one after another, and each
-//! batch's steps cut into stretches at the play's sync points. Every host
+//! batch's steps cut into stretches at the play's sync points. (Under the
+//! free strategy results are shown as hosts finish them, not task by task.) Every host
 //! of a batch finishes a stretch before any host starts the next, so what
 //! hosts share is settled between stretches, by Ansible's rules:
 //!
@@ -341,6 +342,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             .runtime
             .spawn(run::run_all(jobs, self.forks, self.timeout, tx));
         let mut collator = Collator::new(runners.len());
+        let free = pp.strategy == "free";
         let mut deadline = None;
         loop {
             if deadline.is_none() && self.interrupt.is_set() {
@@ -355,6 +357,8 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                 }
             });
             match next {
+                // The free strategy shows results as hosts finish them.
+                Next::Event(Some((_, ev))) if free => self.event(&ev)?,
                 Next::Event(Some((i, ev))) => {
                     collator.push(i, *ev);
                     for ev in collator.ready() {
