@@ -156,11 +156,56 @@ fn free_strategy_does_not_wait_and_counts_as_ansible() {
     let results: Vec<(String, String)> = rustle_e2e::events(&rustle.stdout)
         .iter()
         .filter(|e| e["event"] == "task_result")
-        .map(|e| (e["host"].as_str().unwrap().to_owned(), e["name"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["host"].as_str().unwrap().to_owned(),
+                e["name"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let pos = |h: &str, t: &str| results.iter().position(|r| r.0 == h && r.1 == t).unwrap();
     assert!(
         pos("h2", "Third") < pos("h1", "Slow on h1"),
         "h2 waited for h1: {results:?}"
     );
+}
+
+/// `throttle: 1` runs the task on one host at a time (the hosts' start/end
+/// times never overlap) and a rate limit spaces the starts; the counts are
+/// ansible-playbook's.
+#[test]
+fn throttle_and_rate_limit_space_the_hosts() {
+    let playbook = "fixtures/playbooks/hosts/throttle.yml";
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&r_dir).unwrap();
+    let var = |d: &std::path::Path| format!("out={}", d.display());
+    let ansible = run_ansible(&[playbook, "-i", INVENTORY, "-e", &var(&a_dir)]);
+    let rustle = run_rustle(&[playbook, "-i", INVENTORY, "-e", &var(&r_dir)]);
+    assert_eq!(recap(&ansible.stdout), recap(&rustle.stderr));
+    assert_eq!(rustle.status.code(), Some(0));
+    let times = |ext: &str| -> Vec<Vec<u128>> {
+        let mut v: Vec<Vec<u128>> = ["h1", "h2", "h3", "h4"]
+            .iter()
+            .map(|h| {
+                std::fs::read_to_string(r_dir.join(format!("{h}.{ext}")))
+                    .unwrap()
+                    .lines()
+                    .map(|l| l.parse().unwrap())
+                    .collect()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let runs = times("t");
+    for pair in runs.windows(2) {
+        assert!(pair[0][1] <= pair[1][0], "two hosts ran at once: {runs:?}");
+    }
+    let starts = times("r");
+    for pair in starts.windows(2) {
+        let gap_ms = (pair[1][0] - pair[0][0]) / 1_000_000;
+        assert!(gap_ms >= 400, "starts {gap_ms} ms apart at 2/s: {starts:?}");
+    }
 }

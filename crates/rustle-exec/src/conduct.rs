@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use rustle_format::keywords::truthy;
 use rustle_format::{
-    Document, Event, HostState, HostStats, PlannedPlay, Play, Stretch, TaskKey, Vars,
+    Document, Event, HintKind, HostState, HostStats, PlannedPlay, Play, Stretch, TaskKey, Vars,
 };
 use serde_json::{Value as Json, json};
 use tokio::runtime::Runtime;
@@ -35,7 +35,7 @@ use crate::summary::Summary;
 use crate::{ExecError, ExecOptions};
 
 /// Steps `from..to` of a play, run as one stretch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cut {
     pub from: u32,
     pub to: u32,
@@ -48,6 +48,11 @@ pub struct Cut {
     /// Has `delegate_to`: the engine runs it in exec, which reaches the
     /// delegated hosts.
     pub delegate: bool,
+    /// At most this many hosts run it at once (`throttle`, one for a
+    /// global-exclusive task).
+    pub limit: Option<usize>,
+    /// Hosts start it at most this many times a second.
+    pub per_second: Option<f64>,
 }
 
 impl Cut {
@@ -59,6 +64,8 @@ impl Cut {
             fatal: false,
             hostvars: false,
             delegate: false,
+            limit: None,
+            per_second: None,
         }
     }
 }
@@ -73,11 +80,26 @@ pub fn cuts(play: &Play, pp: &PlannedPlay) -> Vec<Cut> {
     for (k, &i) in pp.tasks.iter().enumerate() {
         let step = k as u32 + 1;
         let task = &play.tasks[i as usize];
-        let mut syncs = Vec::new();
+        let (mut syncs, mut hints) = (Vec::new(), Vec::new());
         task.visit(&mut |t| {
             syncs.extend(pp.sync_points.iter().filter(|s| s.task == t.id));
+            hints.extend(pp.hints.iter().filter(|h| h.task == t.id));
         });
-        if syncs.is_empty() && !every {
+        let (mut limit, mut per_second) = (None::<usize>, None::<f64>);
+        for h in &hints {
+            match h.kind {
+                HintKind::GlobalExclusive => limit = Some(1),
+                HintKind::Throttled { limit: n } => {
+                    limit = Some(limit.map_or(n as usize, |l| l.min(n as usize)));
+                }
+                HintKind::RateLimited { per_second: r } => {
+                    per_second = Some(per_second.map_or(r, |p| p.min(r)));
+                }
+                // A host runs its tasks one at a time already.
+                HintKind::HostExclusive => {}
+            }
+        }
+        if syncs.is_empty() && !every && limit.is_none() && per_second.is_none() {
             continue;
         }
         if from < step {
@@ -91,6 +113,8 @@ pub fn cuts(play: &Play, pp: &PlannedPlay) -> Vec<Cut> {
             fatal: reason("any_errors_fatal") || reason("run_once"),
             hostvars: syncs.iter().any(|s| s.reason.contains("hostvars")),
             delegate: reason("delegate_to"),
+            limit,
+            per_second,
         });
         from = step + 1;
     }
@@ -338,9 +362,13 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             })
             .collect();
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let pace = run::Pace {
+            forks: cut.limit.map_or(self.forks, |l| l.min(self.forks)),
+            gap: cut.per_second.map(|r| Duration::from_secs_f64(1.0 / r)),
+        };
         let handle = self
             .runtime
-            .spawn(run::run_all(jobs, self.forks, self.timeout, tx));
+            .spawn(run::run_all(jobs, pace, self.timeout, tx));
         let mut collator = Collator::new(runners.len());
         let free = pp.strategy == "free";
         let mut deadline = None;

@@ -268,15 +268,28 @@ impl Tracker {
     }
 }
 
-/// Runs `jobs`, at most `forks` at once, and returns what each handed back.
-/// Dropping (aborting) the future aborts every job.
-pub async fn run_all(jobs: Vec<Job>, forks: usize, timeout: Duration, tx: Tx) -> Vec<Done> {
-    let forks = Arc::new(Semaphore::new(forks.max(1)));
+/// How fast a stretch's hosts may start: at most `forks` at once, and
+/// with `gap`, one start per gap (a rate limit).
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub forks: usize,
+    pub gap: Option<Duration>,
+}
+
+/// Runs `jobs` at `pace` and returns what each handed back. Dropping
+/// (aborting) the future aborts every job.
+pub async fn run_all(jobs: Vec<Job>, pace: Pace, timeout: Duration, tx: Tx) -> Vec<Done> {
+    let forks = Arc::new(Semaphore::new(pace.forks.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for job in jobs {
+    let start = tokio::time::Instant::now();
+    for (k, job) in jobs.into_iter().enumerate() {
         let forks = forks.clone();
         let tx = tx.clone();
+        let slot = pace.gap.map(|g| start + g * k as u32);
         set.spawn(async move {
+            if let Some(slot) = slot {
+                tokio::time::sleep_until(slot).await;
+            }
             let _permit = forks.acquire_owned().await;
             run_job(job, timeout, tx).await
         });
