@@ -373,3 +373,45 @@ fn magic_variables_match_ansible() {
         &["-i", "fixtures/playbooks/serial/hosts.ini"],
     );
 }
+
+/// Runs `playbook` twice through both tools (same output each time, the
+/// second with changed=0), then a `--check` run into fresh directories
+/// that predicts the same changes as Ansible and writes nothing.
+fn idempotent_as_ansible(playbook: &str) {
+    same_as_ansible_twice(playbook);
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    let a_var = format!("out={}", a_dir.display());
+    let r_var = format!("out={}", r_dir.display());
+    let ansible = run_ansible(&[playbook, "-e", &a_var, "--check"]);
+    let rustle = rustle_e2e::run_rustle_planned(&[playbook, "-e", &r_var], &["--check"]);
+    let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
+    let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
+    assert_eq!(a, r, "--check");
+    assert!(!r_dir.exists(), "check mode wrote files");
+}
+
+fn same_as_ansible_twice(playbook: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    let a_var = format!("out={}", a_dir.display());
+    let r_var = format!("out={}", r_dir.display());
+    for run in 0..2 {
+        let ansible = run_ansible(&[playbook, "-e", &a_var]);
+        let rustle = run_rustle(&[playbook, "-e", &r_var]);
+        let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
+        let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
+        assert_eq!(ansible.status.code(), Some(0), "{a}");
+        assert_eq!(a, r, "run {run}");
+        assert_eq!(tree(&a_dir), tree(&r_dir), "files after run {run}");
+        if run == 1 {
+            let recap = recap(&rustle.stderr);
+            assert!(recap.iter().all(|l| l.contains("changed=0")), "{recap:?}");
+        }
+    }
+}
+
+#[test]
+fn template_matches_ansible() {
+    idempotent_as_ansible("fixtures/playbooks/modules/template.yml");
+}

@@ -31,55 +31,63 @@ impl Module for Copy {
             return Err(ModuleError::new("copy: backup is not supported yet"));
         }
         let source = read_source(ctx, args)?;
-        let dest = expand_user(&args.required(&["dest"])?, || ctx.target.home());
-        let dest = final_dest(ctx, &dest, source.name.as_deref())?;
-        let old = stat(ctx, &dest, true)?;
-        if old.is_some_and(|s| s.kind == FileKind::Dir) {
-            return Err(ModuleError::new(format!("dest {dest} is a directory")));
-        }
-        let old_content = match old {
-            Some(_) => Some(
-                ctx.target
-                    .read_file(&dest)
-                    .map_err(|e| io_error("reading", &dest, e))?,
-            ),
-            None => None,
-        };
-        let force = args.bool("force", true)?;
-        let write = match &old_content {
-            None => true,
-            Some(old) => force && sha1_hex(old) != sha1_hex(&source.bytes),
-        };
-        let base_mode = old.map_or(0o644, |s| s.mode);
-        let mode = match args.get("mode") {
-            Some(spec) => Some(parse_mode(spec, base_mode, false).map_err(ModuleError)?),
-            None => None,
-        };
-        let chmod = !write && mode.is_some_and(|m| Some(m) != old.map(|s| s.mode));
-        if !ctx.check {
-            if write {
-                let target = ctx.target;
-                target
-                    .write_file(&dest, &source.bytes, mode)
-                    .map_err(|e| io_error("writing", &dest, e))?;
-            } else if let (true, Some(mode)) = (chmod, mode) {
-                ctx.target
-                    .set_mode(&dest, mode)
-                    .map_err(|e| io_error("setting the mode of", &dest, e))?;
-            }
-        }
-        let mut r = report(ctx, &dest, &source.bytes, write || chmod, mode)?;
-        if ctx.diff && write {
-            r.insert("diff".into(), diff(&dest, old_content.as_deref(), &source));
-        }
-        Ok(Outcome::new(r))
+        place(ctx, args, &source)
     }
 }
 
+/// Puts `source` at `dest` (a directory `dest` gets the source's name)
+/// when its SHA-1 differs or nothing is there, and sets `mode`; check mode
+/// decides without writing, diff mode reports before and after. Shared by
+/// `copy` and `template`.
+pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
+    let dest = expand_user(&args.required(&["dest"])?, || ctx.target.home());
+    let dest = final_dest(ctx, &dest, source.name.as_deref())?;
+    let old = stat(ctx, &dest, true)?;
+    if old.is_some_and(|s| s.kind == FileKind::Dir) {
+        return Err(ModuleError::new(format!("dest {dest} is a directory")));
+    }
+    let old_content = match old {
+        Some(_) => Some(
+            ctx.target
+                .read_file(&dest)
+                .map_err(|e| io_error("reading", &dest, e))?,
+        ),
+        None => None,
+    };
+    let force = args.bool("force", true)?;
+    let write = match &old_content {
+        None => true,
+        Some(old) => force && sha1_hex(old) != sha1_hex(&source.bytes),
+    };
+    let base_mode = old.map_or(0o644, |s| s.mode);
+    let mode = match args.get("mode") {
+        Some(spec) => Some(parse_mode(spec, base_mode, false).map_err(ModuleError)?),
+        None => None,
+    };
+    let chmod = !write && mode.is_some_and(|m| Some(m) != old.map(|s| s.mode));
+    if !ctx.check {
+        if write {
+            let target = ctx.target;
+            target
+                .write_file(&dest, &source.bytes, mode)
+                .map_err(|e| io_error("writing", &dest, e))?;
+        } else if let (true, Some(mode)) = (chmod, mode) {
+            ctx.target
+                .set_mode(&dest, mode)
+                .map_err(|e| io_error("setting the mode of", &dest, e))?;
+        }
+    }
+    let mut r = report(ctx, &dest, &source.bytes, write || chmod, mode)?;
+    if ctx.diff && write {
+        r.insert("diff".into(), diff(&dest, old_content.as_deref(), source));
+    }
+    Ok(Outcome::new(r))
+}
+
 /// The bytes to copy and, for `src`, the name they came from.
-struct Source {
-    bytes: Vec<u8>,
-    name: Option<String>,
+pub struct Source {
+    pub bytes: Vec<u8>,
+    pub name: Option<String>,
 }
 
 fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
@@ -144,7 +152,8 @@ fn final_dest(ctx: &ModuleCtx, dest: &str, src: Option<&str>) -> Result<String, 
         Some(i) => &dest[..i],
         None => ".",
     };
-    if stat(ctx, parent, true)?.is_none() {
+    // In check mode a missing parent is one an earlier task would have made.
+    if !ctx.check && stat(ctx, parent, true)?.is_none() {
         return Err(ModuleError::new(format!(
             "Destination directory {parent} does not exist"
         )));

@@ -14,6 +14,7 @@ mod fileattrs;
 mod meta;
 mod set_fact;
 mod setup;
+mod template;
 
 use rustle_format::Vars;
 use serde_json::Value as Json;
@@ -109,6 +110,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("set_fact", &set_fact::SetFact),
     ("setup", &setup::Setup),
     ("shell", &command::Shell),
+    ("template", &template::Template),
 ];
 
 /// The module for an action, by short name or `ansible.builtin.` /

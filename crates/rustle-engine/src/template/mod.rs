@@ -94,6 +94,13 @@ pub fn environment() -> Arc<Environment<'static>> {
     Arc::new(env)
 }
 
+/// Jinja's whitespace options for a template file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileOptions {
+    pub trim_blocks: bool,
+    pub lstrip_blocks: bool,
+}
+
 /// Renders values and evaluates conditions against layered variables.
 #[derive(Debug, Clone)]
 pub struct Templar {
@@ -128,6 +135,29 @@ impl Templar {
         }
         let value = render::render_json(&self.env, &self.ctx(), raw)?;
         Ok(to_json(&value)?)
+    }
+
+    /// Renders a whole template file (the `template` module) to text, with
+    /// Jinja's block whitespace options, trailing newlines kept, and
+    /// `extra` variables above the task's.
+    pub fn render_file(
+        &self,
+        source: &str,
+        opts: FileOptions,
+        extra: &Vars,
+    ) -> Result<String, TemplateError> {
+        let mut env = (*self.env).clone();
+        let syntax = env
+            .syntax()
+            .to_builder()
+            .trim_blocks(opts.trim_blocks)
+            .lstrip_blocks(opts.lstrip_blocks)
+            .keep_trailing_newline(true)
+            .build()?;
+        env.set_syntax(syntax);
+        let extra = to_value(&Json::Object(extra.clone()));
+        let ctx = minijinja::context! { ..extra, ..self.ctx() };
+        Ok(env.render_str(source, ctx)?)
     }
 
     /// Renders a value that must be a string (a task name, a label ...).

@@ -1,0 +1,72 @@
+//! `template`: renders a controller template (`src`, found under the
+//! role's or playbook's `templates/`) with the task's variables at run
+//! time, then places the text as `copy` does: written only when its SHA-1
+//! differs, mode set, check and diff modes.
+
+use rustle_format::Vars;
+use serde_json::json;
+
+use super::copy::{Source, place};
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult};
+use crate::template::FileOptions;
+
+pub struct Template;
+
+impl Module for Template {
+    fn params(&self) -> &'static [&'static str] {
+        &[
+            "src",
+            "dest",
+            "mode",
+            "force",
+            "backup",
+            "trim_blocks",
+            "lstrip_blocks",
+            "newline_sequence",
+            "output_encoding",
+        ]
+    }
+
+    fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
+        if args.bool("backup", false)? {
+            return Err(ModuleError::new("template: backup is not supported yet"));
+        }
+        let src = args.required(&["src"])?;
+        let dest = args.required(&["dest"])?;
+        let bytes = ctx
+            .files
+            .read(&src)
+            .map_err(|_| ModuleError::new(format!("Could not find or access '{src}'")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ModuleError::new(format!("{src} is not UTF-8 text")))?;
+        let opts = FileOptions {
+            trim_blocks: args.bool("trim_blocks", true)?,
+            lstrip_blocks: args.bool("lstrip_blocks", false)?,
+        };
+        let mut extra = Vars::new();
+        extra.insert("ansible_managed".into(), json!("Ansible managed"));
+        extra.insert("template_destpath".into(), json!(dest));
+        let mut rendered = ctx
+            .templar
+            .render_file(&text, opts, &extra)
+            .map_err(|e| ModuleError::new(format!("Task failed: {}", e.message)))?;
+        let newline = args.string(&["newline_sequence"])?;
+        match newline.as_deref() {
+            None | Some("\n") => {}
+            Some(seq @ ("\r\n" | "\r")) => rendered = rendered.replace('\n', seq),
+            Some(other) => {
+                return Err(ModuleError::new(format!(
+                    "value of newline_sequence must be one of: \\n, \\r, \\r\\n, got: {other}"
+                )));
+            }
+        }
+        place(
+            ctx,
+            args,
+            &Source {
+                bytes: rendered.into_bytes(),
+                name: Some(src),
+            },
+        )
+    }
+}
