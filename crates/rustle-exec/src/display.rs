@@ -210,7 +210,13 @@ impl<W: Write> Display<W> {
                 RED,
                 &format!(
                     "failed: [{host}] (item={label}) => {}",
-                    self.dump(result, Dump::default())
+                    self.dump(
+                        result,
+                        Dump {
+                            drop_failed: true,
+                            ..Dump::default()
+                        }
+                    )
                 ),
             ),
             Status::Skipped => p.paint(CYAN, &format!("skipping: [{host}] => (item={label})")),

@@ -85,6 +85,9 @@ impl<'d, W: Write> Show<'d, W> {
             } => {
                 self.task_banner(key, "")?;
                 let action = self.action_of(key);
+                if *status == Status::Failed {
+                    self.error_report(key, &action, result)?;
+                }
                 self.display.item(host, &action, *status, label, result)
             }
             Event::TaskResult {
@@ -100,13 +103,7 @@ impl<'d, W: Write> Show<'d, W> {
                 self.task_banner(key, name)?;
                 let is_loop = result.get("results").is_some_and(|r| r.is_array());
                 if *status == Status::Failed && !is_loop {
-                    let msg = result
-                        .get("msg")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or_default();
-                    let origin = self.origin(key);
-                    let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
-                    self.display.error(action, msg, origin)?;
+                    self.error_report(key, action, result)?;
                 }
                 if !is_loop || *status == Status::Skipped {
                     self.display.result(host, action, *status, false, result)?;
@@ -118,6 +115,22 @@ impl<'d, W: Write> Show<'d, W> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// ansible-core's `[ERROR]` report for a failed result (or loop item).
+    fn error_report(
+        &mut self,
+        key: &TaskKey,
+        action: &str,
+        result: &serde_json::Value,
+    ) -> std::io::Result<()> {
+        let msg = result
+            .get("msg")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default();
+        let origin = self.origin(key);
+        let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
+        self.display.error(action, msg, origin)
     }
 
     /// The action of the task of `key`, as written.

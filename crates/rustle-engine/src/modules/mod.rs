@@ -11,6 +11,7 @@ mod debug;
 mod fail;
 mod file;
 mod fileattrs;
+mod lineinfile;
 mod meta;
 mod set_fact;
 mod setup;
@@ -106,6 +107,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("fail", &fail::Fail),
     ("file", &file::File),
     ("gather_facts", &setup::Setup),
+    ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
     ("set_fact", &set_fact::SetFact),
     ("setup", &setup::Setup),
