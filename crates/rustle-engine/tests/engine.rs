@@ -811,3 +811,54 @@ fn delegating_without_a_way_to_reach_other_hosts_fails_the_task() {
         "delegating to itself runs here"
     );
 }
+
+#[test]
+fn play_keywords_reach_every_task() {
+    let mut p = play(
+        0,
+        vec![
+            task("debug", json!({"msg": "secret"})),
+            task("debug", json!({"msg": "shown"})).kw("no_log", json!(false)),
+        ],
+    );
+    p.keywords.insert("no_log".into(), json!(true));
+    let r = run(&slice(vec![p]));
+    let hidden = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+    assert_eq!(r.result(0).result["censored"], json!(hidden));
+    assert_eq!(
+        r.result(1).result["msg"],
+        json!("shown"),
+        "a task's own keyword wins"
+    );
+}
+
+#[test]
+fn become_runs_only_as_the_user_tasks_already_run_as() {
+    let me = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let other = if me == "nobody" { "root" } else { "nobody" };
+    let mut p = play(
+        0,
+        vec![
+            task("command", json!({"_raw_params": "id -un"})).kw("become_user", json!(me)),
+            task("command", json!({"_raw_params": "id -un"})).kw("become_user", json!(other)),
+        ],
+    );
+    p.keywords.insert("become".into(), json!(true));
+    let r = run(&slice(vec![p]));
+    assert_eq!(r.result(0).result["stdout"], json!(me));
+    assert_eq!(
+        r.result(1).result["msg"],
+        json!(format!(
+            "Task failed: become to '{other}' is not supported yet (tasks run as '{me}')"
+        ))
+    );
+}

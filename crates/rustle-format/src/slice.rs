@@ -49,6 +49,10 @@ pub struct SlicePlay {
     pub tags: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub vars: Vars,
+    /// The play's keywords that its tasks inherit (`become`, `no_log`,
+    /// `ignore_errors`, `environment`, ...: `keywords::INHERITED`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub keywords: Vars,
     /// `(index in the play, task)` for the tasks that run.
     pub tasks: Vec<(u32, Task)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -119,6 +123,12 @@ impl Document {
                 gather_facts: play.gather_facts,
                 tags: play.keywords.get("tags").cloned(),
                 vars: play.vars.clone(),
+                keywords: play
+                    .keywords
+                    .iter()
+                    .filter(|(k, _)| crate::keywords::INHERITED.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 tasks,
                 handlers: play.handlers.clone(),
             });

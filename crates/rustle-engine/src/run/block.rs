@@ -103,6 +103,20 @@ impl HostRun<'_> {
     }
 }
 
+/// `task` as it runs in a play with inheritable `keywords` (the play's):
+/// those it does not set itself; `None` when there is nothing to add.
+pub(super) fn with_play_keywords(keywords: &rustle_format::Vars, task: &Task) -> Option<Task> {
+    let missing = keywords.keys().any(|k| !task.keywords.contains_key(k));
+    if !missing {
+        return None;
+    }
+    let mut task = task.clone();
+    for (k, v) in keywords {
+        task.keywords.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Some(task)
+}
+
 /// `child` as it runs inside `parent`: the parent's conditions first, its
 /// vars below the child's, its inheritable keywords unless the child sets
 /// them, and the union of both tags.

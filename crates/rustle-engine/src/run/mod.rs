@@ -51,6 +51,8 @@ pub struct HostRun<'a> {
     stop: Option<&'a AtomicBool>,
     /// How `delegate_to` hosts are reached, where they can be.
     delegates: Option<&'a dyn crate::Delegates>,
+    /// The user tasks run as (`id -un` on the target), once asked.
+    user: std::sync::OnceLock<Option<String>>,
 }
 
 /// The per-play part of the variables and the pending notifications.
@@ -143,7 +145,22 @@ impl<'a> HostRun<'a> {
             last_failure: None,
             stop: None,
             delegates: None,
+            user: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The user tasks run as on the target.
+    pub(super) fn user(&self) -> Option<String> {
+        self.user
+            .get_or_init(|| {
+                let out = self
+                    .target
+                    .exec(&crate::ExecRequest::new(["id", "-un"]))
+                    .ok()?;
+                let name = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                (out.rc == 0 && !name.is_empty()).then_some(name)
+            })
+            .clone()
     }
 
     pub fn with_delegates(mut self, delegates: Option<&'a dyn crate::Delegates>) -> HostRun<'a> {
@@ -263,7 +280,9 @@ impl<'a> HostRun<'a> {
                     play: play.play,
                     pos: vec![],
                 };
-                self.run_task(state, key, &gathering_task())
+                let gathering = gathering_task();
+                let task = block::with_play_keywords(&play.keywords, &gathering);
+                self.run_task(state, key, task.as_ref().unwrap_or(&gathering))
             } else if step == last {
                 self.flush_handlers(state)
             } else {
@@ -272,7 +291,8 @@ impl<'a> HostRun<'a> {
                     play: play.play,
                     pos: vec![0, *index],
                 };
-                self.run_entry(state, key, task)
+                let inherited = block::with_play_keywords(&play.keywords, task);
+                self.run_entry(state, key, inherited.as_ref().unwrap_or(task))
             };
             if flow != Flow::Continue {
                 return flow;
@@ -297,7 +317,8 @@ impl<'a> HostRun<'a> {
                 pos: vec![1, index as u32],
             };
             state.in_handlers = true;
-            let flow = self.run_entry(state, key, handler);
+            let inherited = block::with_play_keywords(&play.keywords, handler);
+            let flow = self.run_entry(state, key, inherited.as_ref().unwrap_or(handler));
             state.in_handlers = false;
             if flow != Flow::Continue {
                 return flow;

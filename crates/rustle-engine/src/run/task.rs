@@ -157,6 +157,7 @@ impl HostRun<'_> {
                 "the '{key}' keyword is not supported yet"
             )));
         }
+        self.check_become(task, templar)?;
         let check = keyword_bool(task, templar, "check_mode")?.unwrap_or(self.slice.check);
         Ok(TaskCtx {
             task,
@@ -284,6 +285,29 @@ fn keyword_bool(task: &Task, templar: &Templar, key: &str) -> Result<Option<bool
         other => Err(TemplateError::new(format!(
             "'{key}' must be a boolean, got {other}"
         ))),
+    }
+}
+
+impl HostRun<'_> {
+    /// `become` is honoured only where it changes nothing: the task would
+    /// run as the user tasks already run as. Anything else fails the task
+    /// rather than running it as the wrong user.
+    fn check_become(&self, task: &Task, templar: &Templar) -> Result<(), TemplateError> {
+        if keyword_bool(task, templar, "become")? != Some(true) {
+            return Ok(());
+        }
+        let wanted = match task.keywords.get("become_user") {
+            Some(raw) => templar.render_string(raw.as_str().unwrap_or_default())?,
+            None => "root".to_owned(),
+        };
+        let current = self.user();
+        if current.as_deref() == Some(wanted.as_str()) {
+            return Ok(());
+        }
+        Err(TemplateError::new(format!(
+            "become to '{wanted}' is not supported yet (tasks run as '{}')",
+            current.unwrap_or_default()
+        )))
     }
 }
 

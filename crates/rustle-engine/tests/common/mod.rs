@@ -76,6 +76,7 @@ pub fn play(index: u32, tasks: Vec<Task>) -> SlicePlay {
         gather_facts: false,
         tags: None,
         vars: Vars::new(),
+        keywords: Vars::new(),
         tasks: tasks
             .into_iter()
             .enumerate()
