@@ -67,6 +67,11 @@ pub fn ansible_playbook() -> PathBuf {
 
 /// Runs a playbook with ansible-playbook (its output on stdout).
 pub fn run_ansible(args: &[&str]) -> Output {
+    run_ansible_env(args, &[])
+}
+
+/// `run_ansible` with more environment (`ANSIBLE_PIPELINING` ...).
+pub fn run_ansible_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(ansible_playbook())
         .args(args)
         .current_dir(root())
@@ -74,6 +79,7 @@ pub fn run_ansible(args: &[&str]) -> Output {
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
         .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
         .env("ANSIBLE_LOCALHOST_WARNING", "0")
+        .envs(envs.iter().copied())
         .output()
         .expect("running ansible-playbook")
 }

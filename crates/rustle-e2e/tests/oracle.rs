@@ -423,3 +423,24 @@ fn lineinfile_matches_ansible() {
     // added again): both runs must still match Ansible's.
     twice_and_checked_as_ansible("fixtures/playbooks/modules/lineinfile.yml", false);
 }
+
+/// become through sudo (the test machine runs as root; scripts/test
+/// installs sudo): same output and the same owners as ansible-playbook
+/// (with pipelining, which Ansible needs to become an unprivileged user).
+#[test]
+fn become_matches_ansible() {
+    let playbook = "fixtures/playbooks/become.yml";
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    let a_var = format!("out={}", a_dir.display());
+    let r_var = format!("out={}", r_dir.display());
+    let ansible =
+        rustle_e2e::run_ansible_env(&[playbook, "-e", &a_var], &[("ANSIBLE_PIPELINING", "1")]);
+    let rustle = run_rustle(&[playbook, "-e", &r_var]);
+    let a = comparable(&ansible.stdout);
+    let r = comparable(&rustle.stderr);
+    assert_eq!(ansible.status.code(), Some(0), "{a}");
+    assert_eq!(a, r);
+    assert!(r.contains("nobody 644 OUT/b/file"), "{r}");
+    assert_eq!(tree(&a_dir), tree(&r_dir));
+}

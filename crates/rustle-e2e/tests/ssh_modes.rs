@@ -46,7 +46,7 @@ fn runner_mode_ssh_mode_and_ansible_agree_on_three_hosts() {
     std::fs::write(
         &inventory,
         format!(
-            "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\n",
+            "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\nansible_pipelining=true\n",
             hosts.inventory_ini(),
             tmp.path().join("remote").display()
         ),

@@ -6,9 +6,11 @@
 //! builtin modules. It is synchronous and small so that it can run inside
 //! the `rustle-runner` binary on the host as well as from the controller.
 
+mod become_user;
 mod facts;
 mod modules;
 mod run;
+pub mod shell_target;
 pub mod target;
 pub mod template;
 mod util;
@@ -17,6 +19,7 @@ use std::sync::atomic::AtomicBool;
 
 use rustle_format::{Event, HostSlice, HostState, HostStats, Stretch};
 
+pub use shell_target::{Shell, ShellTarget};
 pub use target::{ExecOutput, ExecRequest, FileKind, FileStat, LocalTarget, Target};
 pub use util::time::format_timestamp;
 

@@ -79,7 +79,7 @@ impl Delegates for ExecDelegates {
             let conn = rustle_ssh::connect(&ep, self.timeout)
                 .await
                 .map_err(|e| format!("delegate_to: {host}: {e}"))?;
-            SshTarget::open(Arc::new(conn))
+            crate::ssh_target::open(Arc::new(conn))
                 .await
                 .map_err(|e| format!("delegate_to: {host}: {e}"))
         })?;

@@ -100,7 +100,7 @@ impl Link {
             Driver::SshEngine(ep) => match rustle_ssh::connect(&ep, timeout).await {
                 Ok(conn) => {
                     let conn = Arc::new(conn);
-                    match SshTarget::open(conn.clone()).await {
+                    match crate::ssh_target::open(conn.clone()).await {
                         Ok(target) => Link::SshEngine(conn, Arc::new(target)),
                         Err(e) => Link::Down(Status::Unreachable, format!("{}: {e}", ep.host)),
                     }
@@ -424,7 +424,7 @@ async fn engine_target(
         Link::LocalRunner(_) | Link::LocalEngine => Ok(Arc::new(rustle_engine::LocalTarget)),
         Link::SshEngine(_, target) => Ok(target.clone()),
         Link::SshRunner(conn, _) => {
-            let target = SshTarget::open(conn.clone()).await;
+            let target = crate::ssh_target::open(conn.clone()).await;
             let target = target.map_err(|e| format!("{}: {e}", conn.host))?;
             Ok(Arc::new(target))
         }

@@ -1,223 +1,46 @@
-//! SSH mode: the engine's [`Target`] for a host with no runner, so the
-//! same engine that runs inside `rustle-runner` runs here on the
-//! controller, task by task. Every operation is one command on a new
-//! channel of the host's single master connection; file contents travel
-//! on that command's stdin/stdout. The engine is synchronous, so each call
-//! blocks its (blocking-pool) thread on the async connection.
+//! SSH mode: the engine's target for a host with no runner, so the same
+//! engine that runs inside `rustle-runner` runs here on the controller,
+//! task by task. It is the engine's [`ShellTarget`] over this [`SshShell`]:
+//! every operation is one command on a new channel of the host's single
+//! master connection. The engine is synchronous, so each call blocks its
+//! (blocking-pool) thread on the async connection.
 
 use std::io;
 use std::sync::Arc;
 
-use rustle_engine::{ExecOutput, ExecRequest, FileKind, FileStat, Target};
-use rustle_ssh::{Conn, quote};
+use rustle_engine::{ExecOutput, Shell, ShellTarget};
+use rustle_ssh::Conn;
 use tokio::runtime::Handle;
 
-/// Exit codes our scripts use to say what went wrong.
-const MISSING: i32 = 44;
-const DENIED: i32 = 45;
-
-pub struct SshTarget {
+pub struct SshShell {
     conn: Arc<Conn>,
     rt: Handle,
-    home: String,
 }
 
-impl SshTarget {
-    /// Wraps `conn`; asks the host once for the user's home directory.
-    pub async fn open(conn: Arc<Conn>) -> Result<SshTarget, String> {
-        let out = conn
-            .sh("printf %s \"$HOME\"", None)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(SshTarget {
-            home: String::from_utf8_lossy(&out.stdout).into_owned(),
-            conn,
-            rt: Handle::current(),
-        })
-    }
-
-    fn run(&self, script: &str, stdin: Option<&[u8]>) -> io::Result<rustle_ssh::Output> {
-        self.rt
+impl Shell for SshShell {
+    fn sh(&self, script: &str, stdin: Option<&[u8]>) -> io::Result<ExecOutput> {
+        let out = self
+            .rt
             .block_on(self.conn.sh(script, stdin))
-            .map_err(|e| io::Error::new(io::ErrorKind::ConnectionAborted, e.to_string()))
-    }
-
-    /// Runs `script`, mapping our exit codes and any other failure to errors.
-    fn check(&self, script: &str, stdin: Option<&[u8]>) -> io::Result<Vec<u8>> {
-        let out = self.run(script, stdin)?;
-        let msg = || String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        match out.rc {
-            0 => Ok(out.stdout),
-            MISSING => Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "No such file or directory",
-            )),
-            DENIED => Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "Permission denied",
-            )),
-            _ if msg().contains("Permission denied") => {
-                Err(io::Error::new(io::ErrorKind::PermissionDenied, msg()))
-            }
-            _ if msg().contains("No such file or directory") => {
-                Err(io::Error::new(io::ErrorKind::NotFound, msg()))
-            }
-            _ => Err(io::Error::other(msg())),
-        }
-    }
-}
-
-/// `[ -e P ] || [ -L P ] || exit 44` for `path`.
-fn must_exist(p: &str) -> String {
-    format!("[ -e {p} ] || [ -L {p} ] || exit {MISSING}; ")
-}
-
-impl Target for SshTarget {
-    fn exec(&self, req: &ExecRequest) -> io::Result<ExecOutput> {
-        if req.argv.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty argv"));
-        }
-        let mut script = String::new();
-        if let Some(cwd) = &req.cwd {
-            script.push_str(&format!("cd {} || exit {MISSING}; ", quote(cwd)));
-        }
-        script.push_str("exec ");
-        if !req.env.is_empty() {
-            script.push_str("env ");
-            for (k, v) in &req.env {
-                script.push_str(&quote(&format!("{k}={v}")));
-                script.push(' ');
-            }
-        }
-        let argv: Vec<String> = req.argv.iter().map(|a| quote(a)).collect();
-        script.push_str(&argv.join(" "));
-        let out = self.run(&script, req.stdin.as_deref())?;
-        if req.cwd.is_some() && out.rc == MISSING && out.stdout.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            ));
-        }
-        // The shell's own `exec` could not start argv[0] (127): spawn's
-        // NotFound, as locally. A program that itself exits 127 (a shell
-        // running a missing command) is a result like any other.
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.rc == 127 && stderr.contains(&format!("exec: {}: not found", req.argv[0])) {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            ));
-        }
+            .map_err(|e| io::Error::new(io::ErrorKind::ConnectionAborted, e.to_string()))?;
         Ok(ExecOutput {
             rc: out.rc,
             stdout: out.stdout,
             stderr: out.stderr,
         })
     }
+}
 
-    fn read_file(&self, path: &str) -> io::Result<Vec<u8>> {
-        let p = quote(path);
-        self.check(
-            &format!("{}[ -r {p} ] || exit {DENIED}; cat {p}", must_exist(&p)),
-            None,
-        )
-    }
+pub type SshTarget = ShellTarget<SshShell>;
 
-    fn stat(&self, path: &str, follow: bool) -> io::Result<Option<FileStat>> {
-        let p = quote(path);
-        let exists = if follow {
-            format!("[ -e {p} ] || exit {MISSING}; ")
-        } else {
-            must_exist(&p)
-        };
-        let flag = if follow { "-L " } else { "" };
-        let out = match self.check(
-            &format!("{exists}stat {flag}-c '%F|%a|%u|%g|%s|%Y' -- {p}"),
-            None,
-        ) {
-            Ok(out) => out,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let text = String::from_utf8_lossy(&out);
-        let f: Vec<&str> = text.trim().split('|').collect();
-        let bad = || io::Error::other(format!("unexpected stat output {text:?}"));
-        let [kind, mode, uid, gid, size, mtime] = f[..] else {
-            return Err(bad());
-        };
-        Ok(Some(FileStat {
-            kind: match kind {
-                "regular file" | "regular empty file" => FileKind::File,
-                "directory" => FileKind::Dir,
-                "symbolic link" => FileKind::Link,
-                _ => FileKind::Other,
-            },
-            mode: u32::from_str_radix(mode, 8).map_err(|_| bad())?,
-            uid: uid.parse().map_err(|_| bad())?,
-            gid: gid.parse().map_err(|_| bad())?,
-            size: size.parse().map_err(|_| bad())?,
-            mtime: mtime.parse().map_err(|_| bad())?,
-        }))
-    }
-
-    fn write_file(&self, path: &str, content: &[u8], mode: Option<u32>) -> io::Result<()> {
-        let p = quote(path);
-        let set_mode = match mode {
-            Some(m) => format!("chmod {m:o} \"$t\""),
-            None => format!(
-                "if [ -e {p} ]; then chmod --reference={p} \"$t\"; chown --reference={p} \"$t\" 2>/dev/null || true; \
-                 else chmod \"$(printf %o $((0666 & ~$(umask))))\" \"$t\"; fi"
-            ),
-        };
-        // Same-directory temp file, mode set, then renamed over the path.
-        let script = format!(
-            "d=$(dirname {p}); [ -d \"$d\" ] || exit {MISSING}; \
-             t=$(mktemp \"$d/.rustle.XXXXXXXX\") || exit {DENIED}; trap 'rm -f \"$t\"' EXIT; \
-             cat > \"$t\" && {set_mode} && mv -f \"$t\" {p} && trap - EXIT"
-        );
-        self.check(&script, Some(content)).map(drop)
-    }
-
-    fn create_dir_all(&self, path: &str, mode: Option<u32>) -> io::Result<()> {
-        // Each missing directory, outermost first, made and given `mode`.
-        let mut dirs = Vec::new();
-        let mut cur = std::path::Path::new(path);
-        loop {
-            if cur.as_os_str().is_empty() || cur == std::path::Path::new("/") {
-                break;
-            }
-            dirs.push(quote(&cur.display().to_string()));
-            match cur.parent() {
-                Some(p) => cur = p,
-                None => break,
-            }
-        }
-        dirs.reverse();
-        let chmod = mode.map_or(String::new(), |m| format!(" && chmod {m:o} \"$d\""));
-        let script = format!(
-            "for d in {}; do [ -d \"$d\" ] && continue; mkdir \"$d\"{chmod} || exit 1; done",
-            dirs.join(" ")
-        );
-        self.check(&script, None).map(drop)
-    }
-
-    fn remove(&self, path: &str) -> io::Result<()> {
-        self.check(&format!("rm -rf -- {}", quote(path)), None)
-            .map(drop)
-    }
-
-    fn set_mode(&self, path: &str, mode: u32) -> io::Result<()> {
-        let p = quote(path);
-        self.check(&format!("{}chmod {mode:o} -- {p}", must_exist(&p)), None)
-            .map(drop)
-    }
-
-    fn touch(&self, path: &str) -> io::Result<()> {
-        self.check(&format!("touch -- {}", quote(path)), None)
-            .map(drop)
-    }
-
-    fn home(&self) -> String {
-        self.home.clone()
-    }
+/// The target over `conn` (one round trip, for the home directory).
+pub async fn open(conn: Arc<Conn>) -> Result<SshTarget, String> {
+    let shell = SshShell {
+        conn,
+        rt: Handle::current(),
+    };
+    tokio::task::spawn_blocking(move || ShellTarget::open(shell))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }

@@ -87,7 +87,10 @@ pub fn parse_kv(text: &str, free_form: bool) -> Map<String, Value> {
     let mut args = Map::new();
     let mut raw = Vec::new();
     for token in split_args(text) {
-        match kv_key(&token) {
+        // Ansible decodes escapes (`\n`, `\t`, `\x41`...) in `k=v` tokens,
+        // not in free-form words.
+        let decoded = decode_escapes(&token);
+        match kv_key(&decoded) {
             Some((k, v)) if !free_form || RAW_KEYS.contains(&k) => {
                 args.insert(k.to_owned(), Value::String(unquote(v)));
             }
@@ -98,6 +101,51 @@ pub fn parse_kv(text: &str, free_form: bool) -> Map<String, Value> {
         args.insert("_raw_params".to_owned(), Value::String(raw.join(" ")));
     }
     args
+}
+
+/// Python's `unicode-escape` decoding of the escapes Ansible's splitter
+/// decodes: `\\ \' \" \a \b \f \n \r \t \v`, `\xHH`, `\uHHHH` and
+/// `\UHHHHHHHH`. Anything else stays as written.
+fn decode_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        let hex = |n: usize| -> Option<char> {
+            let digits = tail.get(1..=n)?;
+            if !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            char::from_u32(u32::from_str_radix(digits, 16).ok()?)
+        };
+        let (decoded, used) = match tail.chars().next() {
+            Some(c @ ('\\' | '\'' | '"')) => (Some(c), 1),
+            Some('a') => (Some('\u{7}'), 1),
+            Some('b') => (Some('\u{8}'), 1),
+            Some('f') => (Some('\u{c}'), 1),
+            Some('n') => (Some('\n'), 1),
+            Some('r') => (Some('\r'), 1),
+            Some('t') => (Some('\t'), 1),
+            Some('v') => (Some('\u{b}'), 1),
+            Some('x') => (hex(2), 3),
+            Some('u') => (hex(4), 5),
+            Some('U') => (hex(8), 9),
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[used..];
+            }
+            None => {
+                out.push('\\');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -111,6 +159,8 @@ mod tests {
             ("echo {{ a }} b chdir=/tmp", true),
             ("echo 'a=b c' creates=/x", true),
             ("msg=\"{{ x | default('a b') }}\"", false),
+            (r#"content="a\nb\tc\x41\u00e9" path=C:\q\zz"#, false),
+            (r"echo a\nb chdir=/t\x41", true),
         ];
         let got: Vec<String> = cases
             .iter()
@@ -120,7 +170,9 @@ mod tests {
             {"src":"a","dest":"/tmp/x y","mode":"0644"}
             {"chdir":"/tmp","_raw_params":"echo {{ a }} b"}
             {"creates":"/x","_raw_params":"echo 'a=b c'"}
-            {"msg":"{{ x | default('a b') }}"}"#]]
+            {"msg":"{{ x | default('a b') }}"}
+            {"content":"a\nb\tcAé","path":"C:\\q\\zz"}
+            {"chdir":"/tA","_raw_params":"echo a\\nb"}"#]]
         .assert_eq(&got.join("\n"));
     }
 }

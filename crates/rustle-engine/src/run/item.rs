@@ -103,8 +103,16 @@ impl HostRun<'_> {
             Ok(d) => d,
             Err(msg) => return ItemRun::failed(msg),
         };
+        let base = delegate.as_ref().map_or(self.target, |d| d.target.as_ref());
+        let run_as = match &t.run_as {
+            Some(b) => match crate::become_user::target(base, b) {
+                Ok(target) => Some(target),
+                Err(e) => return ItemRun::failed(format!("Task failed: {e}")),
+            },
+            None => None,
+        };
         let ctx = ModuleCtx {
-            target: delegate.as_ref().map_or(self.target, |d| d.target.as_ref()),
+            target: run_as.as_ref().map_or(base, |b| b as &dyn crate::Target),
             files: &files,
             templar,
             check: t.check,

@@ -7,6 +7,7 @@ use serde_json::{Value as Json, json};
 use super::item::{ItemRun, failed_result, status_of};
 use super::loops::loop_items;
 use super::{Flow, HostRun, PlayState};
+use crate::become_user::{Become, Method};
 use crate::modules::{Effect, MetaAction, Module, meta_skipped, resolve};
 use crate::template::{Templar, TemplateError};
 
@@ -28,6 +29,8 @@ pub(super) struct TaskCtx<'t> {
     pub diff: bool,
     pub no_log: bool,
     pub ignore_errors: bool,
+    /// Run as another user (`become`), when that changes the user.
+    pub run_as: Option<Become>,
 }
 
 /// What running a task produced, before it is reported.
@@ -157,7 +160,7 @@ impl HostRun<'_> {
                 "the '{key}' keyword is not supported yet"
             )));
         }
-        self.check_become(task, templar)?;
+        let run_as = self.run_as(task, templar)?;
         let check = keyword_bool(task, templar, "check_mode")?.unwrap_or(self.slice.check);
         Ok(TaskCtx {
             task,
@@ -167,6 +170,7 @@ impl HostRun<'_> {
             diff: keyword_bool(task, templar, "diff")?.unwrap_or(self.slice.diff),
             no_log: keyword_bool(task, templar, "no_log")?.unwrap_or(false),
             ignore_errors: keyword_bool(task, templar, "ignore_errors")?.unwrap_or(false),
+            run_as,
         })
     }
 
@@ -289,25 +293,45 @@ fn keyword_bool(task: &Task, templar: &Templar, key: &str) -> Result<Option<bool
 }
 
 impl HostRun<'_> {
-    /// `become` is honoured only where it changes nothing: the task would
-    /// run as the user tasks already run as. Anything else fails the task
-    /// rather than running it as the wrong user.
-    fn check_become(&self, task: &Task, templar: &Templar) -> Result<(), TemplateError> {
+    /// The task's `become` (inherited from blocks and the play), when it
+    /// would run the task as a user other than the one tasks run as.
+    fn run_as(&self, task: &Task, templar: &Templar) -> Result<Option<Become>, TemplateError> {
         if keyword_bool(task, templar, "become")? != Some(true) {
-            return Ok(());
+            return Ok(None);
         }
-        let wanted = match task.keywords.get("become_user") {
-            Some(raw) => templar.render_string(raw.as_str().unwrap_or_default())?,
-            None => "root".to_owned(),
+        let text = |key: &str| -> Result<Option<String>, TemplateError> {
+            match task.keywords.get(key) {
+                Some(Json::String(raw)) => templar.render_string(raw).map(Some),
+                Some(Json::Null) | None => Ok(None),
+                Some(other) => Ok(Some(other.to_string())),
+            }
         };
-        let current = self.user();
-        if current.as_deref() == Some(wanted.as_str()) {
-            return Ok(());
+        let user = text("become_user")?.unwrap_or_else(|| "root".to_owned());
+        if self.user().as_deref() == Some(user.as_str()) {
+            return Ok(None);
         }
-        Err(TemplateError::new(format!(
-            "become to '{wanted}' is not supported yet (tasks run as '{}')",
-            current.unwrap_or_default()
-        )))
+        for var in ["ansible_become_password", "ansible_become_pass"] {
+            if templar.eval(var).is_ok_and(|v| !v.is_null()) {
+                return Err(TemplateError::new(
+                    "become with a password is not supported yet (use a NOPASSWD sudo rule)",
+                ));
+            }
+        }
+        let method = text("become_method")?.unwrap_or_else(|| "sudo".to_owned());
+        let method = Method::parse(&method).map_err(TemplateError::new)?;
+        let flags = match text("become_flags")? {
+            Some(f) => f.split_whitespace().map(str::to_owned).collect(),
+            None => method
+                .default_flags()
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect(),
+        };
+        Ok(Some(Become {
+            method,
+            user,
+            flags,
+        }))
     }
 }
 

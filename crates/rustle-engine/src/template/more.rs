@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use super::convert::{to_json, to_value};
 use crate::util::sha1::{md5_hex, sha1_hex};
+use crate::util::shell::quote;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("ternary", ternary);
@@ -140,14 +141,6 @@ fn path_join(parts: Value) -> Result<String, Error> {
 }
 
 /// Python's `shlex.quote`.
-fn quote(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
-        return s.to_owned();
-    }
-    format!("'{}'", s.replace('\'', "'\"'\"'"))
-}
-
 fn compile(re: &str) -> Result<regex::Regex, Error> {
     regex::Regex::new(re).map_err(|e| invalid(format!("invalid regular expression '{re}': {e}")))
 }

@@ -4,4 +4,5 @@ pub mod base64;
 pub mod mode;
 pub mod pyjson;
 pub mod sha1;
+pub mod shell;
 pub mod time;
