@@ -9,16 +9,41 @@ use rustle_e2e::{comparable, recap, run_ansible, run_rustle, stage_ok, tree};
 
 const INVENTORY: &str = "fixtures/playbooks/hosts/hosts.ini";
 
-/// Runs `playbook` through both tools and compares; returns the exit code.
-fn same_as_ansible(playbook: &str) -> Option<i32> {
+/// One playbook run through both tools, each into its own directory.
+struct Runs {
+    ansible: std::process::Output,
+    rustle: std::process::Output,
+    a_dir: std::path::PathBuf,
+    r_dir: std::path::PathBuf,
+    /// Bind it (`_tmp`, not `..`): the directories live as long as it.
+    _tmp: tempfile::TempDir,
+}
+
+fn run_both(playbook: &str) -> Runs {
     let tmp = tempfile::tempdir().unwrap();
     let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
     std::fs::create_dir_all(&a_dir).unwrap();
     std::fs::create_dir_all(&r_dir).unwrap();
-    let a_var = format!("out={}", a_dir.display());
-    let r_var = format!("out={}", r_dir.display());
-    let ansible = run_ansible(&[playbook, "-i", INVENTORY, "-e", &a_var]);
-    let rustle = run_rustle(&[playbook, "-i", INVENTORY, "-e", &r_var]);
+    let var = |d: &std::path::Path| format!("out={}", d.display());
+    Runs {
+        ansible: run_ansible(&[playbook, "-i", INVENTORY, "-e", &var(&a_dir)]),
+        rustle: run_rustle(&[playbook, "-i", INVENTORY, "-e", &var(&r_dir)]),
+        a_dir,
+        r_dir,
+        _tmp: tmp,
+    }
+}
+
+/// Runs `playbook` through both tools and compares; returns the exit code.
+fn same_as_ansible(playbook: &str) -> Option<i32> {
+    let Runs {
+        ansible,
+        rustle,
+        a_dir,
+        r_dir,
+        _tmp,
+        ..
+    } = run_both(playbook);
     let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
     let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
     assert!(!recap(&ansible.stdout).is_empty(), "{a}");
@@ -142,14 +167,14 @@ fn delegate_to_matches_ansible() {
 /// come first), and the counts and files are ansible-playbook's.
 #[test]
 fn free_strategy_does_not_wait_and_counts_as_ansible() {
-    let playbook = "fixtures/playbooks/hosts/free.yml";
-    let tmp = tempfile::tempdir().unwrap();
-    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
-    std::fs::create_dir_all(&a_dir).unwrap();
-    std::fs::create_dir_all(&r_dir).unwrap();
-    let var = |d: &std::path::Path| format!("out={}", d.display());
-    let ansible = run_ansible(&[playbook, "-i", INVENTORY, "-e", &var(&a_dir)]);
-    let rustle = run_rustle(&[playbook, "-i", INVENTORY, "-e", &var(&r_dir)]);
+    let Runs {
+        ansible,
+        rustle,
+        a_dir,
+        r_dir,
+        _tmp,
+        ..
+    } = run_both("fixtures/playbooks/hosts/free.yml");
     assert_eq!(recap(&ansible.stdout), recap(&rustle.stderr));
     assert_eq!(rustle.status.code(), Some(0));
     assert_eq!(tree(&a_dir), tree(&r_dir));
@@ -175,14 +200,13 @@ fn free_strategy_does_not_wait_and_counts_as_ansible() {
 /// ansible-playbook's.
 #[test]
 fn throttle_and_rate_limit_space_the_hosts() {
-    let playbook = "fixtures/playbooks/hosts/throttle.yml";
-    let tmp = tempfile::tempdir().unwrap();
-    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
-    std::fs::create_dir_all(&a_dir).unwrap();
-    std::fs::create_dir_all(&r_dir).unwrap();
-    let var = |d: &std::path::Path| format!("out={}", d.display());
-    let ansible = run_ansible(&[playbook, "-i", INVENTORY, "-e", &var(&a_dir)]);
-    let rustle = run_rustle(&[playbook, "-i", INVENTORY, "-e", &var(&r_dir)]);
+    let Runs {
+        ansible,
+        rustle,
+        r_dir,
+        _tmp,
+        ..
+    } = run_both("fixtures/playbooks/hosts/throttle.yml");
     assert_eq!(recap(&ansible.stdout), recap(&rustle.stderr));
     assert_eq!(rustle.status.code(), Some(0));
     let times = |ext: &str| -> Vec<Vec<u128>> {

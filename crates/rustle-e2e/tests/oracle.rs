@@ -444,3 +444,8 @@ fn become_matches_ansible() {
     assert!(r.contains("nobody 644 OUT/b/file"), "{r}");
     assert_eq!(tree(&a_dir), tree(&r_dir));
 }
+
+#[test]
+fn until_retries_and_environment_match_ansible() {
+    same_as_ansible("fixtures/playbooks/until.yml", "out");
+}

@@ -25,6 +25,50 @@ const PLAYBOOK: &str = r#"
         dest: "{{ out }}/{{ inventory_hostname }}/hello.txt"
 "#;
 
+/// A playbook deployed to `hosts` (runners under `<tmp>/remote`, `out` in
+/// the inventory as `<tmp>/out`).
+struct Deployed {
+    tmp: tempfile::TempDir,
+    out: std::path::PathBuf,
+    /// The runner cache.
+    cache: std::path::PathBuf,
+    deployed: std::process::Output,
+}
+
+fn deploy(hosts: &SshHosts, playbook: &str, deploy_args: &[&str]) -> Deployed {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let inventory = tmp.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "{}\n[test_hosts:vars]\nrustle_remote_dir={}\nout={}\n",
+            hosts.inventory_ini(),
+            tmp.path().join("remote").display(),
+            out.display()
+        ),
+    )
+    .unwrap();
+    let book = tmp.path().join("site.yml");
+    std::fs::write(&book, playbook).unwrap();
+    let cache = runner_cache();
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &cache)];
+    let parsed = stage_ok(
+        "rustle-parse",
+        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
+        envs,
+        b"",
+    );
+    let planned = stage_ok("rustle-plan", &[], envs, &parsed.stdout);
+    let deployed = stage_ok("rustle-deploy", deploy_args, envs, &planned.stdout);
+    Deployed {
+        tmp,
+        out,
+        cache,
+        deployed,
+    }
+}
+
 fn sha256_file(p: &Path) -> String {
     let out = std::process::Command::new("sha256sum")
         .arg(p)
@@ -40,33 +84,14 @@ fn sha256_file(p: &Path) -> String {
 #[test]
 fn deploy_and_run_on_ssh_hosts() {
     let mut hosts = SshHosts::start(2).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
+    let Deployed {
+        tmp,
+        out,
+        cache,
+        deployed,
+    } = deploy(&hosts, PLAYBOOK, &["--verify"]);
     let remote = tmp.path().join("remote");
-    let inventory = tmp.path().join("hosts.ini");
-    std::fs::write(
-        &inventory,
-        format!(
-            "{}\n[test_hosts:vars]\nrustle_remote_dir={}\nout={}\n",
-            hosts.inventory_ini(),
-            remote.display(),
-            out.display()
-        ),
-    )
-    .unwrap();
-    let book = tmp.path().join("site.yml");
-    std::fs::write(&book, PLAYBOOK).unwrap();
-    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &runner_cache())];
-
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
-        envs,
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], envs, &parsed.stdout);
-    let deployed = stage_ok("rustle-deploy", &["--verify"], envs, &planned.stdout);
-
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &cache)];
     // The document says where each runner is, with its sha256.
     let doc: serde_json::Value = serde_json::from_slice(&deployed.stdout).unwrap();
     assert_eq!(doc["stage"], "deployed");
@@ -150,31 +175,13 @@ fn hosts_down_before_and_during_the_run() {
     use std::process::{Command, Stdio};
 
     let mut hosts = SshHosts::start(3).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
+    let Deployed {
+        tmp: _tmp,
+        out,
+        deployed,
+        ..
+    } = deploy(&hosts, SLOW, &[]);
     std::fs::create_dir_all(&out).unwrap();
-    let inventory = tmp.path().join("hosts.ini");
-    std::fs::write(
-        &inventory,
-        format!(
-            "{}\n[test_hosts:vars]\nrustle_remote_dir={}\nout={}\n",
-            hosts.inventory_ini(),
-            tmp.path().join("remote").display(),
-            out.display()
-        ),
-    )
-    .unwrap();
-    let book = tmp.path().join("site.yml");
-    std::fs::write(&book, SLOW).unwrap();
-    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &runner_cache())];
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
-        envs,
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], envs, &parsed.stdout);
-    let deployed = stage_ok("rustle-deploy", &[], envs, &planned.stdout);
 
     hosts.stop(0);
     let mut exec = Command::new(rustle_e2e::bin("rustle-exec"))

@@ -779,14 +779,14 @@ fn with_lookups_as_the_parser_writes_them() {
 #[test]
 fn keywords_not_implemented_fail_instead_of_being_ignored() {
     let s = one_play(vec![
-        task("command", json!({"_raw_params": "true"})).kw("until", json!("false")),
+        task("command", json!({"_raw_params": "true"})).kw("async", json!(10)),
         task("debug", json!({})),
     ]);
     let r = run(&s);
     assert_eq!(r.results().len(), 1);
     assert_eq!(
         r.result(0).result["msg"],
-        json!("Task failed: the 'until' keyword is not supported yet")
+        json!("Task failed: the 'async' keyword is not supported yet")
     );
 }
 

@@ -18,6 +18,7 @@ pub struct Collator {
 pub fn key_of(ev: &Event) -> Option<&TaskKey> {
     match ev {
         Event::TaskStart { key, .. }
+        | Event::TaskRetry { key, .. }
         | Event::ItemResult { key, .. }
         | Event::TaskResult { key, .. } => Some(key),
         _ => None,

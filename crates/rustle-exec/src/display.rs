@@ -53,6 +53,8 @@ const CYAN: &str = "0;36";
 const RED: &str = "0;31";
 const BRIGHT_RED: &str = "1;31";
 const BRIGHT_PURPLE: &str = "1;35";
+/// Ansible's `COLOR_DEBUG`.
+const DARK_GRAY: &str = "1;30";
 
 pub struct Display<W: Write> {
     out: W,
@@ -182,6 +184,12 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "{}", self.palette.paint(RED, first))?;
         write!(self.out, "{rest}")?;
         writeln!(self.out)
+    }
+
+    /// `until`/`retries`: the task runs again.
+    pub fn retry(&mut self, host: &str, task: &str, left: u32) -> io::Result<()> {
+        let line = format!("FAILED - RETRYING: [{host}]: {task} ({left} retries left).");
+        writeln!(self.out, "{}", self.palette.paint(DARK_GRAY, &line))
     }
 
     /// `[ERROR]: msg` on its own, for errors of the run rather than a task.

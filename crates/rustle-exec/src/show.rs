@@ -76,6 +76,17 @@ impl<'d, W: Write> Show<'d, W> {
                 Ok(())
             }
             Event::TaskStart { key, name, .. } => self.task_banner(key, name),
+            Event::TaskRetry {
+                host,
+                key,
+                name,
+                attempts,
+                retries,
+            } => {
+                self.task_banner(key, name)?;
+                let left = retries.saturating_sub(*attempts);
+                self.display.retry(host, name, left)
+            }
             Event::ItemResult {
                 host,
                 key,

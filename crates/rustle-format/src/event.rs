@@ -108,6 +108,17 @@ pub enum Event {
         name: String,
         action: String,
     },
+    /// An attempt of a task with `until`/`retries` failed its condition and
+    /// the task runs again (Ansible's `FAILED - RETRYING` line).
+    TaskRetry {
+        host: String,
+        key: TaskKey,
+        name: String,
+        /// Attempts made so far.
+        attempts: u32,
+        /// Attempts allowed in all.
+        retries: u32,
+    },
     /// One loop item finished.
     ItemResult {
         host: String,

@@ -105,6 +105,7 @@ fn run(ctx: &ModuleCtx, args: &Args, argv: Vec<String>, shown: Json) -> ModuleRe
         ])));
     }
     let mut req = ExecRequest::new(argv);
+    req.env = ctx.env.to_vec();
     req.cwd = chdir;
     req.stdin = stdin(args)?;
     let start = SystemTime::now();

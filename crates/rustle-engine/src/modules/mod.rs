@@ -34,6 +34,8 @@ pub struct ModuleCtx<'a> {
     pub templar: &'a Templar,
     pub check: bool,
     pub diff: bool,
+    /// The task's `environment`, for the processes modules start.
+    pub env: &'a [(String, String)],
 }
 
 /// What a module did: its result (Ansible's keys) and how the run changes.

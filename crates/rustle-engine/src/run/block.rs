@@ -106,15 +106,39 @@ impl HostRun<'_> {
 /// `task` as it runs in a play with inheritable `keywords` (the play's):
 /// those it does not set itself; `None` when there is nothing to add.
 pub(super) fn with_play_keywords(keywords: &rustle_format::Vars, task: &Task) -> Option<Task> {
-    let missing = keywords.keys().any(|k| !task.keywords.contains_key(k));
+    let missing = keywords
+        .keys()
+        .any(|k| !task.keywords.contains_key(k) || k == "environment");
     if !missing {
         return None;
     }
     let mut task = task.clone();
     for (k, v) in keywords {
-        task.keywords.entry(k.clone()).or_insert_with(|| v.clone());
+        inherit_keyword(&mut task.keywords, k, v);
     }
     Some(task)
+}
+
+/// A parent's keyword on a child: kept unless the child sets it, except
+/// `environment`, which Ansible extends (the parent's first, the child's
+/// winning).
+fn inherit_keyword(child: &mut rustle_format::Vars, key: &str, value: &Json) {
+    match child.get_mut(key) {
+        Some(own) if key == "environment" => {
+            // Each entry a mapping or a template of one; never split.
+            let entries = |v: &Json| match v {
+                Json::Array(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            let mut all = entries(value);
+            all.extend(entries(own));
+            *own = Json::Array(all);
+        }
+        Some(_) => {}
+        None => {
+            child.insert(key.to_owned(), value.clone());
+        }
+    }
 }
 
 /// `child` as it runs inside `parent`: the parent's conditions first, its
@@ -128,7 +152,7 @@ fn inherit(parent: &Task, child: &Task) -> Task {
     task.vars = vars;
     for key in rustle_format::keywords::INHERITED {
         if let Some(value) = parent.keywords.get(*key) {
-            task.keywords.entry(*key).or_insert_with(|| value.clone());
+            inherit_keyword(&mut task.keywords, key, value);
         }
     }
     if let Some(tags) = parent.keywords.get("tags") {

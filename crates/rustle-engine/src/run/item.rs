@@ -1,7 +1,7 @@
 //! One execution of a task's module (once, or per loop item): `when`,
 //! argument rendering, the module itself, `changed_when` / `failed_when`.
 
-use rustle_format::{Status, Vars};
+use rustle_format::{Event, Status, TaskKey, Vars};
 use serde_json::{Value as Json, json};
 
 use super::task::TaskCtx;
@@ -47,12 +47,72 @@ pub(super) fn status_of(result: &Vars) -> Status {
 }
 
 impl HostRun<'_> {
-    /// Runs the task once; `item_vars` holds the loop variables.
+    /// Runs the task (or one loop item) as `until`/`retries` ask: again,
+    /// after `delay` seconds, while the condition (by default: not failed)
+    /// is false, announcing each retry. Out of attempts, it fails.
+    pub(super) fn run_attempts(
+        &mut self,
+        state: &PlayState,
+        t: &TaskCtx,
+        item_vars: Option<Vars>,
+        (key, name): (&TaskKey, &str),
+    ) -> ItemRun {
+        let kw = &t.task.keywords;
+        let retries = kw.get("retries").and_then(Json::as_u64).map(|r| r as u32);
+        let total = 1 + retries.unwrap_or(if kw.contains_key("until") { 3 } else { 0 });
+        if total == 1 {
+            return self.run_item(state, t, item_vars, None);
+        }
+        let delay = match kw.get("delay").and_then(Json::as_f64) {
+            Some(d) if d >= 0.0 => d,
+            Some(_) => 1.0,
+            None => 5.0,
+        };
+        let mut run = ItemRun::failed(String::new());
+        for attempt in 1..=total {
+            run = self.run_item(state, t, item_vars.clone(), Some(attempt));
+            if status_of(&run.result) == Status::Skipped {
+                return run;
+            }
+            let mut vars = item_vars.clone().unwrap_or_default();
+            if let Some(register) = &t.task.register {
+                vars.insert(register.clone(), Json::Object(run.result.clone()));
+            }
+            let templar = self.templar(state, t.task, Some(vars));
+            let done = match kw.get("until") {
+                Some(cond) => all_true(&templar, cond).unwrap_or(false),
+                None => run.result.get("failed") != Some(&json!(true)),
+            };
+            if done {
+                return run;
+            }
+            if attempt < total {
+                run.result.insert("_ansible_retry".into(), json!(true));
+                run.result.insert("retries".into(), json!(total));
+                (self.emit)(Event::TaskRetry {
+                    host: self.slice.host.clone(),
+                    key: key.clone(),
+                    name: name.to_owned(),
+                    attempts: attempt,
+                    retries: total,
+                });
+                std::thread::sleep(std::time::Duration::from_secs_f64(delay));
+            }
+        }
+        run.result.insert("attempts".into(), json!(total - 1));
+        run.result.insert("failed".into(), json!(true));
+        run.effect = Effect::None;
+        run
+    }
+
+    /// Runs the task once; `item_vars` holds the loop variables and
+    /// `attempt` the attempt number under `until`/`retries`.
     pub(super) fn run_item(
         &self,
         state: &PlayState,
         t: &TaskCtx,
         item_vars: Option<Vars>,
+        attempt: Option<u32>,
     ) -> ItemRun {
         // An unknown action fails whatever `when` says, as Ansible fails it at parse time.
         let Some((name, module)) = &t.module else {
@@ -72,6 +132,9 @@ impl HostRun<'_> {
         }
         let role = state.role.as_deref().map(|r| r.doc_path());
         let mut run = self.call_module(&templar, t, role, (name, *module));
+        if let Some(attempt) = attempt {
+            run.result.insert("attempts".into(), json!(attempt));
+        }
         self.judge(state, t, item_vars, &mut run.result);
         if status_of(&run.result) == Status::Failed {
             run.effect = Effect::None;
@@ -99,6 +162,10 @@ impl HostRun<'_> {
             role,
             subdir: rustle_format::src_subdir(&t.task.action),
         };
+        let env = match environment(templar, t) {
+            Ok(env) => env,
+            Err(msg) => return ItemRun::failed(msg),
+        };
         let delegate = match self.delegate(templar, t) {
             Ok(d) => d,
             Err(msg) => return ItemRun::failed(msg),
@@ -117,6 +184,7 @@ impl HostRun<'_> {
             templar,
             check: t.check,
             diff: t.diff,
+            env: &env,
         };
         let mut run = match module.run(&ctx, &Args(&args)) {
             Ok(outcome) => ItemRun {
@@ -269,6 +337,41 @@ impl FileSource for TaskFiles<'_> {
             format!("Could not find or access '{src}'"),
         ))
     }
+}
+
+/// The task's `environment` (a mapping, or a list of them merged in
+/// order), rendered, as `NAME=value` pairs.
+fn environment(templar: &Templar, t: &TaskCtx) -> Result<Vec<(String, String)>, String> {
+    let Some(raw) = t.task.keywords.get("environment") else {
+        return Ok(Vec::new());
+    };
+    let rendered = templar
+        .render(raw)
+        .map_err(|err| format!("Task failed: {err}"))?;
+    let maps = match rendered {
+        Json::Array(list) => list,
+        Json::Null => Vec::new(),
+        other => vec![other],
+    };
+    let mut env: Vec<(String, String)> = Vec::new();
+    for map in maps {
+        let Json::Object(map) = map else {
+            return Err(format!(
+                "environment must be a mapping or a list of mappings, got {map}"
+            ));
+        };
+        for (k, v) in map {
+            let v = match v {
+                Json::String(s) => s,
+                Json::Bool(b) => if b { "True" } else { "False" }.to_owned(),
+                Json::Null => String::new(),
+                other => other.to_string(),
+            };
+            env.retain(|(name, _)| *name != k);
+            env.push((k, v));
+        }
+    }
+    Ok(env)
 }
 
 /// A task's `delegate_to` host, reached.

@@ -30,7 +30,7 @@ impl HostRun<'_> {
     pub(super) fn run_loop(
         &mut self,
         state: &PlayState,
-        key: &TaskKey,
+        (key, name): (&TaskKey, &str),
         t: &TaskCtx,
         source: LoopSource,
     ) -> (Vars, Vec<Effect>) {
@@ -53,7 +53,7 @@ impl HostRun<'_> {
         for (index, item) in items.iter().enumerate() {
             let vars = control.vars(&items, index);
             let label = control.label(&self.templar(state, t.task, Some(vars.clone())), item);
-            let mut run = self.run_item(state, t, Some(vars.clone()));
+            let mut run = self.run_attempts(state, t, Some(vars.clone()), (key, name));
             run.result.extend(vars);
             let status = status_of(&run.result);
             if status != Status::Skipped {

@@ -16,7 +16,7 @@ const CENSORED: &str =
 
 /// Keywords the engine does not implement yet and that would change what a
 /// task does if ignored: such tasks fail rather than run differently.
-const UNSUPPORTED: &[&str] = &["async", "environment", "until"];
+const UNSUPPORTED: &[&str] = &["async"];
 
 /// A task with its module resolved and its keywords evaluated.
 pub(super) struct TaskCtx<'t> {
@@ -53,7 +53,7 @@ impl HostRun<'_> {
         }
         let name = display_name(state, task, &templar);
         self.emit_start(&key, &name, task);
-        let done = self.execute(state, &key, task, module, &templar);
+        let done = self.execute(state, (&key, &name), task, module, &templar);
         let status = status_of(&done.result);
         let ignored = status == Status::Failed && done.ignore_errors;
         let changed = done.result.get("changed") == Some(&json!(true));
@@ -87,7 +87,7 @@ impl HostRun<'_> {
     fn execute(
         &mut self,
         state: &PlayState,
-        key: &TaskKey,
+        (key, name): (&TaskKey, &str),
         task: &Task,
         module: Option<(String, &'static dyn Module)>,
         templar: &Templar,
@@ -105,9 +105,9 @@ impl HostRun<'_> {
             }
         };
         let (result, effects) = match loop_items(task) {
-            Some(items) => self.run_loop(state, key, &t, items),
+            Some(items) => self.run_loop(state, (key, name), &t, items),
             None => {
-                let run = self.run_item(state, &t, None);
+                let run = self.run_attempts(state, &t, None, (key, name));
                 (run.result, vec![run.effect])
             }
         };
@@ -206,8 +206,10 @@ impl HostRun<'_> {
         let action = meta_action(task);
         let run = match self.task_ctx(task, resolve(&task.action), templar) {
             // `noop` ignores `when`, like Ansible.
-            Ok(t) if action == "noop" => self.run_item(state, &TaskCtx { when: &[], ..t }, None),
-            Ok(t) => self.run_item(state, &t, None),
+            Ok(t) if action == "noop" => {
+                self.run_item(state, &TaskCtx { when: &[], ..t }, None, None)
+            }
+            Ok(t) => self.run_item(state, &t, None, None),
             Err(err) => ItemRun::failed(format!("Task failed: {err}")),
         };
         let mut result = run.result;
