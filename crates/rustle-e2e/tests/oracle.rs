@@ -449,3 +449,8 @@ fn become_matches_ansible() {
 fn until_retries_and_environment_match_ansible() {
     same_as_ansible("fixtures/playbooks/until.yml", "out");
 }
+
+#[test]
+fn stat_ping_and_raw_match_ansible() {
+    same_as_ansible("fixtures/playbooks/modules/stat_ping_raw.yml", "out");
+}

@@ -13,8 +13,11 @@ mod file;
 mod fileattrs;
 mod lineinfile;
 mod meta;
+mod ping;
+mod raw;
 mod set_fact;
 mod setup;
+mod stat;
 mod template;
 
 use rustle_format::Vars;
@@ -111,9 +114,12 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("gather_facts", &setup::Setup),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
+    ("ping", &ping::Ping),
+    ("raw", &raw::Raw),
     ("set_fact", &set_fact::SetFact),
     ("setup", &setup::Setup),
     ("shell", &command::Shell),
+    ("stat", &stat::Stat),
     ("template", &template::Template),
 ];
 

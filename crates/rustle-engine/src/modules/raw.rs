@@ -1,0 +1,52 @@
+//! `raw`: the command line as written, through the host's shell
+//! (`/bin/sh -c`, or `executable`), with no module machinery: always
+//! "changed", failed on a non-zero exit code.
+
+use serde_json::json;
+
+use super::command::lines;
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
+use crate::target::ExecRequest;
+
+pub struct Raw;
+
+impl Module for Raw {
+    fn params(&self) -> &'static [&'static str] {
+        &["_raw_params", "executable"]
+    }
+
+    fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
+        let cmd = args.required(&["_raw_params"])?;
+        let shell = args
+            .string(&["executable"])?
+            .unwrap_or_else(|| "/bin/sh".to_owned());
+        if ctx.check {
+            return Ok(Outcome::new(result([
+                ("changed", json!(false)),
+                ("skipped", json!(true)),
+                ("msg", json!("check mode not supported for raw")),
+            ])));
+        }
+        let mut req = ExecRequest::new([shell.as_str(), "-c", cmd.as_str()]);
+        req.env = ctx.env.to_vec();
+        let out = ctx
+            .target
+            .exec(&req)
+            .map_err(|e| ModuleError::new(format!("{shell}: {e}")))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let mut r = result([
+            ("changed", json!(true)),
+            ("rc", json!(out.rc)),
+            ("stdout", json!(stdout)),
+            ("stdout_lines", lines(&stdout)),
+            ("stderr", json!(stderr)),
+            ("stderr_lines", lines(&stderr)),
+        ]);
+        if out.rc != 0 {
+            r.insert("failed".into(), json!(true));
+            r.insert("msg".into(), json!("non-zero return code"));
+        }
+        Ok(Outcome::new(r))
+    }
+}
