@@ -454,3 +454,25 @@ fn until_retries_and_environment_match_ansible() {
 fn stat_ping_and_raw_match_ansible() {
     same_as_ansible("fixtures/playbooks/modules/stat_ping_raw.yml", "out");
 }
+
+/// The failure messages (the `fatal:` lines) and the recap are Ansible's;
+/// the `[ERROR]` report's `<<< caused by >>>` chain is not printed yet.
+#[test]
+fn undefined_variables_fail_as_in_ansible() {
+    let playbook = "fixtures/playbooks/undefined.yml";
+    let tmp = tempfile::tempdir().unwrap();
+    let var = format!("out={}", tmp.path().display());
+    let ansible = run_ansible(&[playbook, "-e", &var]);
+    let rustle = run_rustle(&[playbook, "-e", &var]);
+    let fatal = |b: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(b)
+            .lines()
+            .filter(|l| l.starts_with("fatal: "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let a = fatal(&ansible.stdout);
+    assert_eq!(a.len(), 4, "{}", String::from_utf8_lossy(&ansible.stdout));
+    assert_eq!(a, fatal(&rustle.stderr));
+    assert_eq!(recap(&ansible.stdout), recap(&rustle.stderr));
+}

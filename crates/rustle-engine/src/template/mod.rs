@@ -157,7 +157,8 @@ impl Templar {
         env.set_syntax(syntax);
         let extra = to_value(&Json::Object(extra.clone()));
         let ctx = minijinja::context! { ..extra, ..self.ctx() };
-        Ok(env.render_str(source, ctx)?)
+        env.render_str(source, ctx.clone())
+            .map_err(|e| render::name_undefined(e, source, &ctx).into())
     }
 
     /// Renders a value that must be a string (a task name, a label ...).
@@ -209,7 +210,7 @@ fn not_boolean(value: &Value) -> TemplateError {
 }
 
 /// The Python type name Ansible reports for a value.
-fn python_type(value: &Value) -> &'static str {
+pub(crate) fn python_type(value: &Value) -> &'static str {
     match value.kind() {
         ValueKind::None => "NoneType",
         ValueKind::Bool => "bool",

@@ -78,8 +78,49 @@ pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Va
         let text = env.render_str("{{ value }}", minijinja::context!(value))?;
         return Ok(Value::from(format!("{lead}{text}{trail}")));
     }
-    let text = env.render_str(s, ctx.clone())?;
+    let text = env
+        .render_str(s, ctx.clone())
+        .map_err(|e| name_undefined(e, s, ctx))?;
     Ok(Value::from(keep_trailing_newlines(s, text)))
+}
+
+/// minijinja says "undefined value" where Ansible names what is missing.
+/// When the failing expression in `source` is a name or a dotted path,
+/// say it as ansible-core does: `'name' is undefined`, or `object of type
+/// 'dict' has no attribute 'key'` for a missing attribute.
+pub fn name_undefined(err: Error, source: &str, ctx: &Value) -> Error {
+    if err.kind() != ErrorKind::UndefinedError {
+        return err;
+    }
+    let Some(path) = err.range().and_then(|r| source.get(r)).map(str::trim) else {
+        return err;
+    };
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let parts: Vec<&str> = path.split('.').collect();
+    if !parts.iter().all(|p| ident(p)) {
+        return err;
+    }
+    let mut value = ctx.get_attr(parts[0]).unwrap_or_default();
+    if value.is_undefined() {
+        return Error::new(
+            ErrorKind::UndefinedError,
+            format!("'{}' is undefined", parts[0]),
+        );
+    }
+    for part in &parts[1..] {
+        let next = value.get_attr(part).unwrap_or_default();
+        if next.is_undefined() {
+            return Error::new(
+                ErrorKind::UndefinedError,
+                format!(
+                    "object of type '{}' has no attribute '{part}'",
+                    super::python_type(&value)
+                ),
+            );
+        }
+        value = next;
+    }
+    err
 }
 
 /// Jinja drops a template's final newline; Ansible puts back as many as
@@ -105,8 +146,9 @@ pub fn eval_expr(env: &Environment<'static>, ctx: &Value, expr: &str) -> Result<
 
 /// Printing an undefined value makes minijinja name where it came from.
 fn undefined_error(env: &Environment<'static>, ctx: &Value, expr: &str) -> Error {
-    match env.render_str(&format!("{{{{ {expr} }}}}"), ctx.clone()) {
-        Err(err) => err,
+    let template = format!("{{{{ {expr} }}}}");
+    match env.render_str(&template, ctx.clone()) {
+        Err(err) => name_undefined(err, &template, ctx),
         Ok(_) => Error::new(ErrorKind::UndefinedError, format!("`{expr}` is undefined")),
     }
 }
