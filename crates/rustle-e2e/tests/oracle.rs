@@ -476,3 +476,8 @@ fn undefined_variables_fail_as_in_ansible() {
     assert_eq!(a, fatal(&rustle.stderr));
     assert_eq!(recap(&ansible.stdout), recap(&rustle.stderr));
 }
+
+#[test]
+fn replace_matches_ansible() {
+    twice_and_checked_as_ansible("fixtures/playbooks/modules/replace.yml", false);
+}

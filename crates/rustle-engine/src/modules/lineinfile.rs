@@ -18,6 +18,7 @@ use super::fileattrs::{io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
 use crate::util::mode::{format_mode, parse_mode};
+use crate::util::pyre::expand;
 
 pub struct LineInFile;
 
@@ -271,41 +272,6 @@ fn present(ctx: &ModuleCtx, args: &Args, path: &str, spec: &Spec) -> ModuleResul
         exists,
         None,
     )
-}
-
-/// Python's `match.expand(line)`: `\1` and `\g<name>` become the groups.
-fn expand(caps: &regex::Captures, template: &str) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i + 1..];
-        let digits: String = tail
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .take(2)
-            .collect();
-        if !digits.is_empty() {
-            let n: usize = digits.parse().unwrap_or(0);
-            out.push_str(caps.get(n).map_or("", |m| m.as_str()));
-            rest = &tail[digits.len()..];
-        } else if let Some(named) = tail.strip_prefix("g<")
-            && let Some(end) = named.find('>')
-        {
-            let name = &named[..end];
-            let group = match name.parse::<usize>() {
-                Ok(n) => caps.get(n),
-                Err(_) => caps.name(name),
-            };
-            out.push_str(group.map_or("", |m| m.as_str()));
-            rest = &named[end + 1..];
-        } else {
-            out.push('\\');
-            rest = tail;
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 fn absent(ctx: &ModuleCtx, args: &Args, path: &str, spec: &Spec) -> ModuleResult {

@@ -15,6 +15,7 @@ mod lineinfile;
 mod meta;
 mod ping;
 mod raw;
+mod replace;
 mod set_fact;
 mod setup;
 mod stat;
@@ -116,6 +117,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("meta", &meta::Meta),
     ("ping", &ping::Ping),
     ("raw", &raw::Raw),
+    ("replace", &replace::Replace),
     ("set_fact", &set_fact::SetFact),
     ("setup", &setup::Setup),
     ("shell", &command::Shell),

@@ -3,6 +3,7 @@
 pub mod base64;
 pub mod mode;
 pub mod pyjson;
+pub mod pyre;
 pub mod sha1;
 pub mod shell;
 pub mod time;
