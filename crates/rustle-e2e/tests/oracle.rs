@@ -481,3 +481,9 @@ fn undefined_variables_fail_as_in_ansible() {
 fn replace_matches_ansible() {
     twice_and_checked_as_ansible("fixtures/playbooks/modules/replace.yml", false);
 }
+
+#[test]
+fn blockinfile_matches_ansible() {
+    // The second run moves nothing: the blocks are found by their markers.
+    twice_and_checked_as_ansible("fixtures/playbooks/modules/blockinfile.yml", true);
+}

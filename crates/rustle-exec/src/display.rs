@@ -340,22 +340,36 @@ fn source_context(path: &Path, line: usize, col: usize) -> Vec<String> {
     if line == 0 || lines.len() != line - start {
         return Vec::new();
     }
+    const MAX_WIDTH: usize = 120;
+    const MARKER: &str = "...";
     let width = line.to_string().len();
+    let max_len = MAX_WIDTH - width - 1;
+    let mut usable = max_len;
     let mut out: Vec<String> = lines
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let l = l.replace('\t', " ");
+            let mut l = l.replace('\t', " ");
+            if l.chars().count() > max_len {
+                l = l.chars().take(max_len - MARKER.len()).collect::<String>() + MARKER;
+                usable = max_len - MARKER.len();
+            }
             let sep = if l.is_empty() { "" } else { " " };
             format!("{:>width$}{sep}{l}", start + i + 1)
         })
         .collect();
-    if col >= 1 {
-        out.push(format!(
-            "{} {}^ column {col}",
-            " ".repeat(width),
-            " ".repeat(col - 1)
-        ));
+    if col >= 1 && col <= usable {
+        let label = format!("column {col}");
+        let marker = if col - 1 + 2 + label.len() > max_len {
+            // No room after the caret: the label goes before it.
+            format!(
+                "{}{label} ^",
+                " ".repeat((col - 1).saturating_sub(label.len() + 1))
+            )
+        } else {
+            format!("{}^ {label}", " ".repeat(col - 1))
+        };
+        out.push(format!("{} {marker}", " ".repeat(width)));
     }
     out
 }
@@ -506,6 +520,20 @@ fn write_py(out: &mut String, v: &Value, indent: Option<usize>, level: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines over 120 columns are cut with `...` as ansible-core's
+    /// SourceContext does, and a caret past the cut is left out.
+    #[test]
+    fn long_source_lines_are_cut_like_ansible() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yml");
+        let long = format!("      msg: {}", "x".repeat(130));
+        std::fs::write(&path, format!("a\n{long}\n  - b: 1\n")).unwrap();
+        let context = source_context(&path, 3, 5);
+        assert_eq!(context[1], format!("2 {}...", &long[..115]));
+        assert_eq!(context[3], "      ^ column 5");
+        assert_eq!(source_context(&path, 2, 117).len(), 2);
+    }
 
     #[test]
     fn banners_results_and_recap_look_like_ansible() {

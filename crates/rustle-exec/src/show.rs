@@ -139,9 +139,15 @@ impl<'d, W: Write> Show<'d, W> {
             .get("msg")
             .and_then(|m| m.as_str())
             .unwrap_or_default();
+        // A module's exception follows its message, as in ansible-core's
+        // error summary.
+        let msg = match result.get("exception").and_then(|e| e.as_str()) {
+            Some(cause) => format!("{msg}: {cause}"),
+            None => msg.to_owned(),
+        };
         let origin = self.origin(key);
         let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
-        self.display.error(action, msg, origin)
+        self.display.error(action, &msg, origin)
     }
 
     /// The action of the task of `key`, as written.

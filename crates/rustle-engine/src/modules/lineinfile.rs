@@ -11,13 +11,12 @@
 
 use regex::Regex;
 use rustle_format::Vars;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 use super::args::expand_user;
-use super::fileattrs::{io_error, stat};
+use super::fileattrs::{check_file_attrs, failed_rc as failed, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
-use crate::util::mode::{format_mode, parse_mode};
 use crate::util::pyre::expand;
 
 pub struct LineInFile;
@@ -126,16 +125,6 @@ impl Spec {
 
 fn compile(re: &str) -> Result<Regex, ModuleError> {
     Regex::new(re).map_err(|e| ModuleError::new(format!("regexp '{re}' does not compile: {e}")))
-}
-
-/// A failure with Ansible's `rc`.
-fn failed(msg: String, rc: i32) -> Outcome {
-    let mut r = Vars::new();
-    r.insert("changed".into(), json!(false));
-    r.insert("failed".into(), json!(true));
-    r.insert("msg".into(), json!(msg));
-    r.insert("rc".into(), json!(rc));
-    Outcome::new(r)
 }
 
 /// The file's lines, each with its line ending.
@@ -343,43 +332,13 @@ fn finish(
         r.insert("diff".into(), content_diff);
         return Ok(Outcome::new(r));
     }
-    let mut attr_diff = serde_json::Map::new();
-    if let Some(spec) = args.get("mode")
-        && let Some(now) = stat(ctx, path, true)?
-    {
-        let mode = parse_mode(spec, now.mode, false).map_err(ModuleError)?;
-        if mode != now.mode {
-            if !ctx.check {
-                ctx.target
-                    .set_mode(path, mode)
-                    .map_err(|e| io_error("setting the mode of", path, e))?;
-            }
-            attr_diff.insert("before".into(), json!({"mode": format_mode(now.mode)}));
-            attr_diff.insert("after".into(), json!({"mode": format_mode(mode)}));
-            if changed {
-                msg.push_str(" and ");
-            }
-            changed = true;
-            msg.push_str("ownership, perms or SE linux context changed");
-        }
-    }
-    attr_diff.insert(
-        "before_header".into(),
-        json!(format!("{path} (file attributes)")),
-    );
-    attr_diff.insert(
-        "after_header".into(),
-        json!(format!("{path} (file attributes)")),
-    );
+    let attr_diff = check_file_attrs(ctx, path, args.get("mode"), &mut changed, &mut msg)?;
     r.insert("changed".into(), json!(changed));
     if let Some(found) = found {
         r.insert("found".into(), json!(found));
     }
     r.insert("msg".into(), json!(msg));
     r.insert("backup".into(), json!(""));
-    r.insert(
-        "diff".into(),
-        Json::Array(vec![content_diff, Json::Object(attr_diff)]),
-    );
+    r.insert("diff".into(), json!([content_diff, attr_diff]));
     Ok(Outcome::new(r))
 }

@@ -5,6 +5,7 @@
 
 mod args;
 mod assert;
+mod blockinfile;
 mod command;
 mod copy;
 mod debug;
@@ -18,6 +19,7 @@ mod raw;
 mod replace;
 mod set_fact;
 mod setup;
+mod slurp;
 mod stat;
 mod template;
 
@@ -107,6 +109,7 @@ pub trait Module: Sync {
 
 static MODULES: &[(&str, &dyn Module)] = &[
     ("assert", &assert::Assert),
+    ("blockinfile", &blockinfile::BlockInFile),
     ("command", &command::Command),
     ("copy", &copy::Copy),
     ("debug", &debug::Debug),
@@ -121,6 +124,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("set_fact", &set_fact::SetFact),
     ("setup", &setup::Setup),
     ("shell", &command::Shell),
+    ("slurp", &slurp::Slurp),
     ("stat", &stat::Stat),
     ("template", &template::Template),
 ];

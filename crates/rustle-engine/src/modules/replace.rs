@@ -8,7 +8,7 @@ use rustle_format::Vars;
 use serde_json::json;
 
 use super::args::expand_user;
-use super::fileattrs::{io_error, stat};
+use super::fileattrs::{check_file_attrs, failed_rc, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
 use crate::util::pyre::expand;
@@ -19,7 +19,7 @@ impl Module for Replace {
     fn params(&self) -> &'static [&'static str] {
         &[
             "path", "dest", "destfile", "name", "regexp", "replace", "after", "before", "backup",
-            "encoding",
+            "encoding", "mode",
         ]
     }
 
@@ -31,19 +31,11 @@ impl Module for Replace {
         }
         let regexp = args.required(&["regexp"])?;
         let replacement = args.string(&["replace"])?.unwrap_or_default();
-        let fail = |msg: String, rc: i32| {
-            let mut r = Vars::new();
-            r.insert("changed".into(), json!(false));
-            r.insert("failed".into(), json!(true));
-            r.insert("msg".into(), json!(msg));
-            r.insert("rc".into(), json!(rc));
-            Ok(Outcome::new(r))
-        };
         match stat(ctx, &path, true)? {
             Some(s) if s.kind == FileKind::Dir => {
-                return fail(format!("Path {path} is a directory !"), 256);
+                return Ok(failed_rc(format!("Path {path} is a directory !"), 256));
             }
-            None => return fail(format!("Path {path} does not exist !"), 257),
+            None => return Ok(failed_rc(format!("Path {path} does not exist !"), 257)),
             Some(_) => {}
         }
         let bytes = ctx
@@ -91,7 +83,7 @@ impl Module for Replace {
             count += 1;
             expand(caps, &replacement)
         });
-        let changed = count > 0 && replaced != section;
+        let mut changed = count > 0 && replaced != section;
         let mut msg = String::new();
         if changed {
             let after = format!("{}{replaced}{}", &contents[..start], &contents[end..]);
@@ -108,6 +100,7 @@ impl Module for Replace {
                     .map_err(|e| io_error("writing", &path, e))?;
             }
         }
+        check_file_attrs(ctx, &path, args.get("mode"), &mut changed, &mut msg)?;
         r.insert("msg".into(), json!(msg));
         r.insert("changed".into(), json!(changed));
         Ok(Outcome::new(r))

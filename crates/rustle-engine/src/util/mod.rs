@@ -2,6 +2,7 @@
 
 pub mod base64;
 pub mod mode;
+pub mod oserror;
 pub mod pyjson;
 pub mod pyre;
 pub mod sha1;
