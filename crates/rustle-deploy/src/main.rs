@@ -101,10 +101,7 @@ fn run(args: Args) -> Result<u8, (u8, anyhow::Error)> {
         let code = rustle_deploy::exit_code(&doc);
         (doc, code)
     };
-    match doc.write(
-        std::io::BufWriter::new(std::io::stdout().lock()),
-        args.pretty,
-    ) {
+    match doc.write_stdout(args.pretty) {
         Ok(()) => Ok(code),
         Err(e) => broken_pipe_ok(e).map(|_| code),
     }

@@ -194,3 +194,42 @@ fn a_runner_refuses_a_payload_with_a_flipped_byte() {
         "{stderr}"
     );
 }
+
+/// A document printed to a terminal (here a pty from `script`) shows
+/// passwords as `********`; piped to the next stage it keeps them.
+#[test]
+fn passwords_are_starred_on_a_terminal_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inventory = tmp.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        "h ansible_connection=local ansible_become_password=hunter2\n",
+    )
+    .unwrap();
+    let book = rustle_e2e::root().join("fixtures/demo/site.yml");
+    let parse = rustle_e2e::bin("rustle-parse");
+    let cmd = format!(
+        "{} {} -i {}",
+        parse.display(),
+        book.display(),
+        inventory.display()
+    );
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(
+        shown.contains(r#""ansible_become_password": "********""#),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2"));
+    let piped = rustle_e2e::stage_ok(
+        "rustle-parse",
+        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
+        &[],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("hunter2"));
+}

@@ -3,11 +3,17 @@
 //! user through `sudo` (or `su`) on the task's own target, so files a
 //! module writes belong to that user, as with Ansible.
 //!
-//! Only password-less become is supported (root, or `NOPASSWD` sudo rules):
-//! sudo runs with `-n` and fails rather than prompt. A become password
-//! fails the task, saying so.
+//! Without a password sudo runs with Ansible's flags (`-H -S -n`: fail
+//! rather than prompt). With one, the password is the first line of the
+//! script's stdin, never an argument or a file: a `/bin/sh` reads it,
+//! pipes it to `sudo -S -v` (which caches the credentials for that shell)
+//! and runs the script with `sudo -n` from the same shell, so a wrong
+//! password cannot be taken for the script's input or the reverse. `su`
+//! reads passwords from a terminal only, so it takes none here.
 
 use std::io;
+
+use rustle_format::Secret;
 
 use crate::shell_target::{Shell, ShellTarget};
 use crate::target::{ExecOutput, ExecRequest, Target};
@@ -19,7 +25,23 @@ pub struct Become {
     pub user: String,
     /// `become_flags`, split on whitespace.
     pub flags: Vec<String>,
+    /// `ansible_become_password`, or the one given to exec.
+    pub password: Option<Secret>,
 }
+
+/// What the password-validating shell prints when sudo refuses it.
+const WRONG_PASSWORD: &str = "rustle: sudo refused the become password";
+
+/// Reads the password line, validates it with `sudo -v`, then runs `$0`
+/// (the sudo command line without its password) from the same shell,
+/// which keeps sudo's per-parent credential cache.
+const WITH_PASSWORD: &str = r#"IFS= read -r p
+if ! printf '%s\n' "$p" | sudo -S -p '' -v 2>/dev/null; then
+  echo 'rustle: sudo refused the become password' >&2
+  exit 1
+fi
+p=
+"$0" "$@""#;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -57,10 +79,30 @@ impl Shell for BecomeShell<'_> {
     fn sh(&self, script: &str, stdin: Option<&[u8]>) -> io::Result<ExecOutput> {
         let b = self.how;
         let mut argv: Vec<String> = Vec::new();
+        let password = match b.method {
+            Method::Sudo => b.password.as_ref(),
+            Method::Su => {
+                if b.password.is_some() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "su with a become password is not supported (it reads passwords from a terminal); use sudo",
+                    ));
+                }
+                None
+            }
+        };
         match b.method {
             Method::Sudo => {
                 argv.push("sudo".into());
-                argv.extend(b.flags.iter().cloned());
+                if password.is_some() {
+                    // The credentials are cached by then: never prompt.
+                    argv.extend(b.flags.iter().filter(|f| *f != "-S").cloned());
+                    if !argv.iter().any(|f| f == "-n") {
+                        argv.push("-n".into());
+                    }
+                } else {
+                    argv.extend(b.flags.iter().cloned());
+                }
                 argv.extend(["-u".into(), b.user.clone(), "--".into()]);
                 argv.extend(["/bin/sh".into(), "-c".into(), script.to_owned()]);
             }
@@ -76,17 +118,34 @@ impl Shell for BecomeShell<'_> {
                 argv.push(b.user.clone());
             }
         }
-        let mut req = ExecRequest::new(argv);
-        req.stdin = stdin.map(<[u8]>::to_vec);
+        let mut req = match password {
+            None => ExecRequest::new(argv),
+            Some(Secret(pw)) => {
+                let mut wrapped = vec!["/bin/sh".into(), "-c".into(), WITH_PASSWORD.into()];
+                wrapped.extend(argv);
+                let mut input = format!("{pw}\n").into_bytes();
+                input.extend_from_slice(stdin.unwrap_or_default());
+                let mut req = ExecRequest::new(wrapped);
+                req.stdin = Some(input);
+                req
+            }
+        };
+        if password.is_none() {
+            req.stdin = stdin.map(<[u8]>::to_vec);
+        }
         let out = self.inner.exec(&req)?;
-        // sudo's own refusal (a password needed, no such user) is not the
-        // script's result.
+        // sudo's own refusal (a password needed or wrong, no such user) is
+        // not the script's result; Ansible's words for it.
         let err = String::from_utf8_lossy(&out.stderr);
-        if out.rc == 1 && err.starts_with("sudo: ") {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("become to '{}' failed: {}", b.user, err.trim()),
-            ));
+        if out.rc == 1 && (err.starts_with("sudo: ") || err.starts_with(WRONG_PASSWORD)) {
+            let msg = if err.starts_with(WRONG_PASSWORD) {
+                "Incorrect sudo password".to_owned()
+            } else if err.contains("a password is required") {
+                "Missing sudo password".to_owned()
+            } else {
+                format!("become to '{}' failed: {}", b.user, err.trim())
+            };
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, msg));
         }
         Ok(out)
     }

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use rustle_format::keywords::truthy;
 use rustle_format::{
-    Document, Event, HintKind, HostState, HostStats, PlannedPlay, Play, Stretch, TaskKey, Vars,
+    Document, Event, HintKind, HostState, HostStats, PlannedPlay, Play, Secret, Stretch, TaskKey,
+    Vars,
 };
 use serde_json::{Value as Json, json};
 use tokio::runtime::Runtime;
@@ -158,6 +159,7 @@ pub struct Conductor<'d, H: Write, E: Write> {
     forks: usize,
     timeout: Duration,
     interrupt: Interrupt,
+    become_password: Option<Secret>,
 }
 
 /// How a batch ended.
@@ -225,6 +227,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             forks: plan.forks as usize,
             timeout: opts.timeout,
             interrupt,
+            become_password: opts.become_password.clone(),
         })
     }
 
@@ -353,6 +356,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                         state: std::mem::take(&mut rec.state),
                         batch: batch.clone(),
                         hostvars: hostvars.clone(),
+                        become_password: self.become_password.clone(),
                     },
                     first: first.clone(),
                     slices: self.slices.clone(),

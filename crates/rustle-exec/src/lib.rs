@@ -34,6 +34,9 @@ pub struct ExecOptions {
     /// Print one document like the `ansible.posix.json` callback's at the
     /// end instead of event lines.
     pub json_summary: bool,
+    /// `--ask-become-pass` / `--become-password-file`: sent to each host's
+    /// stretches, used where the host has no `ansible_become_password`.
+    pub become_password: Option<rustle_format::Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,11 +1,13 @@
 use std::io::{IsTerminal, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{ArgAction, Parser};
 use rustle_exec::{ExecOptions, Palette, execute};
-use rustle_format::{Document, Stage};
+use rustle_format::{Document, Secret, Stage};
 
 /// Run a planned or deployed Rustle document: JSON events on stdout, Ansible's output on stderr.
 #[derive(Parser)]
@@ -21,9 +23,50 @@ struct Args {
     /// callback's) instead of event lines.
     #[arg(long)]
     json_summary: bool,
+    /// Ask for the become password (on the terminal).
+    #[arg(short = 'K', long)]
+    ask_become_pass: bool,
+    /// Read the become password from a file (its output, if executable).
+    #[arg(long, alias = "become-pass-file", value_name = "FILE")]
+    become_password_file: Option<PathBuf>,
+}
+
+/// The become password from `-K` or `--become-password-file`, as
+/// ansible-core reads it (surrounding whitespace stripped).
+fn become_password(args: &Args) -> anyhow::Result<Option<Secret>> {
+    let text = if let Some(path) = &args.become_password_file {
+        let executable = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .permissions()
+            .mode()
+            & 0o111
+            != 0;
+        if executable {
+            let out = std::process::Command::new(path)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .with_context(|| format!("running {}", path.display()))?;
+            anyhow::ensure!(
+                out.status.success(),
+                "{} exited with {}",
+                path.display(),
+                out.status
+            );
+            String::from_utf8(out.stdout)?
+        } else {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+    } else if args.ask_become_pass {
+        rpassword::prompt_password("BECOME password: ").context("reading the become password")?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Secret(text.trim().to_owned())))
 }
 
 fn run(args: Args) -> anyhow::Result<i32> {
+    // Asked first, as ansible-playbook does, before the plan arrives.
+    let become_password = become_password(&args)?;
     let doc = Document::read(std::io::stdin().lock(), &[Stage::Planned, Stage::Deployed])
         .context("reading stdin")?;
     let opts = ExecOptions {
@@ -31,6 +74,7 @@ fn run(args: Args) -> anyhow::Result<i32> {
         timeout: Duration::from_secs(args.timeout),
         palette: Palette::detect(std::io::stderr().is_terminal()),
         json_summary: args.json_summary,
+        become_password,
     };
     let code = execute(
         &doc,

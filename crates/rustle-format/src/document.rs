@@ -242,6 +242,22 @@ impl Document {
     }
 
     /// Writes the document and a newline; compact unless `pretty`.
+    /// Writes the document on stdout; on a terminal, with every secret
+    /// variable's value (see [`SECRET_VARS`]) shown as `********`, since
+    /// there it is read by people rather than the next stage.
+    pub fn write_stdout(&self, pretty: bool) -> std::io::Result<()> {
+        let stdout = std::io::stdout();
+        if !std::io::IsTerminal::is_terminal(&stdout) {
+            return self.write(std::io::BufWriter::new(stdout.lock()), pretty);
+        }
+        let mut value = serde_json::to_value(self)?;
+        redact(&mut value);
+        let mut w = stdout.lock();
+        serde_json::to_writer_pretty(&mut w, &value)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    }
+
     pub fn write(&self, mut w: impl Write, pretty: bool) -> std::io::Result<()> {
         if pretty {
             serde_json::to_writer_pretty(&mut w, self)?;
@@ -324,5 +340,50 @@ mod tests {
             $.colour: unknown field `colour`, expected one of `format`, `version`, `stage`, `parsed`, `plan`, `deployment`
         "#]]
         .assert_eq(&(got.join("\n") + "\n"));
+    }
+}
+
+/// Variables whose values are passwords: never shown to people.
+pub const SECRET_VARS: &[&str] = &[
+    "ansible_become_password",
+    "ansible_become_pass",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+];
+
+/// Replaces the value of every [`SECRET_VARS`] key, at any depth.
+pub fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if SECRET_VARS.contains(&k.as_str()) {
+                    *v = serde_json::Value::String("********".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn secrets_are_starred_at_any_depth() {
+        let mut v = serde_json::json!({
+            "hosts": [{"vars": {"ansible_become_password": "pw", "x": 1}}],
+            "ansible_password": {"nested": "pw"}
+        });
+        super::redact(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "hosts": [{"vars": {"ansible_become_password": "********", "x": 1}}],
+                "ansible_password": "********"
+            })
+        );
     }
 }

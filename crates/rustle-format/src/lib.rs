@@ -15,7 +15,8 @@ mod slice;
 mod stretch;
 
 pub use document::{
-    DeployedHost, Deployment, Document, FORMAT_NAME, FORMAT_VERSION, FormatError, Stage,
+    DeployedHost, Deployment, Document, FORMAT_NAME, FORMAT_VERSION, FormatError, SECRET_VARS,
+    Stage, redact,
 };
 pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
 pub use hash::sha256_hex;
@@ -25,7 +26,7 @@ pub use parsed::{
 };
 pub use plan::{Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint};
 pub use slice::{HostSlice, SlicePlay};
-pub use stretch::{HostState, Stretch};
+pub use stretch::{HostState, Secret, Stretch};
 
 /// Re-exported so that every stage uses the same JSON value type.
 pub use serde_json::{Map, Value};

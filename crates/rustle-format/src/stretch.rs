@@ -33,6 +33,23 @@ pub struct Stretch {
     /// read them.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub hostvars: Vars,
+    /// The become password given to `rustle-exec` (`--ask-become-pass`,
+    /// `--become-password-file`), for tasks whose host has no
+    /// `ansible_become_password`. It reaches a runner on its stdin only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_password: Option<Secret>,
+}
+
+/// A password: serialized as itself, shown by `Debug` as asterisks.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(********)")
+    }
 }
 
 /// Everything about a host that outlives one stretch.

@@ -87,7 +87,8 @@ fn main() -> ExitCode {
             _ => ExitCode::SUCCESS,
         };
     }
-    match doc.write(std::io::BufWriter::new(stdout), args.pretty) {
+    drop(stdout);
+    match doc.write_stdout(args.pretty) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

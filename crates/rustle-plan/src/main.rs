@@ -98,10 +98,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             _ => Ok(()),
         };
     }
-    match doc.write(
-        std::io::BufWriter::new(std::io::stdout().lock()),
-        args.pretty,
-    ) {
+    match doc.write_stdout(args.pretty) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing stdout"),
     }

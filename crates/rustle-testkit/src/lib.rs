@@ -179,6 +179,27 @@ impl SshHosts {
         cmd
     }
 
+    /// Lets every local user log in with the client key (sshd reads
+    /// `authorized_keys` as the user logging in), so a test can connect as
+    /// an unprivileged user. Only the public key becomes readable.
+    pub fn open_to_all_users(&self) -> Result<(), TestkitError> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path, mode: u32| {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode))
+                .map_err(io(format!("chmod {}", path.display())))
+        };
+        mode(self.dir.path(), 0o755)?;
+        mode(&self.dir.path().join("authorized_keys"), 0o644)
+    }
+
+    /// An inventory like `inventory_ini()` logging in as `user`.
+    pub fn inventory_ini_as(&self, user: &str) -> String {
+        self.inventory_ini().replace(
+            &format!(" ansible_user={} ", self.hosts[0].user),
+            &format!(" ansible_user={user} "),
+        )
+    }
+
     /// Stops host `i`'s sshd and the sessions it serves: new connections are
     /// refused and open ones are closed. Does nothing if it is already stopped.
     pub fn stop(&mut self, i: usize) {

@@ -53,6 +53,9 @@ pub struct HostRun<'a> {
     delegates: Option<&'a dyn crate::Delegates>,
     /// The user tasks run as (`id -un` on the target), once asked.
     user: std::sync::OnceLock<Option<String>>,
+    /// The stretch's become password, for hosts without
+    /// `ansible_become_password`.
+    become_password: Option<rustle_format::Secret>,
 }
 
 /// The per-play part of the variables and the pending notifications.
@@ -146,6 +149,7 @@ impl<'a> HostRun<'a> {
             stop: None,
             delegates: None,
             user: std::sync::OnceLock::new(),
+            become_password: None,
         }
     }
 
@@ -210,7 +214,9 @@ impl<'a> HostRun<'a> {
             state,
             batch,
             hostvars,
+            become_password,
         } = stretch;
+        self.become_password = become_password;
         self.stats = state.stats;
         self.facts = Vars::new();
         self.add_facts(state.facts);

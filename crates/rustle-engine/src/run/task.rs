@@ -10,6 +10,7 @@ use super::{Flow, HostRun, PlayState};
 use crate::become_user::{Become, Method};
 use crate::modules::{Effect, MetaAction, Module, meta_skipped, resolve};
 use crate::template::{Templar, TemplateError};
+use rustle_format::Secret;
 
 const CENSORED: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
@@ -312,11 +313,19 @@ impl HostRun<'_> {
         if self.user().as_deref() == Some(user.as_str()) {
             return Ok(None);
         }
+        // The host's variable wins over the password given to exec, as
+        // connection variables win over command-line options in Ansible.
+        let mut password = self.become_password.clone();
         for var in ["ansible_become_password", "ansible_become_pass"] {
-            if templar.eval(var).is_ok_and(|v| !v.is_null()) {
-                return Err(TemplateError::new(
-                    "become with a password is not supported yet (use a NOPASSWD sudo rule)",
-                ));
+            if let Ok(v) = templar.eval(var)
+                && !v.is_null()
+            {
+                let text = match v {
+                    Json::String(raw) => templar.render_string(&raw)?,
+                    other => other.to_string(),
+                };
+                password = Some(Secret(text));
+                break;
             }
         }
         let method = text("become_method")?.unwrap_or_else(|| "sudo".to_owned());
@@ -333,6 +342,7 @@ impl HostRun<'_> {
             method,
             user,
             flags,
+            password,
         }))
     }
 }

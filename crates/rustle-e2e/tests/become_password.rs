@@ -1,0 +1,133 @@
+//! become with a password, over SSH as an unprivileged user
+//! (`rustle-become`, whose sudo rule asks for its own password; made by
+//! scripts/install-test-deps): ansible-playbook with
+//! `--become-password-file`, rustle through deployed runners with the same
+//! option, and rustle in SSH mode with `ansible_become_password` in the
+//! inventory must print the same output and leave the same root-owned
+//! files. A wrong password fails the task with Ansible's words.
+
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::path::Path;
+
+use rustle_e2e::{comparable, root, run_ansible, runner_cache, stage, stage_ok};
+use rustle_testkit::SshHosts;
+
+const PLAYBOOK: &str = "fixtures/playbooks/become_password/site.yml";
+const USER: &str = "rustle-become";
+
+fn uid_of(user: &str) -> u32 {
+    let out = std::process::Command::new("id")
+        .args(["-u", user])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "no user {user}: run scripts/install-test-deps"
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn rustle(
+    inventory: &Path,
+    out: &Path,
+    deploy: bool,
+    exec_args: &[&str],
+) -> (Option<i32>, Vec<u8>) {
+    let book = root().join(PLAYBOOK);
+    let var = format!("out={}", out.display());
+    let inv = inventory.to_str().unwrap();
+    let parsed = stage_ok(
+        "rustle-parse",
+        &[book.to_str().unwrap(), "-i", inv, "-e", &var],
+        &[],
+        b"",
+    );
+    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    let cache = runner_cache();
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &cache)];
+    let doc = match deploy {
+        true => stage_ok("rustle-deploy", &[], envs, &planned.stdout).stdout,
+        false => planned.stdout,
+    };
+    let o = stage("rustle-exec", exec_args, envs, &doc);
+    (o.status.code(), o.stderr)
+}
+
+#[test]
+fn become_password_from_a_file_or_the_inventory_as_ansible() {
+    let uid = uid_of(USER);
+    let hosts = SshHosts::start(1).unwrap();
+    hosts.open_to_all_users().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let remote = tmp.path().join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    chown(&remote, Some(uid), Some(uid)).unwrap();
+    let base = format!(
+        "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\nansible_pipelining=true\n",
+        hosts.inventory_ini_as(USER),
+        remote.display()
+    );
+    let inventory = tmp.path().join("hosts.ini");
+    std::fs::write(&inventory, &base).unwrap();
+    let with_password = tmp.path().join("with-password.ini");
+    std::fs::write(
+        &with_password,
+        format!("{base}ansible_become_password={USER}\n"),
+    )
+    .unwrap();
+    let password_file = tmp.path().join("password");
+    std::fs::write(&password_file, format!("{USER}\n")).unwrap();
+    let file_arg = ["--become-password-file", password_file.to_str().unwrap()];
+
+    let dirs = ["ansible", "runner", "ssh"].map(|d| tmp.path().join(d));
+    let ansible = {
+        let var = format!("out={}", dirs[0].display());
+        let inv = inventory.to_str().unwrap();
+        let o = run_ansible(&[&[PLAYBOOK, "-i", inv, "-e", &var][..], &file_arg].concat());
+        (o.status.code(), o.stdout)
+    };
+    let runs = [
+        ansible,
+        rustle(&inventory, &dirs[1], true, &file_arg),
+        rustle(&with_password, &dirs[2], false, &[]),
+    ];
+    let shown: Vec<String> = runs
+        .iter()
+        .zip(&dirs)
+        .map(|((_, text), dir)| comparable(text).replace(&dir.display().to_string(), "$OUT"))
+        .collect();
+    assert_eq!(runs[0].0, Some(0), "ansible-playbook:\n{}", shown[0]);
+    assert!(
+        shown[0].contains("root / stdin reaches the task"),
+        "{}",
+        shown[0]
+    );
+    assert!(shown[0].contains("Incorrect sudo password"), "{}", shown[0]);
+    for (i, mode) in [(1, "runner"), (2, "ssh")] {
+        assert_eq!(shown[0], shown[i], "{mode} mode");
+        assert_eq!(runs[i].0, runs[0].0, "{mode} mode exit code");
+        let file = dirs[i].join("host1.txt");
+        let meta = std::fs::metadata(&file).unwrap();
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            0,
+            "{mode}: owner"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"root's\n");
+    }
+
+    // No password at all: "Missing sudo password" in both.
+    let var = format!("out={}", dirs[0].display());
+    let a = run_ansible(&[PLAYBOOK, "-i", inventory.to_str().unwrap(), "-e", &var]);
+    let r = rustle(&inventory, &dirs[1], true, &[]);
+    let a_text = comparable(&a.stdout).replace(&dirs[0].display().to_string(), "$OUT");
+    let r_text = comparable(&r.1).replace(&dirs[1].display().to_string(), "$OUT");
+    assert!(a_text.contains("Missing sudo password"), "{a_text}");
+    assert_eq!(a_text, r_text);
+    assert_eq!(a.status.code(), r.0);
+}
