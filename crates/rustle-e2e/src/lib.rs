@@ -92,9 +92,14 @@ pub fn run_rustle(parse_args: &[&str]) -> Output {
 
 /// `run_rustle` with arguments for `rustle-plan` (`--tags`, `--limit`...).
 pub fn run_rustle_planned(parse_args: &[&str], plan_args: &[&str]) -> Output {
+    run_rustle_with(parse_args, plan_args, &[])
+}
+
+/// `run_rustle_planned` with arguments for `rustle-exec` too.
+pub fn run_rustle_with(parse_args: &[&str], plan_args: &[&str], exec_args: &[&str]) -> Output {
     let parsed = stage_ok("rustle-parse", parse_args, &[], b"");
     let planned = stage_ok("rustle-plan", plan_args, &[], &parsed.stdout);
-    stage("rustle-exec", &[], &[], &planned.stdout)
+    stage("rustle-exec", exec_args, &[], &planned.stdout)
 }
 
 /// The recap's counts per host, whitespace-normalised, from either tool.

@@ -487,3 +487,36 @@ fn blockinfile_matches_ansible() {
     // The second run moves nothing: the blocks are found by their markers.
     twice_and_checked_as_ansible("fixtures/playbooks/modules/blockinfile.yml", true);
 }
+
+/// `-v` and `-vv` print what ansible-playbook prints from its config line
+/// on (the `-vv` version header and plugin chatter before it aside).
+#[test]
+fn verbose_output_matches_ansible() {
+    let playbook = "fixtures/playbooks/verbose.yml";
+    let times = regex::Regex::new(r#""(delta|start|end)": "[^"]*""#).unwrap();
+    let from_config = |out: &[u8]| {
+        let text = String::from_utf8_lossy(out);
+        let start = text
+            .find("No config file found")
+            .or_else(|| text.find("Using "))
+            .expect("a config line");
+        let kept: Vec<&str> = text[start..]
+            .lines()
+            .filter(|l| !l.starts_with("[WARNING]") && !l.starts_with("Skipping callback"))
+            .collect();
+        times
+            .replace_all(&kept.join("\n"), r#""$1": "-""#)
+            .into_owned()
+    };
+    for v in ["-v", "-vv"] {
+        let ansible = run_ansible(&[playbook, v]);
+        let rustle = rustle_e2e::run_rustle_with(&[playbook], &[], &[v]);
+        let a = from_config(&ansible.stdout);
+        assert!(
+            a.contains("ok: [localhost] => {\"changed\": false, \"cmd\""),
+            "{a}"
+        );
+        assert_eq!(a, from_config(&rustle.stderr), "{v}");
+        assert_eq!(ansible.status.code(), rustle.status.code());
+    }
+}

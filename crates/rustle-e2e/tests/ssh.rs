@@ -229,3 +229,42 @@ fn hosts_down_before_and_during_the_run() {
     assert!(!out.join("host3.last").exists());
     assert!(rest.iter().any(|l| l.contains("\"stats\"")));
 }
+
+const KILLED: &str = r#"
+- name: A runner dies
+  hosts: test_hosts
+  gather_facts: false
+  tasks:
+    - name: Kill the runner on host2
+      shell: kill -9 $PPID
+      when: inventory_hostname == 'host2'
+    - name: After
+      command: "true"
+"#;
+
+/// A runner killed in the middle of its stretch fails its host at the task
+/// it was running, with the runner's own words; the connection is fine, so
+/// the host is not unreachable, and the other host finishes.
+#[test]
+fn a_runner_killed_midway_fails_its_host() {
+    let hosts = SshHosts::start(2).unwrap();
+    let d = deploy(&hosts, KILLED, &[]);
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &d.cache)];
+    let run = stage("rustle-exec", &[], envs, &d.deployed.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        recap_line(&run.stderr, "host1"),
+        "host1 : ok=1 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        recap_line(&run.stderr, "host2"),
+        "host2 : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0",
+        "{stderr}"
+    );
+    let fatal = stderr
+        .lines()
+        .find(|l| l.starts_with("fatal: [host2]: FAILED!"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(fatal.contains("the runner on this host stopped"), "{fatal}");
+}

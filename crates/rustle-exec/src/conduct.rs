@@ -235,6 +235,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
     pub fn run(mut self) -> Result<i32, ExecError> {
         let doc = self.doc;
         let plan = doc.plan.as_ref().ok_or(ExecError::NoPlan)?;
+        self.show.start()?;
         'plays: for pp in &plan.plays {
             let play = &doc.parsed.plays[pp.play as usize];
             if pp.hosts.is_empty() {

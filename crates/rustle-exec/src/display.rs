@@ -55,6 +55,8 @@ const BRIGHT_RED: &str = "1;31";
 const BRIGHT_PURPLE: &str = "1;35";
 /// Ansible's `COLOR_DEBUG`.
 const DARK_GRAY: &str = "1;30";
+/// Ansible's `COLOR_VERBOSE`.
+const BLUE: &str = "0;34";
 
 pub struct Display<W: Write> {
     out: W,
@@ -85,6 +87,26 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "{text}")
     }
 
+    /// A line Ansible shows from `-v` level `level` on (`display.v`,
+    /// `display.vv` ...), in its verbose colour.
+    pub fn verbose(&mut self, level: u8, text: &str) -> io::Result<()> {
+        if self.verbosity < level {
+            return Ok(());
+        }
+        let line = self.palette.paint(BLUE, text);
+        writeln!(self.out, "{line}")
+    }
+
+    /// `task path: FILE:LINE` under a task banner from `-vv` on.
+    pub fn task_path(&mut self, path: &Path, line: usize) -> io::Result<()> {
+        if self.verbosity < 2 {
+            return Ok(());
+        }
+        let text = format!("task path: {}:{line}", path.display());
+        let text = self.palette.paint(DARK_GRAY, &text);
+        writeln!(self.out, "{text}")
+    }
+
     /// One task result for one host.
     pub fn result(
         &mut self,
@@ -99,22 +121,14 @@ impl<W: Write> Display<W> {
         let dump = Dump {
             indent: result.get("_ansible_verbose_always") == Some(&Value::Bool(true)),
             debug: is_debug(action),
-            drop_failed: false,
         };
-        let verbose = self.verbosity > 0 || dump.indent;
+        // `_ansible_verbose_override` (fact gathering) is never dumped.
+        let verbose = (self.verbosity > 0 || dump.indent)
+            && result.get("_ansible_verbose_override") != Some(&Value::Bool(true));
         let line = match status {
             Status::Failed => p.paint(
                 RED,
-                &format!(
-                    "fatal: [{host}]: FAILED! => {}",
-                    self.dump(
-                        result,
-                        Dump {
-                            drop_failed: true,
-                            ..dump
-                        }
-                    )
-                ),
+                &format!("fatal: [{host}]: FAILED! => {}", self.dump(result, dump)),
             ),
             Status::Unreachable => p.paint(
                 BRIGHT_RED,
@@ -218,16 +232,21 @@ impl<W: Write> Display<W> {
                 RED,
                 &format!(
                     "failed: [{host}] (item={label}) => {}",
-                    self.dump(
-                        result,
-                        Dump {
-                            drop_failed: true,
-                            ..Dump::default()
-                        }
-                    )
+                    self.dump(result, Dump::default())
                 ),
             ),
-            Status::Skipped => p.paint(CYAN, &format!("skipping: [{host}] => (item={label})")),
+            Status::Skipped => {
+                // Ansible's format string leaves two spaces before `=>`.
+                let mut s = format!("skipping: [{host}] => (item={label})");
+                if self.verbosity > 0 {
+                    let how = Dump {
+                        debug: is_debug(action),
+                        ..Dump::default()
+                    };
+                    s = format!("{s}  => {}", self.dump(result, how));
+                }
+                p.paint(CYAN, &s)
+            }
             Status::Changed | Status::Ok => {
                 let (word, colour) = if status == Status::Changed {
                     ("changed", YELLOW)
@@ -237,7 +256,6 @@ impl<W: Write> Display<W> {
                 let how = Dump {
                     indent: result.get("_ansible_verbose_always") == Some(&Value::Bool(true)),
                     debug: is_debug(action),
-                    drop_failed: false,
                 };
                 let mut s = format!("{word}: [{host}] => (item={label})");
                 if self.verbosity > 0 || how.indent {
@@ -276,16 +294,26 @@ impl<W: Write> Display<W> {
                         )
                     });
                 } else {
-                    for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+                    for k in [
+                        "changed",
+                        "failed",
+                        "skipped",
+                        "invocation",
+                        "skip_reason",
+                        "ansible_loop_var",
+                        "ansible_index_var",
+                        "ansible_loop",
+                    ] {
                         m.remove(k);
                     }
                 }
             }
-            if how.drop_failed {
-                m.remove("failed");
-            }
+            // ansible-core's CallbackTaskResult leaves these out: the
+            // status is the line's own word.
+            m.remove("failed");
+            m.remove("skipped");
         }
-        python_json(&r, how.indent.then_some(4))
+        python_json(&r, (how.indent || self.verbosity > 2).then_some(4))
     }
 
     pub fn recap(&mut self, stats: &BTreeMap<String, HostStats>) -> io::Result<()> {
@@ -398,8 +426,6 @@ struct Dump {
     indent: bool,
     /// Debug results are cleaned as Ansible's default callback does.
     debug: bool,
-    /// `fatal:` lines do not repeat `"failed": true`.
-    drop_failed: bool,
 }
 
 /// Python's `repr()` of a JSON value, as Ansible shows loop items.

@@ -95,7 +95,7 @@ impl Link {
             Driver::DeployFailed(why) => Link::Down(Status::Failed, why),
             Driver::SshRunner(ep, path) => match rustle_ssh::connect(&ep, timeout).await {
                 Ok(conn) => Link::SshRunner(Arc::new(conn), path),
-                Err(e) => Link::Down(Status::Unreachable, e.to_string()),
+                Err(e) => Link::Down(Status::Unreachable, connect_failure(e)),
             },
             Driver::SshEngine(ep) => match rustle_ssh::connect(&ep, timeout).await {
                 Ok(conn) => {
@@ -105,7 +105,7 @@ impl Link {
                         Err(e) => Link::Down(Status::Unreachable, format!("{}: {e}", ep.host)),
                     }
                 }
-                Err(e) => Link::Down(Status::Unreachable, e.to_string()),
+                Err(e) => Link::Down(Status::Unreachable, connect_failure(e)),
             },
         }
     }
@@ -379,8 +379,13 @@ async fn run_job(job: Job, timeout: Duration, tx: Tx) -> Done {
                     let err = child.stderr().take().expect("piped");
                     let stderr = pump(&stretch, input, out, err, &mut t, interrupt).await;
                     let code = child.wait().await.ok().and_then(|s| s.code());
-                    // ssh's own 255 (or no status): the connection went, not the runner.
-                    if t.state.is_none() && matches!(code, Some(255) | None) {
+                    // ssh's own 255 (or no status) with the master gone: the
+                    // connection went, not the runner. With the master alive,
+                    // the runner died (a signal) and the host failed.
+                    if t.state.is_none()
+                        && matches!(code, Some(255) | None)
+                        && !master_alive(&conn.session).await
+                    {
                         let why = format!(
                             "{host}: the SSH connection closed while the runner ran: {}",
                             stderr.trim()
@@ -528,6 +533,23 @@ async fn pump(
     drop(input);
     let err = stderr.await.unwrap_or_default();
     junk + &String::from_utf8_lossy(&err)
+}
+
+/// Ansible's words for a host ssh could not reach, with ssh's own.
+pub(crate) fn connect_failure(e: rustle_ssh::SshError) -> String {
+    match e {
+        rustle_ssh::SshError::Unreachable { msg, .. } => {
+            format!("Task failed: Failed to connect to the host via ssh: {msg}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether the host's master connection still works, given a moment to
+/// notice that its TCP connection closed.
+async fn master_alive(session: &rustle_ssh::openssh::Session) -> bool {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    session.check().await.is_ok()
 }
 
 async fn end_of_runner(t: &mut Tracker, code: Option<i32>, output: String, base: &HostState) {

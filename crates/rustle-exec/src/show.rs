@@ -31,6 +31,28 @@ impl<'d, W: Write> Show<'d, W> {
         }
     }
 
+    /// What ansible-playbook says before the first play at `-v` (the config
+    /// file) and `-vv` (the playbook banner and its play count).
+    pub fn start(&mut self) -> std::io::Result<()> {
+        let parsed = &self.doc.parsed;
+        let config = match &parsed.config_file {
+            Some(path) => format!("Using {path} as config file"),
+            None => "No config file found; using defaults".to_owned(),
+        };
+        self.display.verbose(1, &config)?;
+        if self.display.verbosity > 1 {
+            let name = std::path::Path::new(&parsed.playbook)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.display.banner(&format!("PLAYBOOK: {name}"))?;
+            let count = parsed.plays.len();
+            self.display
+                .verbose(2, &format!("{count} plays in {}", parsed.playbook))?;
+        }
+        Ok(())
+    }
+
     /// A play's banner (once per serial batch); a play without hosts
     /// says so, as Ansible does.
     pub fn play(&mut self, pp: &PlannedPlay, no_hosts: bool) -> std::io::Result<()> {
@@ -63,7 +85,11 @@ impl<'d, W: Write> Show<'d, W> {
         } else {
             format!("TASK [{name}]")
         };
-        self.display.banner(&title)
+        self.display.banner(&title)?;
+        match self.origin(key) {
+            Some((path, line, _)) => self.display.task_path(&path, line),
+            None => Ok(()),
+        }
     }
 
     pub fn event(&mut self, ev: &Event) -> std::io::Result<()> {
@@ -174,7 +200,11 @@ impl<'d, W: Write> Show<'d, W> {
     /// Where the task of `key` is written: absolute path, line, column.
     fn origin(&self, key: &TaskKey) -> Option<(std::path::PathBuf, usize, usize)> {
         let play = self.doc.parsed.plays.get(key.play as usize)?;
-        let source = &play.task_at(&key.pos)?.source;
+        // Tasks Ansible adds itself (fact gathering) are the play's.
+        let source = match play.task_at(&key.pos) {
+            Some(task) if task.source != rustle_format::Task::IMPLICIT => &task.source,
+            _ => &play.source,
+        };
         let mut parts = source.rsplitn(3, ':');
         let col = parts.next()?.parse().ok()?;
         let line = parts.next()?.parse().ok()?;

@@ -335,7 +335,7 @@ mod tests {
             malformed JSON at line 1, column 19: EOF while parsing a value
             expected a JSON object at $, found an array
             $.format: expected "rustle", found "ansible"
-            $.parsed.extra: unknown field `extra`, expected one of `playbook`, `playbook_dir`, `plays`, `inventory`, `extra_vars`, `files`
+            $.parsed.extra: unknown field `extra`, expected one of `playbook`, `playbook_dir`, `plays`, `inventory`, `extra_vars`, `files`, `config_file`
             $.parsed.inventory.hosts[0].name: invalid type: integer `3`, expected a string
             $.colour: unknown field `colour`, expected one of `format`, `version`, `stage`, `parsed`, `plan`, `deployment`
         "#]]

@@ -23,6 +23,9 @@ pub struct Parsed {
     /// written in the task; deploy embeds them by digest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileRef>,
+    /// The Ansible config file parse found (absolute), which `-v` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +56,9 @@ pub struct Play {
     /// Play keywords that no stage acts on yet, kept verbatim.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub keywords: Vars,
+    /// Where the play is written, `file:line:column` like a task's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

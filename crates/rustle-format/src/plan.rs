@@ -129,6 +129,10 @@ pub enum Connection {
         /// `ansible_ssh_common_args` and `ansible_ssh_extra_args`, split.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         extra_args: Vec<String>,
+        /// Connect timeout in seconds (`ansible_ssh_timeout`,
+        /// `ansible_timeout`), over exec's `--timeout`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<u64>,
     },
 }
 

@@ -130,21 +130,39 @@ impl Loader {
     }
 }
 
-/// `roles_path` from the first Ansible config file found the way Ansible
-/// finds it: `ANSIBLE_CONFIG`, `./ansible.cfg`, `~/.ansible.cfg`,
-/// `/etc/ansible/ansible.cfg`.
-fn config_roles_path() -> Option<String> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let candidates = [
-        std::env::var_os("ANSIBLE_CONFIG").map(PathBuf::from),
-        Some(PathBuf::from("ansible.cfg")),
-        home.map(|h| h.join(".ansible.cfg")),
+/// The Ansible config file in effect, found the way ansible-core finds
+/// it: `ANSIBLE_CONFIG` (a file, or a directory holding `ansible.cfg`),
+/// `./ansible.cfg` (unless the working directory is world-writable),
+/// `~/.ansible.cfg`, `/etc/ansible/ansible.cfg`. Absolute.
+pub fn config_file() -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let from_env = std::env::var_os("ANSIBLE_CONFIG")
+        .map(PathBuf::from)
+        .map(|p| if p.is_dir() { p.join("ansible.cfg") } else { p });
+    let cwd = std::env::current_dir().ok();
+    let world_writable = cwd
+        .as_ref()
+        .and_then(|d| d.metadata().ok())
+        .is_some_and(|m| m.permissions().mode() & 0o002 != 0);
+    let local = cwd
+        .filter(|_| !world_writable)
+        .map(|d| d.join("ansible.cfg"));
+    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ansible.cfg"));
+    [
+        from_env,
+        local,
+        home,
         Some(PathBuf::from("/etc/ansible/ansible.cfg")),
-    ];
-    let text = candidates
-        .into_iter()
-        .flatten()
-        .find_map(|p| std::fs::read_to_string(p).ok())?;
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_file())
+    .map(|p| std::path::absolute(&p).unwrap_or(p))
+}
+
+/// `roles_path` from the config file in effect.
+fn config_roles_path() -> Option<String> {
+    let text = std::fs::read_to_string(config_file()?).ok()?;
     let mut in_defaults = false;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {

@@ -68,6 +68,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
         inventory,
         extra_vars,
         files,
+        config_file: include::config_file().map(|p| p.display().to_string()),
     }))
 }
 

@@ -147,6 +147,7 @@ fn play(src: &Source<'_>, node: &Node) -> Result<Play, ParseError> {
         tasks: Vec::new(),
         handlers: Vec::new(),
         keywords: Map::new(),
+        source: format!("{}:{}:{}", src.display, node.mark.line, node.mark.col),
     };
     let mut hosts_seen = false;
     src.ctx.new_play();

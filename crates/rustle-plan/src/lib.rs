@@ -439,6 +439,9 @@ fn connection(name: &str, vars: &Map<String, Value>, implicit: bool) -> Connecti
         private_key_file: text("ansible_ssh_private_key_file")
             .or_else(|| text("ansible_private_key_file")),
         extra_args,
+        timeout: text("ansible_ssh_timeout")
+            .or_else(|| text("ansible_timeout"))
+            .and_then(|t| t.parse().ok()),
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Endpoint {
     pub user: Option<String>,
     pub private_key_file: Option<String>,
     pub extra_args: Vec<String>,
+    /// The host's own connect timeout, over the caller's.
+    pub timeout: Option<Duration>,
 }
 
 impl Endpoint {
@@ -49,6 +51,7 @@ impl Endpoint {
                 user,
                 private_key_file,
                 extra_args,
+                timeout,
             } => Ok(Endpoint {
                 host: host.to_owned(),
                 address: address.clone(),
@@ -56,6 +59,7 @@ impl Endpoint {
                 user: user.clone(),
                 private_key_file: private_key_file.clone(),
                 extra_args: extra_args.clone(),
+                timeout: timeout.map(Duration::from_secs),
             }),
         }
     }
@@ -104,7 +108,7 @@ fn ssh_options(args: &[String]) -> (Vec<(String, String)>, Vec<String>) {
 pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError> {
     let mut b = SessionBuilder::default();
     b.control_directory(std::env::temp_dir())
-        .connect_timeout(timeout)
+        .connect_timeout(ep.timeout.unwrap_or(timeout))
         .known_hosts_check(KnownHosts::Strict)
         .server_alive_interval(Duration::from_secs(15));
     if let Some(u) = &ep.user {
@@ -160,7 +164,11 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
         .await
         .map_err(|e| SshError::Unreachable {
             host: ep.host.clone(),
-            msg: error_text(&e),
+            // ssh's own words (its stderr) when it ran and gave up.
+            msg: match &e {
+                openssh::Error::Connect(io) => io.to_string().trim().to_owned(),
+                other => error_text(other),
+            },
         })?;
     Ok(Conn {
         host: ep.host.clone(),

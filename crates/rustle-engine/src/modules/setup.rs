@@ -29,6 +29,8 @@ impl Module for Setup {
             result: result([
                 ("ansible_facts", Json::Object(shown)),
                 ("changed", json!(false)),
+                // As setup.py: verbose output does not dump the facts.
+                ("_ansible_verbose_override", json!(true)),
             ]),
             effect: Effect::Facts(facts),
         })
