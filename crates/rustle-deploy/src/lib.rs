@@ -23,8 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustle_format::{
-    Connection, DeployedHost, Deployment, Document, ExecMode, HostPlan, HostSlice, Map, Stage,
-    Value,
+    Connection, DeployedHost, Deployment, Document, ExecMode, HostPlan, HostSlice, Stage, Value,
 };
 
 pub use build::{Built, source_dir};
@@ -507,17 +506,17 @@ fn report_problems(d: &Deployment, progress: &Progress) {
 /// Host slices made from one shared document, one at a time per host task.
 struct Slices {
     doc: Document,
-    groups: Map<String, Value>,
+    parts: rustle_format::SliceParts,
 }
 
 impl Slices {
     fn new(doc: Document) -> Slices {
-        let groups = doc.groups_map();
-        Slices { doc, groups }
+        let parts = doc.slice_parts();
+        Slices { doc, parts }
     }
 
     fn slice(&self, host: &str) -> Option<HostSlice> {
-        self.doc.host_slice_with(host, &self.groups)
+        self.doc.host_slice_with(host, &self.parts)
     }
 }
 

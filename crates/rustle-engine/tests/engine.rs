@@ -514,11 +514,11 @@ fn handlers_run_once_at_end_of_play_only_on_change() {
             append("t3"),
         ],
     );
-    p.handlers = vec![
+    p.handlers = std::sync::Arc::new(vec![
         append("h1").named("h1"),
         append("h2").named("h2").kw("listen", json!("topic")),
         append("h3").named("h3"),
-    ];
+    ]);
     let r = run(&slice(vec![p]));
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
@@ -545,7 +545,9 @@ fn handlers_do_not_run_after_a_failure() {
             task("fail", json!({})),
         ],
     );
-    p.handlers = vec![task("file", json!({"path": marker, "state": "touch"})).named("h")];
+    p.handlers = std::sync::Arc::new(vec![
+        task("file", json!({"path": marker, "state": "touch"})).named("h"),
+    ]);
     let r = run(&slice(vec![p]));
     assert!(!std::path::Path::new(&marker).exists());
     assert_eq!(r.stats.failures, 1);
@@ -572,7 +574,7 @@ fn meta_flush_handlers_and_end_play() {
             append("never"),
         ],
     );
-    p0.handlers = vec![append("h").named("h")];
+    p0.handlers = std::sync::Arc::new(vec![append("h").named("h")]);
     let p1 = play(1, vec![append("play2")]);
     let r = run(&slice(vec![p0, p1]));
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "t1\nh\nt2\nplay2\n");
@@ -627,7 +629,9 @@ fn meta_noop_ignores_when_and_end_host_skips_handlers() {
             task("meta", json!({"_raw_params": "end_host"})),
         ],
     );
-    p0.handlers = vec![task("file", json!({"path": marker, "state": "touch"})).named("h")];
+    p0.handlers = std::sync::Arc::new(vec![
+        task("file", json!({"path": marker, "state": "touch"})).named("h"),
+    ]);
     let p1 = play(1, vec![task("debug", json!({"msg": "next play"}))]);
     let r = run(&slice(vec![p0, p1]));
     assert_eq!(r.result(0).result, json!({"msg": "noop", "changed": false}));

@@ -152,7 +152,7 @@ fn check_mode_changes_nothing_but_reports_changes() {
     assert!(!Path::new(&marker).exists());
 
     // check_mode: false on a task runs it for real even in a check run.
-    s.plays[0].tasks[0]
+    std::sync::Arc::make_mut(&mut s.plays[0].tasks)[0]
         .1
         .keywords
         .insert("check_mode".into(), json!(false));

@@ -393,8 +393,8 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                 // The free strategy shows results as hosts finish them.
                 Next::Event(Some((_, ev))) if free => self.event(&ev)?,
                 Next::Event(Some((i, ev))) => {
-                    collator.push(i, *ev);
-                    for ev in collator.ready() {
+                    collator.push(i, *ev).map_err(ExecError::Spill)?;
+                    for ev in collator.ready().map_err(ExecError::Spill)? {
                         self.event(&ev)?;
                     }
                 }

@@ -45,6 +45,8 @@ pub enum ExecError {
     NoPlan,
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
+    #[error("keeping waiting events in a temp file: {0}")]
+    Spill(std::io::Error),
 }
 
 /// Exit codes as ansible-playbook's.

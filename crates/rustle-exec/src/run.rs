@@ -183,17 +183,17 @@ pub struct Done {
 /// engine runs in this process.
 pub struct Slices {
     pub doc: Document,
-    pub groups: rustle_format::Map<String, rustle_format::Value>,
+    pub parts: rustle_format::SliceParts,
 }
 
 impl Slices {
     pub fn new(doc: Document) -> Slices {
-        let groups = doc.groups_map();
-        Slices { doc, groups }
+        let parts = doc.slice_parts();
+        Slices { doc, parts }
     }
 
     fn slice(&self, host: &str) -> Option<HostSlice> {
-        self.doc.host_slice_with(host, &self.groups)
+        self.doc.host_slice_with(host, &self.parts)
     }
 }
 

@@ -25,7 +25,7 @@ pub use parsed::{
     src_subdir,
 };
 pub use plan::{Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint};
-pub use slice::{HostSlice, SlicePlay};
+pub use slice::{HostSlice, SliceParts, SlicePlay};
 pub use stretch::{HostState, Secret, Stretch};
 
 /// Re-exported so that every stage uses the same JSON value type.

@@ -1,5 +1,7 @@
 //! One host's slice of a planned document: everything its runner needs.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::parsed::{FileRef, Task, Vars};
@@ -53,10 +55,28 @@ pub struct SlicePlay {
     /// `ignore_errors`, `environment`, ...: `keywords::INHERITED`).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub keywords: Vars,
-    /// `(index in the play, task)` for the tasks that run.
-    pub tasks: Vec<(u32, Task)>,
+    /// `(index in the play, task)` for the tasks that run. Shared by the
+    /// slices made from one [`SliceParts`].
+    pub tasks: Arc<Vec<(u32, Task)>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub handlers: Vec<Task>,
+    pub handlers: Arc<Vec<Task>>,
+}
+
+/// What every host's slice of a document shares, computed once: the
+/// `groups` map and each planned play's tasks and handlers, which slices
+/// hold by reference so that many slices cost one copy of the plays.
+#[derive(Debug, Clone)]
+pub struct SliceParts {
+    groups: serde_json::Map<String, serde_json::Value>,
+    plays: std::collections::BTreeMap<u32, PlayParts>,
+}
+
+#[derive(Debug, Clone)]
+struct PlayParts {
+    tasks: Arc<Vec<(u32, Task)>>,
+    handlers: Arc<Vec<Task>>,
+    /// `src` files the play's tasks and handlers read.
+    srcs: std::collections::BTreeSet<String>,
 }
 
 impl HostSlice {
@@ -73,7 +93,36 @@ impl Document {
     /// The slice of a planned document for `host`, or `None` when the
     /// document has no plan or the plan does not name the host.
     pub fn host_slice(&self, host: &str) -> Option<HostSlice> {
-        self.host_slice_with(host, &self.groups_map())
+        self.host_slice_with(host, &self.slice_parts())
+    }
+
+    /// The parts every host's slice shares; make them once for many slices.
+    pub fn slice_parts(&self) -> SliceParts {
+        let mut plays = std::collections::BTreeMap::new();
+        for pp in self.plan.iter().flat_map(|p| &p.plays) {
+            let play = &self.parsed.plays[pp.play as usize];
+            let tasks: Vec<(u32, Task)> = pp
+                .tasks
+                .iter()
+                .map(|&i| (i, play.tasks[i as usize].clone()))
+                .collect();
+            let mut srcs = std::collections::BTreeSet::new();
+            for t in tasks.iter().map(|(_, t)| t).chain(&play.handlers) {
+                wanted_files(t, None, &mut srcs);
+            }
+            plays.insert(
+                pp.play,
+                PlayParts {
+                    tasks: Arc::new(tasks),
+                    handlers: Arc::new(play.handlers.clone()),
+                    srcs,
+                },
+            );
+        }
+        SliceParts {
+            groups: self.groups_map(),
+            plays,
+        }
     }
 
     /// The `groups` magic variable: every group with its hosts. Compute it
@@ -92,15 +141,11 @@ impl Document {
             .collect()
     }
 
-    /// `host_slice` with the `groups` map already computed.
-    pub fn host_slice_with(
-        &self,
-        host: &str,
-        groups: &serde_json::Map<String, serde_json::Value>,
-    ) -> Option<HostSlice> {
+    /// `host_slice` with the shared parts already made.
+    pub fn host_slice_with(&self, host: &str, parts: &SliceParts) -> Option<HostSlice> {
         let plan = self.plan.as_ref()?;
         let hp = plan.hosts.iter().find(|h| h.name == host)?;
-        let groups = groups.clone();
+        let groups = parts.groups.clone();
         let mut plays = Vec::new();
         let mut srcs = std::collections::BTreeSet::new();
         for pp in &plan.plays {
@@ -108,14 +153,8 @@ impl Document {
                 continue;
             }
             let play = &self.parsed.plays[pp.play as usize];
-            let tasks: Vec<(u32, Task)> = pp
-                .tasks
-                .iter()
-                .map(|&i| (i, play.tasks[i as usize].clone()))
-                .collect();
-            for t in tasks.iter().map(|(_, t)| t).chain(&play.handlers) {
-                wanted_files(t, None, &mut srcs);
-            }
+            let shared = parts.plays.get(&pp.play)?;
+            srcs.extend(shared.srcs.iter().cloned());
             plays.push(SlicePlay {
                 play: pp.play,
                 name: play.name.clone(),
@@ -129,8 +168,8 @@ impl Document {
                     .filter(|(k, _)| crate::keywords::INHERITED.contains(&k.as_str()))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
-                tasks,
-                handlers: play.handlers.clone(),
+                tasks: shared.tasks.clone(),
+                handlers: shared.handlers.clone(),
             });
         }
         let files = self

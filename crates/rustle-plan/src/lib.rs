@@ -178,13 +178,13 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         hosts,
     });
     doc.stage = Stage::Planned;
-    let groups = doc.groups_map();
+    let parts = doc.slice_parts();
     let hashes: Vec<String> = doc
         .plan
         .iter()
         .flat_map(|p| &p.hosts)
         .map(|h| {
-            doc.host_slice_with(&h.name, &groups)
+            doc.host_slice_with(&h.name, &parts)
                 .map(|s| s.sha256())
                 .unwrap_or_default()
         })

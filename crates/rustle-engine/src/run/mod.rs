@@ -397,7 +397,7 @@ impl<'a> HostRun<'a> {
 /// Every role's defaults and vars in the play, merged in play order.
 fn play_roles_vars(play: &SlicePlay) -> (Vars, Vars) {
     let (mut defaults, mut vars) = (Vars::new(), Vars::new());
-    for (_, task) in &play.tasks {
+    for (_, task) in play.tasks.iter() {
         task.visit(&mut |t| {
             if let Some(role) = t.block.as_ref().and_then(|b| b.role.as_ref()) {
                 defaults.extend(role.defaults.clone());

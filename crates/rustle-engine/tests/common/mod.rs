@@ -77,12 +77,14 @@ pub fn play(index: u32, tasks: Vec<Task>) -> SlicePlay {
         tags: None,
         vars: Vars::new(),
         keywords: Vars::new(),
-        tasks: tasks
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| (i as u32, t))
-            .collect(),
-        handlers: Vec::new(),
+        tasks: std::sync::Arc::new(
+            tasks
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, t))
+                .collect(),
+        ),
+        handlers: Default::default(),
     }
 }
 
