@@ -15,6 +15,16 @@ pub(crate) fn is_meta(action: &str) -> bool {
     )
 }
 
+/// The strings of an array under `key` in a result.
+fn strings<'r>(result: &'r serde_json::Value, key: &str) -> impl Iterator<Item = &'r str> {
+    result
+        .get(key)
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+}
+
 /// Turns the ordered event stream into banners and result lines.
 pub struct Show<'d, W: Write> {
     doc: &'d Document,
@@ -101,6 +111,13 @@ impl<'d, W: Write> Show<'d, W> {
             {
                 Ok(())
             }
+            Event::HandlersNotified { host, handlers, .. } => {
+                for name in handlers {
+                    self.display
+                        .verbose(2, &format!("NOTIFIED HANDLER {name} for {host}"))?;
+                }
+                Ok(())
+            }
             Event::TaskStart { key, name, .. } => self.task_banner(key, name),
             Event::TaskRetry {
                 host,
@@ -138,6 +155,21 @@ impl<'d, W: Write> Show<'d, W> {
                 ..
             } => {
                 self.task_banner(key, name)?;
+                // ansible-core notes each notification of a changed result
+                // (of each run loop item) before the result line.
+                let runs = match result.get("results").and_then(|r| r.as_array()) {
+                    Some(items) => items
+                        .iter()
+                        .filter(|i| i.get("skipped") != Some(&serde_json::Value::Bool(true)))
+                        .count(),
+                    None => 1,
+                };
+                for _ in 0..runs {
+                    for n in strings(result, "_ansible_notify") {
+                        let line = format!("Notification for handler {n} has been saved.");
+                        self.display.verbose(2, &line)?;
+                    }
+                }
                 let is_loop = result.get("results").is_some_and(|r| r.is_array());
                 if *status == Status::Failed && !is_loop {
                     self.error_report(key, action, result)?;

@@ -119,6 +119,14 @@ pub enum Event {
         /// Attempts allowed in all.
         retries: u32,
     },
+    /// A handler flush is about to run these handlers (their names, each
+    /// once, in the order ansible-core's `-vv` names them). `key` is the
+    /// flush's: its `meta` task, or `[1]` at the end of the play.
+    HandlersNotified {
+        host: String,
+        key: TaskKey,
+        handlers: Vec<String>,
+    },
     /// One loop item finished.
     ItemResult {
         host: String,

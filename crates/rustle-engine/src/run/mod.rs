@@ -290,7 +290,11 @@ impl<'a> HostRun<'a> {
                 let task = block::with_play_keywords(&play.keywords, &gathering);
                 self.run_task(state, key, task.as_ref().unwrap_or(&gathering))
             } else if step == last {
-                self.flush_handlers(state)
+                let key = TaskKey {
+                    play: play.play,
+                    pos: vec![1],
+                };
+                self.flush_handlers(state, &key)
             } else {
                 let (index, task) = &play.tasks[step as usize - 1];
                 let key = TaskKey {
@@ -309,8 +313,16 @@ impl<'a> HostRun<'a> {
 
     /// Runs notified handlers in definition order, each once, until none
     /// is pending (handlers may notify handlers).
-    fn flush_handlers(&mut self, state: &mut PlayState) -> Flow {
+    fn flush_handlers(&mut self, state: &mut PlayState, key: &TaskKey) -> Flow {
         let play = state.play;
+        let handlers = notified_handlers(state);
+        if !handlers.is_empty() {
+            (self.emit)(Event::HandlersNotified {
+                host: self.slice.host.clone(),
+                key: key.clone(),
+                handlers,
+            });
+        }
         while let Some(index) = play
             .handlers
             .iter()
@@ -421,6 +433,34 @@ fn gathering_task() -> Task {
         source: String::new(),
         block: None,
     }
+}
+
+/// The names of the handlers the pending notifications run, each once, in
+/// the order ansible-core reports them: by notification, then definition.
+fn notified_handlers(state: &PlayState) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for n in &state.notified {
+        for h in state.play.handlers.iter() {
+            // A role's handlers sit in a block naming the role.
+            let (role, inner) = match &h.block {
+                Some(b) => (b.role.as_ref().map(|r| r.name.as_str()), &b.block[..]),
+                None => (None, std::slice::from_ref(h)),
+            };
+            for h in inner.iter().filter(|h| handler_answers(h, n)) {
+                let Some(name) = h.name.as_ref() else {
+                    continue;
+                };
+                let name = match role {
+                    Some(r) => format!("{r} : {name}"),
+                    None => name.clone(),
+                };
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names
 }
 
 fn is_notified(handler: &Task, notified: &[String]) -> bool {

@@ -59,14 +59,19 @@ impl HostRun<'_> {
         let ignored = status == Status::Failed && done.ignore_errors;
         let changed = done.result.get("changed") == Some(&json!(true));
         self.finish_task(task, &done.result, done.effects);
-        if status == Status::Changed {
-            notify(state, task, &templar);
-        }
-        let shown = if done.no_log {
+        let notified = match status {
+            Status::Changed => notify(state, task, &templar),
+            _ => Vec::new(),
+        };
+        let mut shown = if done.no_log {
             censor(&done.result)
         } else {
             Json::Object(done.result)
         };
+        if !notified.is_empty() {
+            // As ansible-core's internal key: what `-vv` reports saved.
+            shown["_ansible_notify"] = json!(notified);
+        }
         let rescued = status == Status::Failed && !ignored && state.rescuable;
         if status == Status::Failed && !ignored {
             self.last_failure = Some((failed_task(task, &name), shown.clone()));
@@ -225,7 +230,7 @@ impl HostRun<'_> {
         };
         let status = status_of(&result);
         self.emit_result(
-            key,
+            key.clone(),
             name,
             task,
             status,
@@ -236,7 +241,7 @@ impl HostRun<'_> {
             self.stats.count(status, false, false);
         }
         match run.effect {
-            Effect::Meta(MetaAction::FlushHandlers) => self.flush_handlers(state),
+            Effect::Meta(MetaAction::FlushHandlers) => self.flush_handlers(state, &key),
             _ => flow,
         }
     }
@@ -347,21 +352,32 @@ impl HostRun<'_> {
     }
 }
 
-/// Records the handlers a changed task notifies.
-fn notify(state: &mut PlayState, task: &Task, templar: &Templar) {
+/// Records the handlers a changed task notifies; returns the notified
+/// names that some handler answers to.
+fn notify(state: &mut PlayState, task: &Task, templar: &Templar) -> Vec<String> {
     let names: Vec<&str> = match task.keywords.get("notify") {
         Some(Json::String(one)) => vec![one.as_str()],
         Some(Json::Array(many)) => many.iter().filter_map(Json::as_str).collect(),
-        _ => return,
+        _ => return Vec::new(),
     };
+    let mut answered = Vec::new();
     for name in names {
         let name = templar
             .render_string(name)
             .unwrap_or_else(|_| name.to_owned());
+        if state
+            .play
+            .handlers
+            .iter()
+            .any(|h| super::handler_answers(h, &name))
+        {
+            answered.push(name.clone());
+        }
         if !state.notified.contains(&name) {
             state.notified.push(name);
         }
     }
+    answered
 }
 
 /// What `no_log` leaves of a result: the changed flag (and per-item stubs).
