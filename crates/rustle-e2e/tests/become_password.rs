@@ -1,9 +1,10 @@
 //! become with a password, over SSH as an unprivileged user
 //! (`rustle-become`, whose sudo rule asks for its own password; made by
 //! scripts/install-test-deps): ansible-playbook with
-//! `--become-password-file`, rustle through deployed runners with the same
-//! option, and rustle in SSH mode with `ansible_become_password` in the
-//! inventory must print the same output and leave the same root-owned
+//! `--become-password-file`, rustle through deployed runners with
+//! `ansible_become_password` in the inventory (which must not end up in
+//! the runner placed on the host), and rustle in SSH mode with the
+//! password file must print the same output and leave the same root-owned
 //! files. A wrong password fails the task with Ansible's words.
 
 use std::os::unix::fs::{PermissionsExt, chown};
@@ -14,6 +15,8 @@ use rustle_testkit::SshHosts;
 
 const PLAYBOOK: &str = "fixtures/playbooks/become_password/site.yml";
 const USER: &str = "rustle-become";
+/// Its password, as scripts/install-test-deps sets it.
+const PASSWORD: &str = "rustle-become-pw";
 
 fn uid_of(user: &str) -> u32 {
     let out = std::process::Command::new("id")
@@ -77,11 +80,11 @@ fn become_password_from_a_file_or_the_inventory_as_ansible() {
     let with_password = tmp.path().join("with-password.ini");
     std::fs::write(
         &with_password,
-        format!("{base}ansible_become_password={USER}\n"),
+        format!("{base}ansible_become_password={PASSWORD}\n"),
     )
     .unwrap();
     let password_file = tmp.path().join("password");
-    std::fs::write(&password_file, format!("{USER}\n")).unwrap();
+    std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
     let file_arg = ["--become-password-file", password_file.to_str().unwrap()];
 
     let dirs = ["ansible", "runner", "ssh"].map(|d| tmp.path().join(d));
@@ -93,9 +96,27 @@ fn become_password_from_a_file_or_the_inventory_as_ansible() {
     };
     let runs = [
         ansible,
-        rustle(&inventory, &dirs[1], true, &file_arg),
-        rustle(&with_password, &dirs[2], false, &[]),
+        rustle(&with_password, &dirs[1], true, &[]),
+        rustle(&inventory, &dirs[2], false, &file_arg),
     ];
+    // The inventory's password reached the runner on its stdin, never the
+    // runner placed on the host: neither its bytes nor its embedded slice.
+    let mut payloads = 0;
+    for file in walk(&remote) {
+        let bytes = std::fs::read(&file).unwrap();
+        let holds = |b: &[u8]| b.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes());
+        assert!(!holds(&bytes), "{} holds the password", file.display());
+        if let Ok(payload) = rustle_payload::read_embedded_file(&file) {
+            payloads += 1;
+            let slice = payload.slice.to_json();
+            assert!(
+                !holds(&slice),
+                "the slice in {} holds the password",
+                file.display()
+            );
+        }
+    }
+    assert_eq!(payloads, 1, "one runner under {}", remote.display());
     let shown: Vec<String> = runs
         .iter()
         .zip(&dirs)
@@ -130,4 +151,18 @@ fn become_password_from_a_file_or_the_inventory_as_ansible() {
     assert!(a_text.contains("Missing sudo password"), "{a_text}");
     assert_eq!(a_text, r_text);
     assert_eq!(a.status.code(), r.0);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -334,6 +334,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             Vars::new()
         };
         let first = first_step(self.doc, pp, cut.from);
+        let plan = self.doc.plan.as_ref().ok_or(ExecError::NoPlan)?;
         let delegates = cut.delegate.then(|| {
             let rt = self.runtime.handle().clone();
             Arc::new(ExecDelegates::new(self.doc, rt, self.timeout))
@@ -357,7 +358,12 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                         state: std::mem::take(&mut rec.state),
                         batch: batch.clone(),
                         hostvars: hostvars.clone(),
-                        become_password: self.become_password.clone(),
+                        become_password: plan
+                            .hosts
+                            .iter()
+                            .find(|h| h.name == rec.name)
+                            .and_then(|h| h.become_password())
+                            .or_else(|| self.become_password.clone()),
                     },
                     first: first.clone(),
                     slices: self.slices.clone(),

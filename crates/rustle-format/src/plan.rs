@@ -111,6 +111,27 @@ pub struct HostPlan {
     pub slice_sha256: String,
 }
 
+/// Variables holding the become password.
+pub const BECOME_PASSWORD_VARS: &[&str] = &["ansible_become_password", "ansible_become_pass"];
+
+impl HostPlan {
+    /// The host's become password when its inventory gives it as plain
+    /// text. Slices leave it out (so it is never embedded in a runner on
+    /// the target) and exec sends it in the stretch instead. A templated
+    /// value stays in the slice and is rendered at run time.
+    pub fn become_password(&self) -> Option<crate::Secret> {
+        BECOME_PASSWORD_VARS
+            .iter()
+            .find_map(|k| self.vars.get(*k))
+            .and_then(|v| match v {
+                serde_json::Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
+                    Some(crate::Secret(s.clone()))
+                }
+                _ => None,
+            })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
