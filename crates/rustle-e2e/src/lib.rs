@@ -102,6 +102,31 @@ pub fn run_rustle_with(parse_args: &[&str], plan_args: &[&str], exec_args: &[&st
     stage("rustle-exec", exec_args, &[], &planned.stdout)
 }
 
+/// The whole pipe over an inventory with `-e out=OUT`: parse, plan, then
+/// deploy (runner mode) or not (SSH mode for SSH hosts), then exec with
+/// `exec_args`; all with the shared runner cache.
+pub fn run_pipe(
+    playbook: &str,
+    inventory: &Path,
+    out: &Path,
+    deploy: bool,
+    exec_args: &[&str],
+) -> Output {
+    let book = root().join(playbook);
+    let var = format!("out={}", out.display());
+    let inv = inventory.to_str().expect("a UTF-8 path");
+    let book = book.to_str().expect("a UTF-8 path");
+    let parsed = stage_ok("rustle-parse", &[book, "-i", inv, "-e", &var], &[], b"");
+    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    let cache = runner_cache();
+    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &cache)];
+    let doc = match deploy {
+        true => stage_ok("rustle-deploy", &[], envs, &planned.stdout).stdout,
+        false => planned.stdout,
+    };
+    stage("rustle-exec", exec_args, envs, &doc)
+}
+
 /// The recap's counts per host, whitespace-normalised, from either tool.
 pub fn recap(output: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(output);

@@ -10,7 +10,7 @@
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::Path;
 
-use rustle_e2e::{comparable, root, run_ansible, runner_cache, stage, stage_ok};
+use rustle_e2e::{comparable, run_ansible, run_pipe};
 use rustle_testkit::SshHosts;
 
 const PLAYBOOK: &str = "fixtures/playbooks/become_password/site.yml";
@@ -40,23 +40,7 @@ fn rustle(
     deploy: bool,
     exec_args: &[&str],
 ) -> (Option<i32>, Vec<u8>) {
-    let book = root().join(PLAYBOOK);
-    let var = format!("out={}", out.display());
-    let inv = inventory.to_str().unwrap();
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[book.to_str().unwrap(), "-i", inv, "-e", &var],
-        &[],
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
-    let cache = runner_cache();
-    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &cache)];
-    let doc = match deploy {
-        true => stage_ok("rustle-deploy", &[], envs, &planned.stdout).stdout,
-        false => planned.stdout,
-    };
-    let o = stage("rustle-exec", exec_args, envs, &doc);
+    let o = run_pipe(PLAYBOOK, inventory, out, deploy, exec_args);
     (o.status.code(), o.stderr)
 }
 

@@ -5,38 +5,10 @@
 //! and host order aside), exit alike, leave identical files, and report
 //! changed=0 on a second run.
 
-use std::path::Path;
-
-use rustle_e2e::{comparable, recap, root, run_ansible, runner_cache, stage, stage_ok, tree};
+use rustle_e2e::{comparable, recap, run_ansible, run_pipe, tree};
 use rustle_testkit::SshHosts;
 
 const PLAYBOOK: &str = "fixtures/playbooks/ssh/site.yml";
-
-fn rustle(inventory: &Path, out: &Path, deploy: bool) -> std::process::Output {
-    let book = root().join(PLAYBOOK);
-    let var = format!("out={}", out.display());
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[
-            book.to_str().unwrap(),
-            "-i",
-            inventory.to_str().unwrap(),
-            "-e",
-            &var,
-        ],
-        &[],
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
-    let cache = runner_cache();
-    let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &cache)];
-    let doc = if deploy {
-        stage_ok("rustle-deploy", &[], envs, &planned.stdout).stdout
-    } else {
-        planned.stdout
-    };
-    stage("rustle-exec", &[], envs, &doc)
-}
 
 #[test]
 fn runner_mode_ssh_mode_and_ansible_agree_on_three_hosts() {
@@ -62,7 +34,7 @@ fn runner_mode_ssh_mode_and_ansible_agree_on_three_hosts() {
                 (o.status.code(), o.stdout)
             }
             _ => {
-                let o = rustle(&inventory, out, i == 1);
+                let o = run_pipe(PLAYBOOK, &inventory, out, i == 1, &[]);
                 (o.status.code(), o.stderr)
             }
         };

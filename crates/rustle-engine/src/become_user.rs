@@ -35,13 +35,17 @@ const WRONG_PASSWORD: &str = "rustle: sudo refused the become password";
 /// Reads the password line, validates it with `sudo -v`, then runs `$0`
 /// (the sudo command line without its password) from the same shell,
 /// which keeps sudo's per-parent credential cache.
-const WITH_PASSWORD: &str = r#"IFS= read -r p
+fn with_password_script() -> String {
+    format!(
+        r#"IFS= read -r p
 if ! printf '%s\n' "$p" | sudo -S -p '' -v 2>/dev/null; then
-  echo 'rustle: sudo refused the become password' >&2
+  echo '{WRONG_PASSWORD}' >&2
   exit 1
 fi
 p=
-"$0" "$@""#;
+"$0" "$@""#
+    )
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -118,21 +122,22 @@ impl Shell for BecomeShell<'_> {
                 argv.push(b.user.clone());
             }
         }
-        let mut req = match password {
-            None => ExecRequest::new(argv),
+        let req = match password {
+            None => ExecRequest {
+                stdin: stdin.map(<[u8]>::to_vec),
+                ..ExecRequest::new(argv)
+            },
             Some(Secret(pw)) => {
-                let mut wrapped = vec!["/bin/sh".into(), "-c".into(), WITH_PASSWORD.into()];
+                let mut wrapped = vec!["/bin/sh".into(), "-c".into(), with_password_script()];
                 wrapped.extend(argv);
                 let mut input = format!("{pw}\n").into_bytes();
                 input.extend_from_slice(stdin.unwrap_or_default());
-                let mut req = ExecRequest::new(wrapped);
-                req.stdin = Some(input);
-                req
+                ExecRequest {
+                    stdin: Some(input),
+                    ..ExecRequest::new(wrapped)
+                }
             }
         };
-        if password.is_none() {
-            req.stdin = stdin.map(<[u8]>::to_vec);
-        }
         let out = self.inner.exec(&req)?;
         // sudo's own refusal (a password needed or wrong, no such user) is
         // not the script's result; Ansible's words for it.

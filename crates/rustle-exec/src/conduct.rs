@@ -130,6 +130,9 @@ struct HostRec {
     state: HostState,
     /// Why the host could not be reached, once it could not.
     unreachable: Option<String>,
+    /// Sent with each stretch: the inventory's plain-text password (kept
+    /// out of slices), else the one given to exec.
+    become_password: Option<Secret>,
 }
 
 impl HostRec {
@@ -159,7 +162,6 @@ pub struct Conductor<'d, H: Write, E: Write> {
     forks: usize,
     timeout: Duration,
     interrupt: Interrupt,
-    become_password: Option<Secret>,
 }
 
 /// How a batch ended.
@@ -199,6 +201,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                 link: Some(Link::Closed(Driver::for_host(doc, &h.name))),
                 state: HostState::default(),
                 unreachable: None,
+                become_password: h.become_password().or_else(|| opts.become_password.clone()),
             })
             .collect();
         let stats = plan
@@ -227,7 +230,6 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             forks: plan.forks as usize,
             timeout: opts.timeout,
             interrupt,
-            become_password: opts.become_password.clone(),
         })
     }
 
@@ -334,7 +336,6 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             Vars::new()
         };
         let first = first_step(self.doc, pp, cut.from);
-        let plan = self.doc.plan.as_ref().ok_or(ExecError::NoPlan)?;
         let delegates = cut.delegate.then(|| {
             let rt = self.runtime.handle().clone();
             Arc::new(ExecDelegates::new(self.doc, rt, self.timeout))
@@ -358,12 +359,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                         state: std::mem::take(&mut rec.state),
                         batch: batch.clone(),
                         hostvars: hostvars.clone(),
-                        become_password: plan
-                            .hosts
-                            .iter()
-                            .find(|h| h.name == rec.name)
-                            .and_then(|h| h.become_password())
-                            .or_else(|| self.become_password.clone()),
+                        become_password: rec.become_password.clone(),
                     },
                     first: first.clone(),
                     slices: self.slices.clone(),

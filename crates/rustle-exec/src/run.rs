@@ -536,7 +536,7 @@ async fn pump(
 }
 
 /// Ansible's words for a host ssh could not reach, with ssh's own.
-pub(crate) fn connect_failure(e: rustle_ssh::SshError) -> String {
+fn connect_failure(e: rustle_ssh::SshError) -> String {
     match e {
         rustle_ssh::SshError::Unreachable { msg, .. } => {
             format!("Task failed: Failed to connect to the host via ssh: {msg}")

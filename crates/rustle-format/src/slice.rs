@@ -90,12 +90,6 @@ impl HostSlice {
 }
 
 impl Document {
-    /// The slice of a planned document for `host`, or `None` when the
-    /// document has no plan or the plan does not name the host.
-    pub fn host_slice(&self, host: &str) -> Option<HostSlice> {
-        self.host_slice_with(host, &self.slice_parts())
-    }
-
     /// The parts every host's slice shares; make them once for many slices.
     pub fn slice_parts(&self) -> SliceParts {
         let mut plays = std::collections::BTreeMap::new();
@@ -125,8 +119,7 @@ impl Document {
         }
     }
 
-    /// The `groups` magic variable: every group with its hosts. Compute it
-    /// once when making many slices (`host_slice_with`).
+    /// The `groups` magic variable: every group with its hosts.
     pub fn groups_map(&self) -> serde_json::Map<String, serde_json::Value> {
         let inv = &self.parsed.inventory;
         inv.groups
@@ -141,7 +134,9 @@ impl Document {
             .collect()
     }
 
-    /// `host_slice` with the shared parts already made.
+    /// The slice of a planned document for `host` (`None` when the document
+    /// has no plan or the plan does not name the host), from the parts
+    /// every host's slice shares (`slice_parts`, made once).
     pub fn host_slice_with(&self, host: &str, parts: &SliceParts) -> Option<HostSlice> {
         let plan = self.plan.as_ref()?;
         let hp = plan.hosts.iter().find(|h| h.name == host)?;

@@ -3,7 +3,7 @@
 use rustle_format::Vars;
 use serde_json::Value as Json;
 
-use super::ModuleError;
+use super::{ModuleCtx, ModuleError};
 
 /// A module's arguments after rendering.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +33,33 @@ impl<'a> Args<'a> {
     pub fn required(&self, keys: &[&str]) -> Result<String, ModuleError> {
         self.string(keys)?
             .ok_or_else(|| ModuleError(format!("missing required arguments: {}", keys[0])))
+    }
+
+    /// A required path on the target, `~` expanded with the user's home.
+    pub fn path(&self, keys: &[&str], ctx: &ModuleCtx) -> Result<String, ModuleError> {
+        Ok(expand_user(&self.required(keys)?, || ctx.target.home()))
+    }
+
+    /// `key`'s value when it is one of `allowed` (`None` when unset), with
+    /// Ansible's message otherwise.
+    pub fn choice(&self, key: &str, allowed: &[&str]) -> Result<Option<String>, ModuleError> {
+        match self.string(&[key])? {
+            Some(v) if !allowed.contains(&v.as_str()) => Err(ModuleError(format!(
+                "value of {key} must be one of: {}, got: {v}",
+                allowed.join(", ")
+            ))),
+            v => Ok(v),
+        }
+    }
+
+    /// Fails when both `a` and `b` are set, as Ansible's mutually_exclusive.
+    pub fn exclusive(&self, a: &str, b: &str) -> Result<(), ModuleError> {
+        if self.get(a).is_some() && self.get(b).is_some() {
+            return Err(ModuleError(format!(
+                "parameters are mutually exclusive: {a}|{b}"
+            )));
+        }
+        Ok(())
     }
 
     /// Ansible's booleans: yes/no, true/false, on/off, 1/0 (any case).

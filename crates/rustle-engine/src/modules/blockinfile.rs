@@ -13,7 +13,6 @@ use regex::bytes::Regex;
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::args::expand_user;
 use super::fileattrs::{check_file_attrs, failed_rc, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
@@ -44,24 +43,11 @@ impl Module for BlockInFile {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        let path = args.required(&["path", "dest", "destfile", "name"])?;
-        let path = expand_user(&path, || ctx.target.home());
-        let present = match args.string(&["state"])?.as_deref() {
-            None | Some("present") => true,
-            Some("absent") => false,
-            Some(other) => {
-                return Err(ModuleError::new(format!(
-                    "value of state must be one of: absent, present, got: {other}"
-                )));
-            }
-        };
+        let path = args.path(&["path", "dest", "destfile", "name"], ctx)?;
+        let present = args.choice("state", &["absent", "present"])?.as_deref() != Some("absent");
+        args.exclusive("insertbefore", "insertafter")?;
         let insertafter = args.string(&["insertafter"])?;
         let insertbefore = args.string(&["insertbefore"])?;
-        if insertafter.is_some() && insertbefore.is_some() {
-            return Err(ModuleError::new(
-                "parameters are mutually exclusive: insertbefore|insertafter",
-            ));
-        }
         if args.bool("backup", false)? {
             return Err(ModuleError::new("blockinfile: backup is not supported yet"));
         }

@@ -4,7 +4,7 @@
 use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
-use super::args::{Args, expand_user};
+use super::args::Args;
 use super::fileattrs::{attrs, io_error, stat};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
@@ -40,7 +40,7 @@ impl Module for Copy {
 /// decides without writing, diff mode reports before and after. Shared by
 /// `copy` and `template`.
 pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
-    let dest = expand_user(&args.required(&["dest"])?, || ctx.target.home());
+    let dest = args.path(&["dest"], ctx)?;
     let dest = final_dest(ctx, &dest, source.name.as_deref())?;
     let old = stat(ctx, &dest, true)?;
     if old.is_some_and(|s| s.kind == FileKind::Dir) {

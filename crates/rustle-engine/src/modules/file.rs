@@ -3,7 +3,7 @@
 use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
-use super::args::{Args, expand_user};
+use super::args::Args;
 use super::fileattrs::{attrs, io_error, stat, state_name};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::{FileKind, FileStat};
@@ -17,12 +17,11 @@ impl Module for File {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        let path = expand_user(&args.required(&["path", "dest", "name"])?, || {
-            ctx.target.home()
-        });
+        let path = args.path(&["path", "dest", "name"], ctx)?;
         let follow = args.bool("follow", true)?;
         let prev = stat(ctx, &path, follow)?;
-        let state = match args.string(&["state"])? {
+        let states = ["absent", "directory", "file", "hard", "link", "touch"];
+        let state = match args.choice("state", &states)? {
             Some(state) => state,
             None => match prev {
                 Some(_) => state_name(prev.as_ref()).to_owned(),
@@ -41,14 +40,9 @@ impl Module for File {
             "file" => op.file()?,
             "directory" => op.directory()?,
             "touch" => op.touch()?,
-            "link" | "hard" => {
+            _ => {
                 return Err(ModuleError::new(format!(
                     "state={state} is not supported yet"
-                )));
-            }
-            other => {
-                return Err(ModuleError::new(format!(
-                    "value of state must be one of: absent, directory, file, hard, link, touch, got: {other}"
                 )));
             }
         };

@@ -13,7 +13,6 @@ use regex::Regex;
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::args::expand_user;
 use super::fileattrs::{check_file_attrs, failed_rc as failed, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
@@ -45,8 +44,7 @@ impl Module for LineInFile {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        let path = args.required(&["path", "dest", "destfile", "name"])?;
-        let path = expand_user(&path, || ctx.target.home());
+        let path = args.path(&["path", "dest", "destfile", "name"], ctx)?;
         if args.bool("backup", false)? {
             return Err(ModuleError::new("lineinfile: backup is not supported yet"));
         }
@@ -54,13 +52,9 @@ impl Module for LineInFile {
         if stat(ctx, &path, true)?.is_some_and(|s| s.kind == FileKind::Dir) {
             return Ok(failed(format!("Path {path} is a directory !"), 256));
         }
-        let state = args.string(&["state"])?;
-        match state.as_deref().unwrap_or("present") {
-            "present" => present(ctx, args, &path, &spec),
-            "absent" => absent(ctx, args, &path, &spec),
-            other => Err(ModuleError::new(format!(
-                "value of state must be one of: absent, present, got: {other}"
-            ))),
+        match args.choice("state", &["absent", "present"])?.as_deref() {
+            Some("absent") => absent(ctx, args, &path, &spec),
+            _ => present(ctx, args, &path, &spec),
         }
     }
 }
@@ -79,16 +73,8 @@ struct Spec {
 
 impl Spec {
     fn new(args: &Args) -> Result<Spec, ModuleError> {
-        let exclusive = |a: &str, b: &str| -> Result<(), ModuleError> {
-            if args.get(a).is_some() && args.get(b).is_some() {
-                return Err(ModuleError::new(format!(
-                    "parameters are mutually exclusive: {a}|{b}"
-                )));
-            }
-            Ok(())
-        };
-        exclusive("insertbefore", "insertafter")?;
-        exclusive("regexp", "search_string")?;
+        args.exclusive("insertbefore", "insertafter")?;
+        args.exclusive("regexp", "search_string")?;
         let backrefs = args.bool("backrefs", false)?;
         if backrefs && args.get("search_string").is_some() {
             return Err(ModuleError::new(

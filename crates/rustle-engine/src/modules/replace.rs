@@ -7,7 +7,6 @@ use regex::Regex;
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::args::expand_user;
 use super::fileattrs::{check_file_attrs, failed_rc, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
@@ -24,8 +23,7 @@ impl Module for Replace {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        let path = args.required(&["path", "dest", "destfile", "name"])?;
-        let path = expand_user(&path, || ctx.target.home());
+        let path = args.path(&["path", "dest", "destfile", "name"], ctx)?;
         if args.bool("backup", false)? {
             return Err(ModuleError::new("replace: backup is not supported yet"));
         }

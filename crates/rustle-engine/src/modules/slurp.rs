@@ -5,7 +5,6 @@ use std::io::{Error, ErrorKind};
 
 use serde_json::json;
 
-use super::args::expand_user;
 use super::fileattrs::stat;
 use super::{Args, Module, ModuleCtx, ModuleResult, Outcome, result};
 use crate::target::FileKind;
@@ -20,7 +19,7 @@ impl Module for Slurp {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        let src = expand_user(&args.required(&["src", "path"])?, || ctx.target.home());
+        let src = args.path(&["src", "path"], ctx)?;
         let read = match stat(ctx, &src, true)? {
             Some(s) if s.kind == FileKind::Dir => Err(Error::from(ErrorKind::IsADirectory)),
             _ => ctx.target.read_file(&src),

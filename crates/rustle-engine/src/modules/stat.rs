@@ -8,7 +8,6 @@
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::args::expand_user;
 use super::fileattrs::{attrs, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::FileKind;
@@ -33,9 +32,7 @@ impl Module for Stat {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        let path = expand_user(&args.required(&["path", "dest", "name"])?, || {
-            ctx.target.home()
-        });
+        let path = args.path(&["path", "dest", "name"], ctx)?;
         let algorithm = args
             .string(&["checksum_algorithm", "checksum", "checksum_algo"])?
             .unwrap_or_else(|| "sha1".to_owned());
