@@ -225,6 +225,29 @@ pub fn tree(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
     out
 }
 
+/// The diff header of a rendered template names the temporary file
+/// ansible-core rendered it into; rustle names the template. Both become
+/// `after: NAME`.
+fn without_render_dirs(text: &str) -> std::borrow::Cow<'_, str> {
+    static DIRS: OnceLock<regex::Regex> = OnceLock::new();
+    let dirs = DIRS.get_or_init(|| {
+        regex::Regex::new(r"(?m)^\+\+\+ after: /\S*/ansible-local-[^/]+/tmp[^/]+/")
+            .expect("a valid regex")
+    });
+    dirs.replace_all(text, "+++ after: ")
+}
+
+/// The `--diff` hunks of default-callback output, in order (sections are
+/// sorted by [`comparable`]; a diff's lines must also keep their order).
+pub fn diff_lines(b: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(b);
+    let text = without_render_dirs(&text);
+    text.lines()
+        .filter(|l| l.starts_with(['+', '-', '@', '\\']) && !l.starts_with("---\t"))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Default-callback output made comparable between ansible-playbook and
 /// rustle: Ansible's start-up warnings and `[WARNING]` lines dropped,
 /// times blanked, and each blank-line-separated section's lines sorted
@@ -250,6 +273,7 @@ pub fn comparable(b: &[u8]) -> String {
     }
     let text = lines.join("\n");
     let text = times.replace_all(&text, r#""$1": "-""#);
+    let text = without_render_dirs(&text);
     text.split("\n\n")
         .map(|section| {
             let mut lines: Vec<&str> = section.lines().collect();

@@ -378,17 +378,19 @@ fn magic_variables_match_ansible() {
 /// second with changed=0 when `idempotent`), then a `--check` run into
 /// fresh directories that predicts the same changes as Ansible and writes
 /// nothing.
+/// Two runs, the first with `--diff`, then a `--check --diff` run on a
+/// fresh directory: output, files and recaps as ansible-playbook's.
 fn twice_and_checked_as_ansible(playbook: &str, idempotent: bool) {
     same_as_ansible_twice(playbook, idempotent);
     let tmp = tempfile::tempdir().unwrap();
     let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
     let a_var = format!("out={}", a_dir.display());
     let r_var = format!("out={}", r_dir.display());
-    let ansible = run_ansible(&[playbook, "-e", &a_var, "--check"]);
-    let rustle = rustle_e2e::run_rustle_planned(&[playbook, "-e", &r_var], &["--check"]);
+    let ansible = run_ansible(&[playbook, "-e", &a_var, "--check", "--diff"]);
+    let rustle = rustle_e2e::run_rustle_planned(&[playbook, "-e", &r_var], &["--check", "--diff"]);
     let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
     let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
-    assert_eq!(a, r, "--check");
+    assert_eq!(a, r, "--check --diff");
     assert!(!r_dir.exists(), "check mode wrote files");
 }
 
@@ -398,12 +400,19 @@ fn same_as_ansible_twice(playbook: &str, idempotent: bool) {
     let a_var = format!("out={}", a_dir.display());
     let r_var = format!("out={}", r_dir.display());
     for run in 0..2 {
-        let ansible = run_ansible(&[playbook, "-e", &a_var]);
-        let rustle = run_rustle(&[playbook, "-e", &r_var]);
+        // The first run shows its diffs.
+        let diff: &[&str] = if run == 0 { &["--diff"] } else { &[] };
+        let ansible = run_ansible(&[&[playbook, "-e", &a_var], diff].concat());
+        let rustle = rustle_e2e::run_rustle_planned(&[playbook, "-e", &r_var], diff);
         let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
         let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
         assert_eq!(ansible.status.code(), Some(0), "{a}");
         assert_eq!(a, r, "run {run}");
+        let a_diff = rustle_e2e::diff_lines(&ansible.stdout).join("\n");
+        let r_diff = rustle_e2e::diff_lines(&rustle.stderr).join("\n");
+        let a_diff = a_diff.replace(&a_dir.display().to_string(), "$OUT");
+        let r_diff = r_diff.replace(&r_dir.display().to_string(), "$OUT");
+        assert_eq!(a_diff, r_diff, "diff lines of run {run}");
         assert_eq!(tree(&a_dir), tree(&r_dir), "files after run {run}");
         if run == 1 && idempotent {
             let recap = recap(&rustle.stderr);

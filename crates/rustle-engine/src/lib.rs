@@ -26,6 +26,12 @@ pub use util::time::format_timestamp;
 /// Where `copy src:` bytes come from, by the path as written in the task.
 pub trait FileSource {
     fn read(&self, src: &str) -> std::io::Result<Vec<u8>>;
+
+    /// The file for a task's `src` and the key it was found under
+    /// (relative to the playbook directory unless absolute).
+    fn find(&self, src: &str) -> std::io::Result<(String, Vec<u8>)> {
+        Ok((src.to_owned(), self.read(src)?))
+    }
 }
 
 /// A source without files: every read is `NotFound`.

@@ -244,7 +244,7 @@ fn copy_reports_diff_in_diff_mode() {
     let res = run(&s).result(0).result;
     assert_eq!(
         res["diff"],
-        json!({"before": "a\n", "after": "b\n", "before_header": dest, "after_header": "dynamically generated"})
+        json!([{"before": "a\n", "after": "b\n", "before_header": dest, "after_header": dest}])
     );
 }
 

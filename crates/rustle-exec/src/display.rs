@@ -97,6 +97,32 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "{line}")
     }
 
+    /// A changed result's `--diff` text, coloured as ansible-core colours
+    /// it (`COLOR_DIFF_ADD`, `_REMOVE`, `_LINES`).
+    pub fn diff(&mut self, diff: &Value) -> io::Result<()> {
+        let text = crate::diff::render(diff);
+        if text.is_empty() {
+            return Ok(());
+        }
+        let p = self.palette;
+        for line in text.split_inclusive('\n') {
+            let body = line.strip_suffix('\n').unwrap_or(line);
+            let colour = match body.as_bytes().first() {
+                Some(b'+') => Some(GREEN),
+                Some(b'-') => Some(RED),
+                Some(b'@') if body.starts_with("@@") => Some(CYAN),
+                _ => None,
+            };
+            let body = colour.map_or_else(|| body.to_owned(), |c| p.paint(c, body));
+            let end = if line.ends_with('\n') { "\n" } else { "" };
+            write!(self.out, "{body}{end}")?;
+        }
+        if !text.ends_with('\n') {
+            writeln!(self.out)?;
+        }
+        Ok(())
+    }
+
     /// `task path: FILE:LINE` under a task banner from `-vv` on.
     pub fn task_path(&mut self, path: &Path, line: usize) -> io::Result<()> {
         if self.verbosity < 2 {

@@ -8,6 +8,7 @@
 mod collate;
 mod conduct;
 mod delegate;
+mod diff;
 mod display;
 mod run;
 mod show;

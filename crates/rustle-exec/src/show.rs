@@ -16,6 +16,18 @@ pub(crate) fn is_meta(action: &str) -> bool {
 }
 
 /// The strings of an array under `key` in a result.
+/// Python's falsiness for a `diff` value.
+fn is_empty(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(m) => m.is_empty(),
+        serde_json::Value::String(s) => s.is_empty(),
+        serde_json::Value::Bool(b) => !b,
+        serde_json::Value::Number(_) => false,
+    }
+}
+
 fn strings<'r>(result: &'r serde_json::Value, key: &str) -> impl Iterator<Item = &'r str> {
     result
         .get(key)
@@ -142,6 +154,7 @@ impl<'d, W: Write> Show<'d, W> {
                 if *status == Status::Failed {
                     self.error_report(key, &action, result)?;
                 }
+                self.diff(*status, result)?;
                 self.display.item(host, &action, *status, label, result)
             }
             Event::TaskResult {
@@ -174,6 +187,7 @@ impl<'d, W: Write> Show<'d, W> {
                 if *status == Status::Failed && !is_loop {
                     self.error_report(key, action, result)?;
                 }
+                self.diff(*status, result)?;
                 if !is_loop || *status == Status::Skipped {
                     self.display.result(host, action, *status, false, result)?;
                 }
@@ -182,6 +196,19 @@ impl<'d, W: Write> Show<'d, W> {
                 }
                 Ok(())
             }
+            _ => Ok(()),
+        }
+    }
+
+    /// The `--diff` text of a changed result (or loop item) of a task run
+    /// in diff mode, before its result line, as ansible-core's
+    /// `v2_on_file_diff`. A loop's own result carries no `diff`.
+    fn diff(&mut self, status: Status, result: &serde_json::Value) -> std::io::Result<()> {
+        let shown = matches!(status, Status::Ok | Status::Changed)
+            && result.get("_ansible_diff") == Some(&serde_json::Value::Bool(true))
+            && result.get("changed") == Some(&serde_json::Value::Bool(true));
+        match result.get("diff") {
+            Some(diff) if shown && !is_empty(diff) => self.display.diff(diff),
             _ => Ok(()),
         }
     }

@@ -78,16 +78,34 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
         }
     }
     let mut r = report(ctx, &dest, &source.bytes, write || chmod, mode)?;
-    if ctx.diff && write {
-        r.insert("diff".into(), diff(&dest, old_content.as_deref(), source));
+    if ctx.diff
+        && write
+        && let Some(diff) = diff(&dest, old_content.as_deref(), source)
+    {
+        r.insert("diff".into(), diff);
     }
     Ok(Outcome::new(r))
 }
 
-/// The bytes to copy and, for `src`, the name they came from.
+/// The bytes to copy, the name a directory `dest` files them under, and
+/// where they came from (for the diff's header).
 pub struct Source {
     pub bytes: Vec<u8>,
     pub name: Option<String>,
+    pub origin: Origin,
+}
+
+/// What ansible-core's action plugins name the new side of a diff.
+pub enum Origin {
+    /// `content`: the destination itself.
+    Content,
+    /// A controller file, by its full path.
+    Controller(String),
+    /// A rendered template, by its file name (ansible-core shows the
+    /// temporary file it renders into).
+    Rendered(String),
+    /// `remote_src`: the module copies on the host and reports no diff.
+    Remote,
 }
 
 fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
@@ -96,6 +114,7 @@ fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
         (Some(content), None) => Ok(Source {
             bytes: content_bytes(content),
             name: None,
+            origin: Origin::Content,
         }),
         (None, Some(src)) if args.bool("remote_src", false)? => {
             let bytes = ctx.target.read_file(&src);
@@ -103,18 +122,33 @@ fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
             Ok(Source {
                 bytes,
                 name: Some(src),
+                origin: Origin::Remote,
             })
         }
         (None, Some(src)) => {
-            let bytes = ctx.files.read(&src);
-            let bytes =
-                bytes.map_err(|_| ModuleError::new(format!("Could not find or access '{src}'")))?;
+            let (key, bytes) = ctx
+                .files
+                .find(&src)
+                .map_err(|_| ModuleError::new(format!("Could not find or access '{src}'")))?;
             Ok(Source {
                 bytes,
                 name: Some(src),
+                origin: Origin::Controller(controller_path(ctx, key)),
             })
         }
         (None, None) => Err(ModuleError::new("src (or content) is required")),
+    }
+}
+
+/// A file key's full path on the controller (keys are relative to the
+/// playbook directory).
+fn controller_path(ctx: &ModuleCtx, key: String) -> String {
+    if key.starts_with('/') {
+        return key;
+    }
+    match ctx.templar.eval("playbook_dir") {
+        Ok(Json::String(dir)) => format!("{dir}/{key}"),
+        _ => key,
     }
 }
 
@@ -184,12 +218,21 @@ fn report(
     Ok(r)
 }
 
-fn diff(dest: &str, old: Option<&[u8]>, source: &Source) -> Json {
+/// The copy action's diff: the old content (headed by the destination
+/// when there was one) against the new.
+fn diff(dest: &str, old: Option<&[u8]>, source: &Source) -> Option<Json> {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    json!({
-        "before": old.map(text).unwrap_or_default(),
-        "after": text(&source.bytes),
-        "before_header": dest,
-        "after_header": source.name.as_deref().unwrap_or("dynamically generated"),
-    })
+    let after_header = match &source.origin {
+        Origin::Content => dest,
+        Origin::Controller(path) => path,
+        Origin::Rendered(name) => name,
+        Origin::Remote => return None,
+    };
+    let mut d = json!({"before": old.map(text).unwrap_or_default()});
+    if old.is_some() {
+        d["before_header"] = json!(dest);
+    }
+    d["after_header"] = json!(after_header);
+    d["after"] = json!(text(&source.bytes));
+    Some(json!([d]))
 }

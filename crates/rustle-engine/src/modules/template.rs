@@ -6,7 +6,7 @@
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::copy::{Source, place};
+use super::copy::{Origin, Source, place};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult};
 use crate::template::FileOptions;
 
@@ -65,6 +65,7 @@ impl Module for Template {
             args,
             &Source {
                 bytes: rendered.into_bytes(),
+                origin: Origin::Rendered(src.rsplit('/').next().unwrap_or(&src).to_owned()),
                 name: Some(src),
             },
         )

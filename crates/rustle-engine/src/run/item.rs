@@ -326,10 +326,14 @@ struct TaskFiles<'a> {
 
 impl FileSource for TaskFiles<'_> {
     fn read(&self, src: &str) -> std::io::Result<Vec<u8>> {
+        self.find(src).map(|(_, bytes)| bytes)
+    }
+
+    fn find(&self, src: &str) -> std::io::Result<(String, Vec<u8>)> {
         for key in rustle_format::src_candidates(src, self.subdir, self.role) {
             match self.inner.read(&key) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                other => return other,
+                other => return other.map(|bytes| (key, bytes)),
             }
         }
         Err(std::io::Error::new(

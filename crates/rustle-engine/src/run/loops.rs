@@ -6,7 +6,7 @@ use rustle_format::{Event, Status, Task, TaskKey, Vars};
 use serde_json::{Value as Json, json};
 
 use super::item::{failed_result, status_of};
-use super::task::{TaskCtx, censor_item};
+use super::task::{TaskCtx, shown_item};
 use super::{HostRun, PlayState};
 use crate::modules::Effect;
 use crate::template::Templar;
@@ -64,7 +64,7 @@ impl HostRun<'_> {
                 key: key.clone(),
                 status,
                 label,
-                result: censor_item(&run.result, t.no_log),
+                result: shown_item(&run.result, t),
             });
             effects.push(run.effect);
             results.push(run.result);

@@ -40,6 +40,7 @@ struct Done {
     effects: Vec<Effect>,
     ignore_errors: bool,
     no_log: bool,
+    diff: bool,
 }
 
 impl HostRun<'_> {
@@ -68,6 +69,10 @@ impl HostRun<'_> {
         } else {
             Json::Object(done.result)
         };
+        if done.diff {
+            // Tells the display to print the result's `diff` (`--diff`).
+            shown["_ansible_diff"] = json!(true);
+        }
         if !notified.is_empty() {
             // As ansible-core's internal key: what `-vv` reports saved.
             shown["_ansible_notify"] = json!(notified);
@@ -107,6 +112,7 @@ impl HostRun<'_> {
                     effects: Vec::new(),
                     ignore_errors: false,
                     no_log: false,
+                    diff: false,
                 };
             }
         };
@@ -122,6 +128,7 @@ impl HostRun<'_> {
             effects,
             ignore_errors: t.ignore_errors,
             no_log: t.no_log,
+            diff: t.diff,
         }
     }
 
@@ -399,10 +406,16 @@ fn censor(result: &Vars) -> Json {
     out
 }
 
-pub(super) fn censor_item(result: &Vars, no_log: bool) -> Json {
-    if no_log {
+/// A loop item's result as its event shows it: censored under `no_log`,
+/// marked for the display's `--diff` output in diff mode.
+pub(super) fn shown_item(result: &Vars, t: &TaskCtx) -> Json {
+    let mut shown = if t.no_log {
         censor(result)
     } else {
         Json::Object(result.clone())
+    };
+    if t.diff {
+        shown["_ansible_diff"] = json!(true);
     }
+    shown
 }
