@@ -195,9 +195,21 @@ pub fn recap_line(stderr: &[u8], host: &str) -> String {
         .unwrap_or_else(|| panic!("no recap line for {host} in:\n{text}"))
 }
 
-/// Every file under `dir` with its mode and bytes (links as `-> target`), sorted.
-pub fn tree(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
-    use std::os::unix::fs::PermissionsExt;
+/// One entry of [`tree`]: a path relative to the root (directories end
+/// in `/`), its mode, owner, group and link count, and its bytes (a
+/// symbolic link's are `-> target`, relative to the root when inside it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TreeEntry {
+    pub path: String,
+    pub mode: u32,
+    pub owner: (u32, u32),
+    pub links: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// Every file, directory and link under `dir`, sorted.
+pub fn tree(dir: &Path) -> Vec<TreeEntry> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -208,17 +220,26 @@ pub fn tree(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
             let p = e.path();
             let meta = std::fs::symlink_metadata(&p).unwrap();
             let rel = p.strip_prefix(dir).unwrap().display().to_string();
-            let mode = meta.permissions().mode() & 0o7777;
+            let mut entry = TreeEntry {
+                path: rel,
+                mode: meta.permissions().mode() & 0o7777,
+                owner: (meta.uid(), meta.gid()),
+                links: meta.nlink(),
+                bytes: Vec::new(),
+            };
             if meta.is_dir() {
-                out.push((rel + "/", mode, Vec::new()));
+                entry.path.push('/');
+                entry.links = 0;
                 stack.push(p);
             } else if meta.is_symlink() {
                 let target = std::fs::read_link(&p).unwrap();
                 let target = target.strip_prefix(dir).unwrap_or(&target);
-                out.push((rel, 0, format!("-> {}", target.display()).into_bytes()));
+                entry.mode = 0;
+                entry.bytes = format!("-> {}", target.display()).into_bytes();
             } else {
-                out.push((rel, mode, std::fs::read(&p).unwrap()));
+                entry.bytes = std::fs::read(&p).unwrap();
             }
+            out.push(entry);
         }
     }
     out.sort();

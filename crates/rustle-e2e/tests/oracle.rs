@@ -492,6 +492,12 @@ fn replace_matches_ansible() {
 }
 
 #[test]
+fn file_matches_ansible() {
+    // Not idempotent: a tree is made and removed on every run.
+    twice_and_checked_as_ansible("fixtures/playbooks/modules/file.yml", false);
+}
+
+#[test]
 fn blockinfile_matches_ansible() {
     // The second run moves nothing: the blocks are found by their markers.
     twice_and_checked_as_ansible("fixtures/playbooks/modules/blockinfile.yml", true);

@@ -129,7 +129,7 @@ impl<S: Shell> Target for ShellTarget<S> {
         };
         let flag = if follow { "-L " } else { "" };
         let out = match self.check(
-            &format!("{exists}stat {flag}-c '%F|%a|%u|%g|%s|%Y' -- {p}"),
+            &format!("{exists}stat {flag}-c '%F|%a|%u|%g|%s|%.9Y|%.9X|%h|%i' -- {p}"),
             None,
         ) {
             Ok(out) => out,
@@ -139,7 +139,7 @@ impl<S: Shell> Target for ShellTarget<S> {
         let text = String::from_utf8_lossy(&out);
         let f: Vec<&str> = text.trim().split('|').collect();
         let bad = || io::Error::other(format!("unexpected stat output {text:?}"));
-        let [kind, mode, uid, gid, size, mtime] = f[..] else {
+        let [kind, mode, uid, gid, size, mtime, atime, nlink, ino] = f[..] else {
             return Err(bad());
         };
         Ok(Some(FileStat {
@@ -153,7 +153,10 @@ impl<S: Shell> Target for ShellTarget<S> {
             uid: uid.parse().map_err(|_| bad())?,
             gid: gid.parse().map_err(|_| bad())?,
             size: size.parse().map_err(|_| bad())?,
-            mtime: mtime.parse().map_err(|_| bad())?,
+            mtime: float_time(mtime).ok_or_else(bad)?,
+            atime: float_time(atime).ok_or_else(bad)?,
+            nlink: nlink.parse().map_err(|_| bad())?,
+            ino: ino.parse().map_err(|_| bad())?,
         }))
     }
 
@@ -217,4 +220,83 @@ impl<S: Shell> Target for ShellTarget<S> {
     fn home(&self) -> String {
         self.home.clone()
     }
+
+    fn chown(&self, path: &str, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        let p = quote(path);
+        let owner = match (uid, gid) {
+            (Some(u), Some(g)) => format!("{u}:{g}"),
+            (Some(u), None) => u.to_string(),
+            (None, Some(g)) => format!(":{g}"),
+            (None, None) => return Ok(()),
+        };
+        self.check(&format!("{}chown -h {owner} -- {p}", must_exist(&p)), None)
+            .map(drop)
+    }
+
+    fn symlink(&self, src: &str, path: &str) -> io::Result<()> {
+        self.link("-s", src, path)
+    }
+
+    fn hard_link(&self, src: &str, path: &str) -> io::Result<()> {
+        self.link("", src, path)
+    }
+
+    fn read_link(&self, path: &str) -> io::Result<String> {
+        let p = quote(path);
+        let out = self.check(&format!("{}readlink -- {p}", must_exist(&p)), None)?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text.strip_suffix('\n').unwrap_or(&text).to_owned())
+    }
+
+    fn real_path(&self, path: &str) -> io::Result<String> {
+        let out = self.check(&format!("realpath -m -- {}", quote(path)), None)?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text.strip_suffix('\n').unwrap_or(&text).to_owned())
+    }
+
+    fn list_dir(&self, path: &str) -> io::Result<Vec<String>> {
+        let p = quote(path);
+        let out = self.check(
+            &format!(
+                "[ -d {p} ] || exit {MISSING}; find {p} -mindepth 1 -maxdepth 1 -printf '%f\\0'"
+            ),
+            None,
+        )?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|name| !name.is_empty())
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect())
+    }
+
+    fn set_times(&self, path: &str, times: Option<(f64, f64)>) -> io::Result<()> {
+        let p = quote(path);
+        let script = match times {
+            None => format!("{}touch -c -- {p}", must_exist(&p)),
+            Some((a, m)) => format!(
+                "{}touch -c -a -d @{a} -- {p} && touch -c -m -d @{m} -- {p}",
+                must_exist(&p)
+            ),
+        };
+        self.check(&script, None).map(drop)
+    }
+}
+
+impl<S: Shell> ShellTarget<S> {
+    /// `ln [-s] src tmp`, then the temporary link renamed over `path`.
+    fn link(&self, flag: &str, src: &str, path: &str) -> io::Result<()> {
+        let (s, p) = (quote(src), quote(path));
+        let script = format!(
+            "d=$(dirname {p}); [ -d \"$d\" ] || exit {MISSING}; \
+             t=\"$d/.rustle.$$.link\"; ln {flag} -- {s} \"$t\" || exit 1; \
+             mv -fT \"$t\" {p} || {{ rm -f \"$t\"; exit 1; }}"
+        );
+        self.check(&script, None).map(drop)
+    }
+}
+
+/// A `stat %.9Y` time as Python's float.
+fn float_time(text: &str) -> Option<f64> {
+    let (secs, nanos) = text.split_once('.').unwrap_or((text, "0"));
+    Some(secs.parse::<i64>().ok()? as f64 + nanos.parse::<u64>().ok()? as f64 * 1e-9)
 }

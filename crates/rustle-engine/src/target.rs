@@ -51,7 +51,7 @@ pub enum FileKind {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FileStat {
     pub kind: FileKind,
     /// Permission bits, setuid/setgid/sticky included (`mode & 0o7777`).
@@ -59,8 +59,11 @@ pub struct FileStat {
     pub uid: u32,
     pub gid: u32,
     pub size: u64,
-    /// Seconds since the epoch.
-    pub mtime: i64,
+    /// Seconds since the epoch, as Python's `st_mtime` (a float).
+    pub mtime: f64,
+    pub atime: f64,
+    pub nlink: u64,
+    pub ino: u64,
 }
 
 /// What modules may do on a host. All paths are paths on the target.
@@ -83,6 +86,20 @@ pub trait Target {
     fn touch(&self, path: &str) -> io::Result<()>;
     /// The home directory of the user tasks run as.
     fn home(&self) -> String;
+    /// Sets the owner and/or group of `path` itself (`lchown`).
+    fn chown(&self, path: &str, uid: Option<u32>, gid: Option<u32>) -> io::Result<()>;
+    /// Makes `path` a symbolic link to `src`, atomically replacing whatever
+    /// file or link is there (a link made beside it, then renamed).
+    fn symlink(&self, src: &str, path: &str) -> io::Result<()>;
+    /// Makes `path` a hard link to `src`, atomically replacing a file there.
+    fn hard_link(&self, src: &str, path: &str) -> io::Result<()>;
+    fn read_link(&self, path: &str) -> io::Result<String>;
+    /// Python's `os.path.realpath`: links resolved, missing parts kept.
+    fn real_path(&self, path: &str) -> io::Result<String>;
+    /// The names in a directory, in the order the filesystem lists them.
+    fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
+    /// Sets access and modification times (`None`: now).
+    fn set_times(&self, path: &str, times: Option<(f64, f64)>) -> io::Result<()>;
 }
 
 /// The machine this process runs on, through `std`.
@@ -206,6 +223,61 @@ impl Target for LocalTarget {
     fn home(&self) -> String {
         std::env::var("HOME").unwrap_or_else(|_| "/".to_owned())
     }
+
+    fn chown(&self, path: &str, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        std::os::unix::fs::lchown(path, uid, gid)
+    }
+
+    fn symlink(&self, src: &str, path: &str) -> io::Result<()> {
+        let tmp = temp_path(Path::new(path))?;
+        std::os::unix::fs::symlink(src, &tmp)?;
+        fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })
+    }
+
+    fn hard_link(&self, src: &str, path: &str) -> io::Result<()> {
+        let tmp = temp_path(Path::new(path))?;
+        fs::hard_link(src, &tmp)?;
+        fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })
+    }
+
+    fn read_link(&self, path: &str) -> io::Result<String> {
+        Ok(fs::read_link(path)?.to_string_lossy().into_owned())
+    }
+
+    fn real_path(&self, path: &str) -> io::Result<String> {
+        let mut path = PathBuf::from(path);
+        // A dangling link resolves to its target, as Python's does.
+        for _ in 0..40 {
+            match fs::canonicalize(&path) {
+                Ok(real) => return Ok(real.to_string_lossy().into_owned()),
+                Err(e) if is_missing(&e) => match fs::read_link(&path) {
+                    Ok(next) => path = path.parent().unwrap_or(Path::new("/")).join(next),
+                    Err(_) => break,
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(path.to_string_lossy().into_owned())
+    }
+
+    fn list_dir(&self, path: &str) -> io::Result<Vec<String>> {
+        fs::read_dir(path)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect()
+    }
+
+    fn set_times(&self, path: &str, times: Option<(f64, f64)>) -> io::Result<()> {
+        let at = |secs: f64| UNIX_EPOCH + std::time::Duration::from_secs_f64(secs.max(0.0));
+        let (atime, mtime) = match times {
+            Some((a, m)) => (at(a), at(m)),
+            None => (SystemTime::now(), SystemTime::now()),
+        };
+        File::open(path)?.set_times(FileTimes::new().set_accessed(atime).set_modified(mtime))
+    }
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -240,7 +312,10 @@ fn file_stat(meta: &fs::Metadata) -> FileStat {
         uid: meta.uid(),
         gid: meta.gid(),
         size: meta.size(),
-        mtime: meta.mtime(),
+        mtime: meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9,
+        atime: meta.atime() as f64 + meta.atime_nsec() as f64 * 1e-9,
+        nlink: meta.nlink(),
+        ino: meta.ino(),
     }
 }
 

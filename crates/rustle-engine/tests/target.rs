@@ -1,4 +1,5 @@
-//! `LocalTarget` against the real filesystem and processes.
+//! `LocalTarget` (and, where noted, `ShellTarget` over a local `sh`) against
+//! the real filesystem and processes.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -164,4 +165,67 @@ fn remove_touch_and_set_mode() {
 
 fn filetime(path: &str) -> std::time::SystemTime {
     fs::metadata(path).unwrap().modified().unwrap()
+}
+
+/// A shell on this machine, so `ShellTarget`'s scripts run for real.
+struct LocalSh;
+
+impl rustle_engine::Shell for LocalSh {
+    fn sh(&self, script: &str, stdin: Option<&[u8]>) -> std::io::Result<rustle_engine::ExecOutput> {
+        let mut req = rustle_engine::ExecRequest::shell(script);
+        req.stdin = stdin.map(<[u8]>::to_vec);
+        LocalTarget.exec(&req)
+    }
+}
+
+/// Links, owners, listings, real paths and times: `LocalTarget` (through
+/// std) and `ShellTarget` (through sh and coreutils) leave the same state
+/// and read it back alike.
+#[test]
+fn links_owners_listing_and_times_agree_between_local_and_shell_targets() {
+    let shell = rustle_engine::ShellTarget::open(LocalSh).unwrap();
+    let targets: [(&str, &dyn Target); 2] = [("local", &LocalTarget), ("shell", &shell)];
+    for (name, t) in targets {
+        let dir = tempfile::tempdir().unwrap();
+        let file = p(&dir, "file");
+        fs::write(&file, "x").unwrap();
+        let (link, hard, dangling) = (p(&dir, "link"), p(&dir, "hard"), p(&dir, "dangling"));
+        t.symlink("file", &link).unwrap();
+        assert_eq!(t.read_link(&link).unwrap(), "file", "{name}");
+        // Replacing a link is atomic and leaves no temporary behind.
+        t.symlink("other", &link).unwrap();
+        assert_eq!(t.read_link(&link).unwrap(), "other", "{name}");
+        t.symlink("nowhere", &dangling).unwrap();
+        assert_eq!(
+            t.real_path(&dangling).unwrap(),
+            p(&dir, "nowhere"),
+            "{name}"
+        );
+        t.hard_link(&file, &hard).unwrap();
+        let (f, h) = (
+            t.stat(&file, false).unwrap().unwrap(),
+            t.stat(&hard, false).unwrap().unwrap(),
+        );
+        assert_eq!((f.ino, f.nlink), (h.ino, 2), "{name}");
+        let mut names = t.list_dir(dir.path().to_str().unwrap()).unwrap();
+        names.sort();
+        assert_eq!(names, ["dangling", "file", "hard", "link"], "{name}");
+        t.chown(&link, Some(65534), Some(65534)).unwrap();
+        let l = t.stat(&link, false).unwrap().unwrap();
+        assert_eq!((l.uid, l.gid), (65534, 65534), "{name}: lchown");
+        assert_eq!(
+            t.stat(&file, false).unwrap().unwrap().uid,
+            0,
+            "{name}: target untouched"
+        );
+        t.set_times(&file, Some((1_000_000_000.5, 1_100_000_000.25)))
+            .unwrap();
+        let f = t.stat(&file, false).unwrap().unwrap();
+        assert_eq!(
+            (f.atime, f.mtime),
+            (1_000_000_000.5, 1_100_000_000.25),
+            "{name}"
+        );
+        assert!(t.list_dir(&p(&dir, "missing")).is_err(), "{name}");
+    }
 }

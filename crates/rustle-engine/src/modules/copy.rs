@@ -5,7 +5,7 @@ use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
-use super::fileattrs::{attrs, io_error, stat};
+use super::fileattrs::{FileArgs, attrs, io_error, stat};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
 use crate::util::mode::{format_mode, parse_mode};
@@ -20,6 +20,8 @@ impl Module for Copy {
             "content",
             "dest",
             "mode",
+            "owner",
+            "group",
             "force",
             "backup",
             "remote_src",
@@ -77,7 +79,14 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
                 .map_err(|e| io_error("setting the mode of", &dest, e))?;
         }
     }
-    let mut r = report(ctx, &dest, &source.bytes, write || chmod, mode)?;
+    // Owner and group after the content and mode, as the copy module's
+    // set_fs_attributes_if_different does.
+    let owner = FileArgs {
+        mode: None,
+        ..FileArgs::read(args)?
+    };
+    let changed = owner.apply(ctx, &dest, write || chmod, None)?;
+    let mut r = report(ctx, &dest, &source.bytes, changed, mode)?;
     if ctx.diff
         && write
         && let Some(diff) = diff(&dest, old_content.as_deref(), source)

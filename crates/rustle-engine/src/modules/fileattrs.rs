@@ -3,8 +3,7 @@
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::Outcome;
-use super::{ModuleCtx, ModuleError};
+use super::{Args, ModuleCtx, ModuleError, Outcome};
 use crate::target::{FileKind, FileStat, Target};
 use crate::util::mode::{format_mode, parse_mode};
 
@@ -19,14 +18,126 @@ pub fn io_error(what: &str, path: &str, err: std::io::Error) -> ModuleError {
     ModuleError::new(format!("Error while {what} {path}: {err}"))
 }
 
-/// Ansible's name for what is at a path: `file`, `directory`, `link`, `absent`.
+/// Ansible's name for what is at a path: `file`, `hard` (a file with
+/// more than one link), `directory`, `link`, `absent`.
 pub fn state_name(stat: Option<&FileStat>) -> &'static str {
-    match stat.map(|s| s.kind) {
+    match stat {
         None => "absent",
-        Some(FileKind::Dir) => "directory",
-        Some(FileKind::Link) => "link",
-        Some(FileKind::File | FileKind::Other) => "file",
+        Some(s) => match s.kind {
+            FileKind::Dir => "directory",
+            FileKind::Link => "link",
+            FileKind::File | FileKind::Other if s.nlink > 1 => "hard",
+            FileKind::File | FileKind::Other => "file",
+        },
     }
+}
+
+/// The attributes every file module takes: `mode`, `owner` and `group`.
+pub struct FileArgs<'a> {
+    pub mode: Option<&'a serde_json::Value>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+impl<'a> FileArgs<'a> {
+    pub fn read(args: &'a Args) -> Result<FileArgs<'a>, ModuleError> {
+        Ok(FileArgs {
+            mode: args.get("mode"),
+            owner: args.string(&["owner"])?,
+            group: args.string(&["group"])?,
+        })
+    }
+
+    /// module_utils' `set_fs_attributes_if_different`: owner, group, then
+    /// mode of `path` itself, each changed only when it differs (never in
+    /// check mode), recorded in `diff`'s before and after. Returns
+    /// `changed` or-ed with whether anything differed.
+    pub fn apply(
+        &self,
+        ctx: &ModuleCtx,
+        path: &str,
+        mut changed: bool,
+        mut diff: Option<&mut serde_json::Value>,
+    ) -> Result<bool, ModuleError> {
+        if self.mode.is_none() && self.owner.is_none() && self.group.is_none() {
+            return Ok(changed);
+        }
+        let Some(now) = stat(ctx, path, false)? else {
+            // check_file_absent_if_check_mode
+            if ctx.check {
+                return Ok(true);
+            }
+            return Err(ModuleError::new(format!("file ({path}) is absent")));
+        };
+        let mut note = |key: &str, before: serde_json::Value, after: serde_json::Value| {
+            if let Some(d) = diff.as_deref_mut() {
+                d["before"][key] = before;
+                d["after"][key] = after;
+            }
+        };
+        let uid = match &self.owner {
+            Some(owner) => Some(lookup_id(ctx, "/etc/passwd", owner).ok_or_else(|| {
+                ModuleError::new(format!("chown failed: failed to look up user {owner}"))
+            })?),
+            None => None,
+        };
+        if let Some(uid) = uid.filter(|u| *u != now.uid) {
+            note("owner", json!(now.uid), json!(uid));
+            if !ctx.check {
+                ctx.target
+                    .chown(path, Some(uid), None)
+                    .map_err(|e| ModuleError::new(format!("chown failed: {e}")))?;
+            }
+            changed = true;
+        }
+        let gid = match &self.group {
+            Some(group) => Some(lookup_id(ctx, "/etc/group", group).ok_or_else(|| {
+                ModuleError::new(format!("chgrp failed: failed to look up group {group}"))
+            })?),
+            None => None,
+        };
+        if let Some(gid) = gid.filter(|g| *g != now.gid) {
+            note("group", json!(now.gid), json!(gid));
+            if !ctx.check {
+                ctx.target
+                    .chown(path, None, Some(gid))
+                    .map_err(|e| ModuleError::new(format!("chgrp failed: {e}")))?;
+            }
+            changed = true;
+        }
+        if let Some(spec) = self.mode {
+            let mode =
+                parse_mode(spec, now.mode, now.kind == FileKind::Dir).map_err(ModuleError)?;
+            if mode != now.mode {
+                note(
+                    "mode",
+                    json!(format_mode(now.mode)),
+                    json!(format_mode(mode)),
+                );
+                // Linux has no lchmod: a link's own mode cannot change.
+                if !ctx.check && now.kind != FileKind::Link {
+                    ctx.target
+                        .set_mode(path, mode)
+                        .map_err(|e| io_error("setting the mode of", path, e))?;
+                }
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// A user or group id from a name (or a number) in a passwd-style file.
+fn lookup_id(ctx: &ModuleCtx, db: &str, name: &str) -> Option<u32> {
+    if let Ok(id) = name.parse() {
+        return Some(id);
+    }
+    let text = ctx.target.read_file(db).ok()?;
+    String::from_utf8_lossy(&text)
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields[0] == name)
+        .and_then(|fields| fields.get(2)?.parse().ok())
 }
 
 /// `uid`, `gid`, `owner`, `group`, `mode`, `state` and `size`.

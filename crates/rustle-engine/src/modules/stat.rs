@@ -57,7 +57,7 @@ impl Module for Stat {
         s.insert("uid".into(), json!(st.uid));
         s.insert("gid".into(), json!(st.gid));
         s.insert("size".into(), json!(st.size));
-        s.insert("mtime".into(), json!(st.mtime as f64));
+        s.insert("mtime".into(), json!(st.mtime));
         s.insert("isdir".into(), json!(st.kind == FileKind::Dir));
         s.insert("isreg".into(), json!(st.kind == FileKind::File));
         s.insert("islnk".into(), json!(st.kind == FileKind::Link));

@@ -18,6 +18,8 @@ impl Module for Template {
             "src",
             "dest",
             "mode",
+            "owner",
+            "group",
             "force",
             "backup",
             "trim_blocks",
