@@ -498,6 +498,12 @@ fn file_matches_ansible() {
 }
 
 #[test]
+fn find_and_tempfile_match_ansible() {
+    // Not idempotent: the temporary file and directory are new each run.
+    twice_and_checked_as_ansible("fixtures/playbooks/modules/find.yml", false);
+}
+
+#[test]
 fn blockinfile_matches_ansible() {
     // The second run moves nothing: the blocks are found by their markers.
     twice_and_checked_as_ansible("fixtures/playbooks/modules/blockinfile.yml", true);

@@ -129,7 +129,7 @@ impl<S: Shell> Target for ShellTarget<S> {
         };
         let flag = if follow { "-L " } else { "" };
         let out = match self.check(
-            &format!("{exists}stat {flag}-c '%F|%a|%u|%g|%s|%.9Y|%.9X|%h|%i' -- {p}"),
+            &format!("{exists}stat {flag}-c '%F|%a|%u|%g|%s|%.9Y|%.9X|%.9Z|%h|%i|%d|%f' -- {p}"),
             None,
         ) {
             Ok(out) => out,
@@ -139,7 +139,21 @@ impl<S: Shell> Target for ShellTarget<S> {
         let text = String::from_utf8_lossy(&out);
         let f: Vec<&str> = text.trim().split('|').collect();
         let bad = || io::Error::other(format!("unexpected stat output {text:?}"));
-        let [kind, mode, uid, gid, size, mtime, atime, nlink, ino] = f[..] else {
+        let [
+            kind,
+            mode,
+            uid,
+            gid,
+            size,
+            mtime,
+            atime,
+            ctime,
+            nlink,
+            ino,
+            dev,
+            raw,
+        ] = f[..]
+        else {
             return Err(bad());
         };
         Ok(Some(FileStat {
@@ -155,8 +169,11 @@ impl<S: Shell> Target for ShellTarget<S> {
             size: size.parse().map_err(|_| bad())?,
             mtime: float_time(mtime).ok_or_else(bad)?,
             atime: float_time(atime).ok_or_else(bad)?,
+            ctime: float_time(ctime).ok_or_else(bad)?,
             nlink: nlink.parse().map_err(|_| bad())?,
             ino: ino.parse().map_err(|_| bad())?,
+            dev: dev.parse().map_err(|_| bad())?,
+            ifmt: u32::from_str_radix(raw, 16).map_err(|_| bad())? & 0o170000,
         }))
     }
 

@@ -62,8 +62,12 @@ pub struct FileStat {
     /// Seconds since the epoch, as Python's `st_mtime` (a float).
     pub mtime: f64,
     pub atime: f64,
+    pub ctime: f64,
     pub nlink: u64,
     pub ino: u64,
+    pub dev: u64,
+    /// The file type bits of `st_mode` (`S_IFMT`).
+    pub ifmt: u32,
 }
 
 /// What modules may do on a host. All paths are paths on the target.
@@ -314,8 +318,11 @@ fn file_stat(meta: &fs::Metadata) -> FileStat {
         size: meta.size(),
         mtime: meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9,
         atime: meta.atime() as f64 + meta.atime_nsec() as f64 * 1e-9,
+        ctime: meta.ctime() as f64 + meta.ctime_nsec() as f64 * 1e-9,
         nlink: meta.nlink(),
         ino: meta.ino(),
+        dev: meta.dev(),
+        ifmt: meta.mode() & 0o170000,
     }
 }
 

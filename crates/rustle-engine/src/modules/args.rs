@@ -62,6 +62,37 @@ impl<'a> Args<'a> {
         Ok(())
     }
 
+    /// A `type='list'` argument: a list as is, a string split at commas,
+    /// any other value alone.
+    pub fn list(&self, keys: &[&str]) -> Result<Option<Vec<String>>, ModuleError> {
+        let Some(value) = keys.iter().find_map(|k| self.get(k)) else {
+            return Ok(None);
+        };
+        let items = match value {
+            Json::Array(items) => items.clone(),
+            Json::String(s) => s.split(',').map(|p| Json::String(p.to_owned())).collect(),
+            other => vec![other.clone()],
+        };
+        let one = |v: &Json| match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Ok(Some(items.iter().map(one).collect()))
+    }
+
+    /// A `type='int'` argument.
+    pub fn int(&self, key: &str) -> Result<Option<i64>, ModuleError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Json::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+            Some(Json::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().ok()),
+            Some(other) => Err(ModuleError(format!(
+                "argument '{key}' is of type {} and we were unable to convert to int",
+                type_name(other)
+            ))),
+        }
+    }
+
     /// Ansible's booleans: yes/no, true/false, on/off, 1/0 (any case).
     pub fn bool(&self, key: &str, default: bool) -> Result<bool, ModuleError> {
         let Some(value) = self.get(key) else {

@@ -8,7 +8,7 @@ use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
-use super::fileattrs::{FileArgs, attrs, io_error, stat, state_name};
+use super::fileattrs::{FileArgs, add_path_info, get_state, io_error, stat, state_name};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::{FileKind, FileStat};
 use crate::util::oserror::python_oserror;
@@ -167,18 +167,6 @@ fn kind(ctx: &ModuleCtx, path: &str, follow: bool) -> Result<Option<FileKind>, M
     Ok(stat(ctx, path, follow)?.map(|s| s.kind))
 }
 
-/// file.py's `get_state`.
-fn get_state(ctx: &ModuleCtx, path: &str) -> Result<&'static str, ModuleError> {
-    let lstat = stat(ctx, path, false)?;
-    if lstat.is_some_and(|s| s.kind != FileKind::Link) {
-        // `hard` counts the links of what the path names.
-        return Ok(state_name(
-            stat(ctx, path, true)?.as_ref().or(lstat.as_ref()),
-        ));
-    }
-    Ok(state_name(lstat.as_ref()))
-}
-
 /// file.py's `initial_diff`, with the removed tree's contents.
 fn initial_diff(ctx: &ModuleCtx, path: &str, state: &str, prev: &str) -> Json {
     let mut diff = json!({"before": {"path": path}, "after": {"path": path}});
@@ -275,7 +263,7 @@ impl FileOp<'_, '_> {
         let Some(prev) = stat(self.ctx, path, true)? else {
             return Ok(false);
         };
-        let now = now();
+        let now = crate::util::time::now();
         let (new_m, new_a) = (
             mtime.map_or(prev.mtime, |t| t.unwrap_or(now)),
             atime.map_or(prev.atime, |t| t.unwrap_or(now)),
@@ -674,28 +662,6 @@ fn path_result(path: &str, changed: bool, diff: Json) -> Vars {
     r
 }
 
-/// AnsibleModule's `add_path_info`: the attributes of what `path` (or
-/// `dest`) names, when it exists.
-fn add_path_info(ctx: &ModuleCtx, r: &mut Vars) -> Result<(), ModuleError> {
-    let Some(path) = r
-        .get("path")
-        .or_else(|| r.get("dest"))
-        .and_then(Json::as_str)
-        .map(str::to_owned)
-    else {
-        return Ok(());
-    };
-    if stat(ctx, &path, true)?.is_none() {
-        return Ok(());
-    }
-    if let Some(own) = stat(ctx, &path, false)? {
-        let mut info = attrs(ctx.target, &own);
-        info.insert("state".into(), json!(get_state(ctx, &path)?));
-        r.extend(info);
-    }
-    Ok(())
-}
-
 fn parent(path: &str) -> String {
     match path.rfind('/') {
         Some(0) => "/".to_owned(),
@@ -711,10 +677,4 @@ fn join(base: &str, src: &str) -> String {
     } else {
         format!("{}/{src}", base.trim_end_matches('/'))
     }
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }

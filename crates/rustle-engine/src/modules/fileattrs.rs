@@ -161,12 +161,17 @@ pub fn attrs(target: &dyn Target, stat: &FileStat) -> Vars {
 
 /// The name for a numeric id from a passwd-style file, else the number.
 fn id_name(target: &dyn Target, db: &str, id: u32) -> String {
-    let text = target.read_file(db).unwrap_or_default();
+    id_lookup(target, db, id).unwrap_or_else(|| id.to_string())
+}
+
+/// The name for a numeric id from a passwd-style file.
+pub fn id_lookup(target: &dyn Target, db: &str, id: u32) -> Option<String> {
+    let text = target.read_file(db).ok()?;
     String::from_utf8_lossy(&text)
         .lines()
         .map(|line| line.split(':').collect::<Vec<_>>())
         .find(|fields| fields.get(2).and_then(|f| f.parse::<u32>().ok()) == Some(id))
-        .map_or_else(|| id.to_string(), |fields| fields[0].to_owned())
+        .map(|fields| fields[0].to_owned())
 }
 
 /// A failure with Ansible's `rc` (lineinfile, replace, blockinfile).
@@ -213,4 +218,38 @@ pub fn check_file_attrs(
     diff.insert("before_header".into(), header.clone());
     diff.insert("after_header".into(), header);
     Ok(serde_json::Value::Object(diff))
+}
+
+/// file.py's `get_state`.
+pub fn get_state(ctx: &ModuleCtx, path: &str) -> Result<&'static str, ModuleError> {
+    let lstat = stat(ctx, path, false)?;
+    if lstat.is_some_and(|s| s.kind != FileKind::Link) {
+        // `hard` counts the links of what the path names.
+        return Ok(state_name(
+            stat(ctx, path, true)?.as_ref().or(lstat.as_ref()),
+        ));
+    }
+    Ok(state_name(lstat.as_ref()))
+}
+
+/// AnsibleModule's `add_path_info`: the attributes of what `path` (or
+/// `dest`) names, when it exists.
+pub fn add_path_info(ctx: &ModuleCtx, r: &mut Vars) -> Result<(), ModuleError> {
+    let Some(path) = r
+        .get("path")
+        .or_else(|| r.get("dest"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+    else {
+        return Ok(());
+    };
+    if stat(ctx, &path, true)?.is_none() {
+        return Ok(());
+    }
+    if let Some(own) = stat(ctx, &path, false)? {
+        let mut info = attrs(ctx.target, &own);
+        info.insert("state".into(), json!(get_state(ctx, &path)?));
+        r.extend(info);
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ mod debug;
 mod fail;
 mod file;
 mod fileattrs;
+mod find;
 mod lineinfile;
 mod meta;
 mod ping;
@@ -21,6 +22,7 @@ mod set_fact;
 mod setup;
 mod slurp;
 mod stat;
+mod tempfile;
 mod template;
 
 use rustle_format::Vars;
@@ -104,6 +106,12 @@ pub trait Module: Sync {
         false
     }
 
+    /// Whether it can run in check mode; ansible-core skips modules that
+    /// cannot.
+    fn supports_check(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult;
 }
 
@@ -115,6 +123,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("debug", &debug::Debug),
     ("fail", &fail::Fail),
     ("file", &file::File),
+    ("find", &find::Find),
     ("gather_facts", &setup::Setup),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
@@ -126,6 +135,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("shell", &command::Shell),
     ("slurp", &slurp::Slurp),
     ("stat", &stat::Stat),
+    ("tempfile", &tempfile::TempFile),
     ("template", &template::Template),
 ];
 

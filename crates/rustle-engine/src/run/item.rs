@@ -186,6 +186,20 @@ impl HostRun<'_> {
             diff: t.diff,
             env: &env,
         };
+        if t.check && !module.supports_check() {
+            let msg = format!(
+                "remote module ({}) does not support check mode",
+                t.task.action
+            );
+            let mut result = Vars::new();
+            result.insert("changed".into(), json!(false));
+            result.insert("skipped".into(), json!(true));
+            result.insert("msg".into(), json!(msg));
+            return ItemRun {
+                result,
+                effect: Effect::None,
+            };
+        }
         let mut run = match module.run(&ctx, &Args(&args)) {
             Ok(outcome) => ItemRun {
                 result: outcome.result,

@@ -52,7 +52,12 @@ impl HostRun<'_> {
         let mut effects = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let vars = control.vars(&items, index);
-            let label = control.label(&self.templar(state, t.task, Some(vars.clone())), item);
+            let label = if t.no_log {
+                // ansible-core's `_get_item_label` under no_log.
+                json!("(censored due to no_log)")
+            } else {
+                control.label(&self.templar(state, t.task, Some(vars.clone())), item)
+            };
             let mut run = self.run_attempts(state, t, Some(vars.clone()), (key, name));
             run.result.extend(vars);
             let status = status_of(&run.result);

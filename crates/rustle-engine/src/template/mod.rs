@@ -90,6 +90,9 @@ pub fn environment() -> Arc<Environment<'static>> {
         minijinja::escape_formatter(out, state, value)
     });
     env.add_global("omit", omit());
+    // Python's str, dict and list methods (`x.startswith('a')`,
+    // `d.items()`), which Ansible templates call.
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     filters::register(&mut env);
     Arc::new(env)
 }
