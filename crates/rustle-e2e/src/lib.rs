@@ -264,7 +264,7 @@ pub fn diff_lines(b: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(b);
     let text = without_render_dirs(&text);
     text.lines()
-        .filter(|l| l.starts_with(['+', '-', '@', '\\']) && !l.starts_with("---\t"))
+        .filter(|l| l.starts_with(['+', '-', '@', '\\']))
         .map(str::to_owned)
         .collect()
 }

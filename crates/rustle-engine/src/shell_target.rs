@@ -229,11 +229,6 @@ impl<S: Shell> Target for ShellTarget<S> {
             .map(drop)
     }
 
-    fn touch(&self, path: &str) -> io::Result<()> {
-        self.check(&format!("touch -- {}", quote(path)), None)
-            .map(drop)
-    }
-
     fn home(&self) -> String {
         self.home.clone()
     }

@@ -86,8 +86,6 @@ pub trait Target {
     /// Removes a file, link or directory tree; `Ok` when nothing is there.
     fn remove(&self, path: &str) -> io::Result<()>;
     fn set_mode(&self, path: &str, mode: u32) -> io::Result<()>;
-    /// Creates an empty file, or sets the times of an existing one to now.
-    fn touch(&self, path: &str) -> io::Result<()>;
     /// The home directory of the user tasks run as.
     fn home(&self) -> String;
     /// Sets the owner and/or group of `path` itself (`lchown`).
@@ -216,12 +214,6 @@ impl Target for LocalTarget {
 
     fn set_mode(&self, path: &str, mode: u32) -> io::Result<()> {
         fs::set_permissions(path, Permissions::from_mode(mode))
-    }
-
-    fn touch(&self, path: &str) -> io::Result<()> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let now = SystemTime::now();
-        file.set_times(FileTimes::new().set_accessed(now).set_modified(now))
     }
 
     fn home(&self) -> String {

@@ -39,6 +39,8 @@ impl Module for BlockInFile {
             "append_newline",
             "prepend_newline",
             "mode",
+            "owner",
+            "group",
         ]
     }
 
@@ -201,7 +203,7 @@ impl Module for BlockInFile {
             r.insert("diff".into(), content_diff);
             return Ok(Outcome::new(r));
         }
-        let attr_diff = check_file_attrs(ctx, &path, args.get("mode"), &mut changed, &mut msg)?;
+        let attr_diff = check_file_attrs(ctx, &path, args, &mut changed, &mut msg)?;
         r.insert("changed".into(), json!(changed));
         r.insert("msg".into(), json!(msg));
         r.insert("diff".into(), json!([content_diff, attr_diff]));

@@ -81,11 +81,7 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
     }
     // Owner and group after the content and mode, as the copy module's
     // set_fs_attributes_if_different does.
-    let owner = FileArgs {
-        mode: None,
-        ..FileArgs::read(args)?
-    };
-    let changed = owner.apply(ctx, &dest, write || chmod, None)?;
+    let changed = FileArgs::owner_only(args)?.apply(ctx, &dest, write || chmod, None)?;
     let mut r = report(ctx, &dest, &source.bytes, changed, mode)?;
     if ctx.diff
         && write

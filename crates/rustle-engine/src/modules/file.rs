@@ -8,7 +8,7 @@ use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
-use super::fileattrs::{FileArgs, add_path_info, get_state, io_error, stat, state_name};
+use super::fileattrs::{FileArgs, add_path_info, get_state, io_error, os_walk, stat, state_name};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::{FileKind, FileStat};
 use crate::util::oserror::python_oserror;
@@ -181,33 +181,15 @@ fn initial_diff(ctx: &ModuleCtx, path: &str, state: &str, prev: &str) -> Json {
     diff
 }
 
-/// `os.walk` top-down: each directory's subdirectories and files (by
-/// their full paths) in listing order; links to directories are listed as
-/// directories but not entered.
+/// Every directory and every other path under `root`, in `os.walk` order.
 fn walk(ctx: &ModuleCtx, root: &str) -> (Vec<String>, Vec<String>) {
-    let (mut dirs, mut files) = (Vec::new(), Vec::new());
-    let mut queue = vec![root.to_owned()];
-    while let Some(dir) = queue.pop() {
-        let Ok(names) = ctx.target.list_dir(&dir) else {
-            continue;
-        };
-        let mut sub = Vec::new();
-        for name in names {
-            let full = format!("{}/{name}", dir.trim_end_matches('/'));
-            let followed = ctx.target.stat(&full, true).ok().flatten();
-            if followed.is_some_and(|s| s.kind == FileKind::Dir) {
-                let own = ctx.target.stat(&full, false).ok().flatten();
-                if own.is_some_and(|s| s.kind != FileKind::Link) {
-                    sub.push(full.clone());
-                }
-                dirs.push(full);
-            } else {
-                files.push(full);
-            }
-        }
-        queue.extend(sub.into_iter().rev());
-    }
-    (dirs, files)
+    let (mut all_dirs, mut all_files) = (Vec::new(), Vec::new());
+    os_walk(ctx.target, root, false, |dir, dirs, files| {
+        all_dirs.extend(dirs.iter().map(|d| format!("{dir}/{d}")));
+        all_files.extend(files.iter().map(|f| format!("{dir}/{f}")));
+        true
+    });
+    (all_dirs, all_files)
 }
 
 impl FileOp<'_, '_> {

@@ -1,4 +1,7 @@
-//! The attributes `file` and `copy` report about a path.
+//! What the file modules share: a path's state and reported attributes,
+//! owner/group/mode changes, the host's account names and `os.walk`.
+
+use std::cell::OnceCell;
 
 use rustle_format::Vars;
 use serde_json::json;
@@ -34,9 +37,12 @@ pub fn state_name(stat: Option<&FileStat>) -> &'static str {
 
 /// The attributes every file module takes: `mode`, `owner` and `group`.
 pub struct FileArgs<'a> {
-    pub mode: Option<&'a serde_json::Value>,
-    pub owner: Option<String>,
-    pub group: Option<String>,
+    mode: Option<&'a serde_json::Value>,
+    owner: Option<String>,
+    group: Option<String>,
+    /// Read on the first name to look up, then kept (`recurse` applies
+    /// the same arguments to every file of a tree).
+    accounts: OnceCell<Accounts>,
 }
 
 impl<'a> FileArgs<'a> {
@@ -45,6 +51,15 @@ impl<'a> FileArgs<'a> {
             mode: args.get("mode"),
             owner: args.string(&["owner"])?,
             group: args.string(&["group"])?,
+            accounts: OnceCell::new(),
+        })
+    }
+
+    /// `owner` and `group` only (copy sets the mode with the content).
+    pub fn owner_only(args: &'a Args) -> Result<FileArgs<'a>, ModuleError> {
+        Ok(FileArgs {
+            mode: None,
+            ..FileArgs::read(args)?
         })
     }
 
@@ -75,33 +90,34 @@ impl<'a> FileArgs<'a> {
                 d["after"][key] = after;
             }
         };
-        let uid = match &self.owner {
-            Some(owner) => Some(lookup_id(ctx, "/etc/passwd", owner).ok_or_else(|| {
-                ModuleError::new(format!("chown failed: failed to look up user {owner}"))
-            })?),
-            None => None,
-        };
-        if let Some(uid) = uid.filter(|u| *u != now.uid) {
-            note("owner", json!(now.uid), json!(uid));
-            if !ctx.check {
-                ctx.target
-                    .chown(path, Some(uid), None)
-                    .map_err(|e| ModuleError::new(format!("chown failed: {e}")))?;
+        // (key, wanted, current, database, command as Ansible names it)
+        let owners = [
+            ("owner", &self.owner, now.uid, Db::Users, "chown", "user"),
+            ("group", &self.group, now.gid, Db::Groups, "chgrp", "group"),
+        ];
+        for (key, wanted, current, db, cmd, what) in owners {
+            let Some(name) = wanted else { continue };
+            let id = match name.parse() {
+                Ok(id) => id,
+                Err(_) => {
+                    let accounts = self.accounts.get_or_init(|| Accounts::read(ctx.target));
+                    accounts.id(db, name).ok_or_else(|| {
+                        ModuleError::new(format!("{cmd} failed: failed to look up {what} {name}"))
+                    })?
+                }
+            };
+            if id == current {
+                continue;
             }
-            changed = true;
-        }
-        let gid = match &self.group {
-            Some(group) => Some(lookup_id(ctx, "/etc/group", group).ok_or_else(|| {
-                ModuleError::new(format!("chgrp failed: failed to look up group {group}"))
-            })?),
-            None => None,
-        };
-        if let Some(gid) = gid.filter(|g| *g != now.gid) {
-            note("group", json!(now.gid), json!(gid));
+            note(key, json!(current), json!(id));
             if !ctx.check {
+                let (uid, gid) = match db {
+                    Db::Users => (Some(id), None),
+                    Db::Groups => (None, Some(id)),
+                };
                 ctx.target
-                    .chown(path, None, Some(gid))
-                    .map_err(|e| ModuleError::new(format!("chgrp failed: {e}")))?;
+                    .chown(path, uid, gid)
+                    .map_err(|e| ModuleError::new(format!("{cmd} failed: {e}")))?;
             }
             changed = true;
         }
@@ -127,51 +143,70 @@ impl<'a> FileArgs<'a> {
     }
 }
 
-/// A user or group id from a name (or a number) in a passwd-style file.
-fn lookup_id(ctx: &ModuleCtx, db: &str, name: &str) -> Option<u32> {
-    if let Ok(id) = name.parse() {
-        return Some(id);
+#[derive(Debug, Clone, Copy)]
+pub enum Db {
+    Users,
+    Groups,
+}
+
+/// The host's `/etc/passwd` and `/etc/group`, read once.
+pub struct Accounts {
+    users: String,
+    groups: String,
+}
+
+impl Accounts {
+    pub fn read(target: &dyn Target) -> Accounts {
+        let read = |p: &str| {
+            String::from_utf8_lossy(&target.read_file(p).unwrap_or_default()).into_owned()
+        };
+        Accounts {
+            users: read("/etc/passwd"),
+            groups: read("/etc/group"),
+        }
     }
-    let text = ctx.target.read_file(db).ok()?;
-    String::from_utf8_lossy(&text)
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields[0] == name)
-        .and_then(|fields| fields.get(2)?.parse().ok())
+
+    /// `(name, id)` of each entry.
+    fn entries(&self, db: Db) -> impl Iterator<Item = (&str, Option<u32>)> {
+        let text = match db {
+            Db::Users => &self.users,
+            Db::Groups => &self.groups,
+        };
+        text.lines().map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next().unwrap_or_default();
+            (name, fields.nth(1).and_then(|id| id.parse().ok()))
+        })
+    }
+
+    /// The id for a name (`getpwnam`/`getgrnam`).
+    pub fn id(&self, db: Db, name: &str) -> Option<u32> {
+        self.entries(db).find(|(n, _)| *n == name)?.1
+    }
+
+    /// The name for an id (`getpwuid`/`getgrgid`).
+    pub fn name(&self, db: Db, id: u32) -> Option<&str> {
+        Some(self.entries(db).find(|(_, i)| *i == Some(id))?.0)
+    }
 }
 
 /// `uid`, `gid`, `owner`, `group`, `mode`, `state` and `size`.
 pub fn attrs(target: &dyn Target, stat: &FileStat) -> Vars {
+    let accounts = Accounts::read(target);
+    let name = |db, id: u32| {
+        accounts
+            .name(db, id)
+            .map_or_else(|| id.to_string(), str::to_owned)
+    };
     let mut out = Vars::new();
     out.insert("uid".into(), json!(stat.uid));
     out.insert("gid".into(), json!(stat.gid));
-    out.insert(
-        "owner".into(),
-        json!(id_name(target, "/etc/passwd", stat.uid)),
-    );
-    out.insert(
-        "group".into(),
-        json!(id_name(target, "/etc/group", stat.gid)),
-    );
+    out.insert("owner".into(), json!(name(Db::Users, stat.uid)));
+    out.insert("group".into(), json!(name(Db::Groups, stat.gid)));
     out.insert("mode".into(), json!(format_mode(stat.mode)));
     out.insert("state".into(), json!(state_name(Some(stat))));
     out.insert("size".into(), json!(stat.size));
     out
-}
-
-/// The name for a numeric id from a passwd-style file, else the number.
-fn id_name(target: &dyn Target, db: &str, id: u32) -> String {
-    id_lookup(target, db, id).unwrap_or_else(|| id.to_string())
-}
-
-/// The name for a numeric id from a passwd-style file.
-pub fn id_lookup(target: &dyn Target, db: &str, id: u32) -> Option<String> {
-    let text = target.read_file(db).ok()?;
-    String::from_utf8_lossy(&text)
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.get(2).and_then(|f| f.parse::<u32>().ok()) == Some(id))
-        .map(|fields| fields[0].to_owned())
 }
 
 /// A failure with Ansible's `rc` (lineinfile, replace, blockinfile).
@@ -184,40 +219,28 @@ pub fn failed_rc(msg: String, rc: i32) -> Outcome {
     Outcome::new(r)
 }
 
-/// Sets `mode` on an edited file as module_utils' `check_file_attrs`
-/// does after a line edit: flips `changed`, appends Ansible's words to
-/// `msg`, and returns the file-attributes half of the `diff` list.
+/// module_utils' `check_file_attrs` after a line edit: the file
+/// attributes set, `changed` flipped and Ansible's words appended to `msg`
+/// when they differed; returns the file-attributes half of the `diff` list.
 pub fn check_file_attrs(
     ctx: &ModuleCtx,
     path: &str,
-    mode: Option<&serde_json::Value>,
+    args: &Args,
     changed: &mut bool,
     msg: &mut String,
 ) -> Result<serde_json::Value, ModuleError> {
-    let mut diff = serde_json::Map::new();
-    if let Some(spec) = mode
-        && let Some(now) = stat(ctx, path, true)?
-    {
-        let mode = parse_mode(spec, now.mode, false).map_err(ModuleError)?;
-        if mode != now.mode {
-            if !ctx.check {
-                ctx.target
-                    .set_mode(path, mode)
-                    .map_err(|e| io_error("setting the mode of", path, e))?;
-            }
-            diff.insert("before".into(), json!({"mode": format_mode(now.mode)}));
-            diff.insert("after".into(), json!({"mode": format_mode(mode)}));
-            if *changed {
-                msg.push_str(" and ");
-            }
-            *changed = true;
-            msg.push_str("ownership, perms or SE linux context changed");
+    let mut diff = json!({});
+    if FileArgs::read(args)?.apply(ctx, path, false, Some(&mut diff))? {
+        if *changed {
+            msg.push_str(" and ");
         }
+        *changed = true;
+        msg.push_str("ownership, perms or SE linux context changed");
     }
     let header = json!(format!("{path} (file attributes)"));
-    diff.insert("before_header".into(), header.clone());
-    diff.insert("after_header".into(), header);
-    Ok(serde_json::Value::Object(diff))
+    diff["before_header"] = header.clone();
+    diff["after_header"] = header;
+    Ok(diff)
 }
 
 /// file.py's `get_state`.
@@ -252,4 +275,44 @@ pub fn add_path_info(ctx: &ModuleCtx, r: &mut Vars) -> Result<(), ModuleError> {
         r.extend(info);
     }
     Ok(())
+}
+
+/// Python's `os.walk(top, followlinks=follow)`, top-down: `visit` gets each
+/// directory with its subdirectory names and its other names, in listing
+/// order; it may clear the subdirectories (`del dirs[:]`) and returns
+/// whether to go on. Links to directories count as directories and are
+/// entered only when following. Returns the directories it could not list.
+pub fn os_walk(
+    target: &dyn Target,
+    top: &str,
+    follow: bool,
+    mut visit: impl FnMut(&str, &mut Vec<String>, &[String]) -> bool,
+) -> Vec<(String, std::io::Error)> {
+    let mut errors = Vec::new();
+    let mut stack = vec![top.trim_end_matches('/').to_owned()];
+    while let Some(root) = stack.pop() {
+        let names = match target.list_dir(&root) {
+            Ok(names) => names,
+            Err(e) => {
+                errors.push((root, e));
+                continue;
+            }
+        };
+        let (mut dirs, mut files) = (Vec::new(), Vec::new());
+        for name in names {
+            let is_dir = matches!(
+                target.stat(&format!("{root}/{name}"), true),
+                Ok(Some(s)) if s.kind == FileKind::Dir
+            );
+            if is_dir { &mut dirs } else { &mut files }.push(name);
+        }
+        if !visit(&root, &mut dirs, &files) {
+            break;
+        }
+        let below = dirs.into_iter().rev().map(|d| format!("{root}/{d}"));
+        stack.extend(below.filter(|d| {
+            follow || !matches!(target.stat(d, false), Ok(Some(s)) if s.kind == FileKind::Link)
+        }));
+    }
+    errors
 }

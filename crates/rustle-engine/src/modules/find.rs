@@ -4,15 +4,18 @@
 //! (globs or regexes) and excludes, file type, age, size, contents, mode,
 //! depth and hidden names; reports each match with `statinfo`'s keys.
 
+use std::cell::OnceCell;
+
 use regex::Regex;
 use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
-use super::fileattrs::id_lookup;
+use super::fileattrs::{Accounts, Db, os_walk};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::{FileKind, FileStat};
 use crate::util::mode::parse_mode;
+use crate::util::oserror::python_oserror;
 use crate::util::sha1::{md5_hex, sha1_hex};
 
 pub struct Find;
@@ -74,38 +77,28 @@ impl Module for Find {
         let age_stamp = args
             .choice("age_stamp", &["atime", "ctime", "mtime"])?
             .unwrap_or_else(|| "mtime".to_owned());
-        let age = match args.string(&["age"])? {
-            None => None,
-            Some(a) => Some(
-                with_unit(
-                    &a,
-                    &[
-                        ("s", 1),
-                        ("m", 60),
-                        ("h", 3600),
-                        ("d", 86400),
-                        ("w", 604_800),
-                    ],
-                )
-                .ok_or_else(|| ModuleError::new("failed to process age"))?,
-            ),
-        };
-        let size = match args.string(&["size"])? {
-            None => None,
-            Some(s) => Some(
-                with_unit(
-                    &s,
-                    &[
-                        ("b", 1),
-                        ("k", 1 << 10),
-                        ("m", 1 << 20),
-                        ("g", 1 << 30),
-                        ("t", 1 << 40),
-                    ],
-                )
-                .ok_or_else(|| ModuleError::new("failed to process size"))?,
-            ),
-        };
+        let age = unit_arg(
+            args,
+            "age",
+            &[
+                ("s", 1),
+                ("m", 60),
+                ("h", 3600),
+                ("d", 86400),
+                ("w", 604_800),
+            ],
+        )?;
+        let size = unit_arg(
+            args,
+            "size",
+            &[
+                ("b", 1),
+                ("k", 1 << 10),
+                ("m", 1 << 20),
+                ("g", 1 << 30),
+                ("t", 1 << 40),
+            ],
+        )?;
         let contains = match args.string(&["contains"])? {
             Some(c) => Some(compile(&c)?),
             None => None,
@@ -136,6 +129,7 @@ impl Module for Find {
             depth: args.int("depth")?.filter(|d| *d != 0),
             limit: limit.map(|l| l as usize),
             now: crate::util::time::now(),
+            accounts: OnceCell::new(),
         };
         let mut found = Found::default();
         for path in &paths {
@@ -195,6 +189,8 @@ struct Search<'a, 'b> {
     depth: Option<i64>,
     limit: Option<usize>,
     now: f64,
+    /// Names for `pw_name`/`gr_name`, read once per task.
+    accounts: OnceCell<Accounts>,
 }
 
 impl Search<'_, '_> {
@@ -207,37 +203,17 @@ impl Search<'_, '_> {
         let top_seps = format!("{}/", top.trim_end_matches('/'))
             .matches('/')
             .count() as i64;
-        let mut stack = vec![top.trim_end_matches('/').to_owned()];
-        while let Some(root) = stack.pop() {
-            let Ok(entries) = target.list_dir(&root) else {
-                found
-                    .skipped
-                    .insert(root.clone(), json!("Permission denied"));
-                continue;
-            };
-            let (mut dirs, mut files) = (Vec::new(), Vec::new());
-            for name in entries {
-                let full = format!("{root}/{name}");
-                match target.stat(&full, true) {
-                    Ok(Some(s)) if s.kind == FileKind::Dir => dirs.push(name),
-                    _ => files.push(name),
-                }
-            }
+        let mut failure = None;
+        let errors = os_walk(target, top, self.follow, |root, dirs, files| {
             found.looked += files.len() + dirs.len();
-            let mut descend = Vec::new();
             let mut prune = false;
-            for (i, name) in files.iter().chain(&dirs).enumerate() {
-                let is_dir_entry = i >= files.len();
+            for name in files.iter().chain(dirs.iter()) {
                 let full = format!("{root}/{name}");
                 if let Some(max) = self.depth
                     && full.matches('/').count() as i64 - top_seps + 1 > max
                 {
-                    // `del dirs[:]`: nothing below this directory.
                     prune = true;
                     continue;
-                }
-                if is_dir_entry {
-                    descend.push(full.clone());
                 }
                 if name.starts_with('.') && !self.hidden {
                     continue;
@@ -247,32 +223,36 @@ impl Search<'_, '_> {
                     continue;
                 };
                 if self.keeps(name, &full, &st) {
-                    let mut info = statinfo(self.ctx, &full, &st);
+                    let mut info = self.statinfo(&full, &st);
                     if st.ifmt == S_IFREG
                         && let Some(algorithm) = &self.checksum
                     {
-                        info.insert("checksum".into(), json!(self.digest(&full, algorithm)?));
+                        match self.digest(&full, algorithm) {
+                            Ok(sum) => info.insert("checksum".into(), json!(sum)),
+                            Err(why) => {
+                                failure = Some(why);
+                                return false;
+                            }
+                        };
                     }
                     found.files.push(Json::Object(info));
                 }
                 if self.limit == Some(found.files.len()) {
-                    return Ok(());
+                    return false;
                 }
             }
-            if !self.recurse {
-                break;
-            }
             if prune {
-                descend.clear();
+                // `del dirs[:]`: nothing below this directory.
+                dirs.clear();
             }
-            // Links to directories are walked only when following.
-            descend.retain(|d| {
-                self.follow
-                    || !matches!(target.stat(d, false), Ok(Some(s)) if s.kind == FileKind::Link)
-            });
-            stack.extend(descend.into_iter().rev());
+            self.recurse
+        });
+        for (dir, err) in errors {
+            found
+                .skipped
+                .insert(dir.clone(), json!(python_oserror(&err, &dir)));
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     /// The filters find.py applies for the wanted file type.
@@ -291,6 +271,13 @@ impl Search<'_, '_> {
             }
             _ => st.ifmt == S_IFLNK && common(self),
         }
+    }
+
+    fn statinfo(&self, path: &str, st: &FileStat) -> Vars {
+        let accounts = self
+            .accounts
+            .get_or_init(|| Accounts::read(self.ctx.target));
+        statinfo(path, st, accounts)
     }
 
     fn age_ok(&self, st: &FileStat) -> bool {
@@ -407,6 +394,16 @@ fn compile(pattern: &str) -> Result<Regex, ModuleError> {
     Regex::new(pattern).map_err(|e| ModuleError::new(format!("invalid regex {pattern}: {e}")))
 }
 
+/// An `age` or `size` argument in its base unit, or find.py's failure.
+fn unit_arg(args: &Args, key: &str, units: &[(&str, i64)]) -> Result<Option<i64>, ModuleError> {
+    match args.string(&[key])? {
+        None => Ok(None),
+        Some(text) => with_unit(&text, units)
+            .map(Some)
+            .ok_or_else(|| ModuleError::new(format!("failed to process {key}"))),
+    }
+}
+
 /// `-12d`, `3m`, `100` as a signed count of the unit's base.
 fn with_unit(text: &str, units: &[(&str, i64)]) -> Option<i64> {
     let text = text.to_lowercase();
@@ -422,8 +419,9 @@ fn with_unit(text: &str, units: &[(&str, i64)]) -> Option<i64> {
 }
 
 /// find.py's `statinfo`.
-fn statinfo(ctx: &ModuleCtx, path: &str, st: &FileStat) -> Vars {
+fn statinfo(path: &str, st: &FileStat, accounts: &Accounts) -> Vars {
     let bit = |b: u32| json!(st.mode & b != 0);
+    let name = |db, id| json!(accounts.name(db, id).unwrap_or_default());
     result([
         ("path", json!(path)),
         ("mode", json!(format!("{:04o}", st.mode))),
@@ -443,14 +441,8 @@ fn statinfo(ctx: &ModuleCtx, path: &str, st: &FileStat) -> Vars {
         ("atime", json!(st.atime)),
         ("mtime", json!(st.mtime)),
         ("ctime", json!(st.ctime)),
-        (
-            "gr_name",
-            json!(id_lookup(ctx.target, "/etc/group", st.gid).unwrap_or_default()),
-        ),
-        (
-            "pw_name",
-            json!(id_lookup(ctx.target, "/etc/passwd", st.uid).unwrap_or_default()),
-        ),
+        ("gr_name", name(Db::Groups, st.gid)),
+        ("pw_name", name(Db::Users, st.uid)),
         ("wusr", bit(0o200)),
         ("rusr", bit(0o400)),
         ("xusr", bit(0o100)),

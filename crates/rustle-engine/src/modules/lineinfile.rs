@@ -40,6 +40,8 @@ impl Module for LineInFile {
             "backup",
             "firstmatch",
             "mode",
+            "owner",
+            "group",
         ]
     }
 
@@ -318,7 +320,7 @@ fn finish(
         r.insert("diff".into(), content_diff);
         return Ok(Outcome::new(r));
     }
-    let attr_diff = check_file_attrs(ctx, path, args.get("mode"), &mut changed, &mut msg)?;
+    let attr_diff = check_file_attrs(ctx, path, args, &mut changed, &mut msg)?;
     r.insert("changed".into(), json!(changed));
     if let Some(found) = found {
         r.insert("found".into(), json!(found));

@@ -18,7 +18,7 @@ impl Module for Replace {
     fn params(&self) -> &'static [&'static str] {
         &[
             "path", "dest", "destfile", "name", "regexp", "replace", "after", "before", "backup",
-            "encoding", "mode",
+            "encoding", "mode", "owner", "group",
         ]
     }
 
@@ -98,7 +98,7 @@ impl Module for Replace {
                     .map_err(|e| io_error("writing", &path, e))?;
             }
         }
-        check_file_attrs(ctx, &path, args.get("mode"), &mut changed, &mut msg)?;
+        check_file_attrs(ctx, &path, args, &mut changed, &mut msg)?;
         r.insert("msg".into(), json!(msg));
         r.insert("changed".into(), json!(changed));
         Ok(Outcome::new(r))

@@ -33,16 +33,11 @@ impl Module for TempFile {
                 )));
             }
         }
-        let dir = match args.string(&["path"])? {
-            Some(p) => super::args::expand_user(&p, || ctx.target.home()),
-            // Python's gettempdir(): TMPDIR, TEMP, TMP, then /tmp.
-            None => "${TMPDIR:-${TEMP:-${TMP:-/tmp}}}".to_owned(),
-        };
         let quote = crate::util::shell::quote;
-        let dir = if args.get("path").is_some() {
-            quote(&dir)
-        } else {
-            format!("\"{dir}\"")
+        let dir = match args.string(&["path"])? {
+            Some(p) => quote(&super::args::expand_user(&p, || ctx.target.home())),
+            // Python's gettempdir(): TMPDIR, TEMP, TMP, then /tmp.
+            None => "\"${TMPDIR:-${TEMP:-${TMP:-/tmp}}}\"".to_owned(),
         };
         let flag = if state == "directory" { "-d " } else { "" };
         let script = format!(

@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 use super::task::TaskCtx;
 use super::{HostRun, PlayState};
 use crate::FileSource;
-use crate::modules::{Args, Effect, Module, ModuleCtx, check_params};
+use crate::modules::{Args, Effect, Module, ModuleCtx, check_params, result};
 use crate::template::{Templar, omit};
 
 pub(super) struct ItemRun {
@@ -157,6 +157,20 @@ impl HostRun<'_> {
         if let Err(err) = check_params(module, name, &args) {
             return ItemRun::failed(err.0);
         }
+        if t.check && !module.supports_check() {
+            let msg = format!(
+                "remote module ({}) does not support check mode",
+                t.task.action
+            );
+            return ItemRun {
+                result: result([
+                    ("changed", json!(false)),
+                    ("skipped", json!(true)),
+                    ("msg", json!(msg)),
+                ]),
+                effect: Effect::None,
+            };
+        }
         let files = TaskFiles {
             inner: self.files,
             role,
@@ -186,20 +200,6 @@ impl HostRun<'_> {
             diff: t.diff,
             env: &env,
         };
-        if t.check && !module.supports_check() {
-            let msg = format!(
-                "remote module ({}) does not support check mode",
-                t.task.action
-            );
-            let mut result = Vars::new();
-            result.insert("changed".into(), json!(false));
-            result.insert("skipped".into(), json!(true));
-            result.insert("msg".into(), json!(msg));
-            return ItemRun {
-                result,
-                effect: Effect::None,
-            };
-        }
         let mut run = match module.run(&ctx, &Args(&args)) {
             Ok(outcome) => ItemRun {
                 result: outcome.result,
