@@ -3,34 +3,8 @@
 //! result lines and recap; Ansible's warnings aside) and leave byte-
 //! identical files with the same modes.
 
+use rustle_e2e::oracle::{same_as_ansible, same_as_ansible_with, twice_and_checked_as_ansible};
 use rustle_e2e::{comparable, recap, run_ansible, run_rustle, tree};
-
-/// Runs `playbook` with `-e VAR=<own dir>` through both tools and compares.
-fn same_as_ansible(playbook: &str, var: &str) {
-    same_as_ansible_with(playbook, var, &[]);
-}
-
-fn same_as_ansible_with(playbook: &str, var: &str, args: &[&str]) {
-    let tmp = tempfile::tempdir().unwrap();
-    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
-    let a_var = format!("{var}={}", a_dir.display());
-    let r_var = format!("{var}={}", r_dir.display());
-    let ansible = run_ansible(&[&[playbook, "-e", &a_var], args].concat());
-    let rustle = run_rustle(&[&[playbook, "-e", &r_var], args].concat());
-    let a = comparable(&ansible.stdout);
-    let r = comparable(&rustle.stderr);
-    assert_eq!(
-        ansible.status.code(),
-        Some(0),
-        "ansible-playbook failed:\n{a}"
-    );
-    assert_eq!(rustle.status.code(), Some(0), "rustle failed:\n{r}");
-    assert!(!recap(&ansible.stdout).is_empty());
-    let a = a.replace(&a_dir.display().to_string(), "$OUT");
-    let r = r.replace(&r_dir.display().to_string(), "$OUT");
-    assert_eq!(a, r);
-    assert_eq!(tree(&a_dir), tree(&r_dir), "the files left behind differ");
-}
 
 #[test]
 fn demo_matches_ansible() {
@@ -372,53 +346,6 @@ fn magic_variables_match_ansible() {
         "out",
         &["-i", "fixtures/playbooks/serial/hosts.ini"],
     );
-}
-
-/// Runs `playbook` twice through both tools (same output each time; the
-/// second with changed=0 when `idempotent`), then a `--check` run into
-/// fresh directories that predicts the same changes as Ansible and writes
-/// nothing.
-/// Two runs, the first with `--diff`, then a `--check --diff` run on a
-/// fresh directory: output, files and recaps as ansible-playbook's.
-fn twice_and_checked_as_ansible(playbook: &str, idempotent: bool) {
-    same_as_ansible_twice(playbook, idempotent);
-    let tmp = tempfile::tempdir().unwrap();
-    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
-    let a_var = format!("out={}", a_dir.display());
-    let r_var = format!("out={}", r_dir.display());
-    let ansible = run_ansible(&[playbook, "-e", &a_var, "--check", "--diff"]);
-    let rustle = rustle_e2e::run_rustle_planned(&[playbook, "-e", &r_var], &["--check", "--diff"]);
-    let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
-    let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
-    assert_eq!(a, r, "--check --diff");
-    assert!(!r_dir.exists(), "check mode wrote files");
-}
-
-fn same_as_ansible_twice(playbook: &str, idempotent: bool) {
-    let tmp = tempfile::tempdir().unwrap();
-    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
-    let a_var = format!("out={}", a_dir.display());
-    let r_var = format!("out={}", r_dir.display());
-    for run in 0..2 {
-        // The first run shows its diffs.
-        let diff: &[&str] = if run == 0 { &["--diff"] } else { &[] };
-        let ansible = run_ansible(&[&[playbook, "-e", &a_var], diff].concat());
-        let rustle = rustle_e2e::run_rustle_planned(&[playbook, "-e", &r_var], diff);
-        let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
-        let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
-        assert_eq!(ansible.status.code(), Some(0), "{a}");
-        assert_eq!(a, r, "run {run}");
-        let a_diff = rustle_e2e::diff_lines(&ansible.stdout).join("\n");
-        let r_diff = rustle_e2e::diff_lines(&rustle.stderr).join("\n");
-        let a_diff = a_diff.replace(&a_dir.display().to_string(), "$OUT");
-        let r_diff = r_diff.replace(&r_dir.display().to_string(), "$OUT");
-        assert_eq!(a_diff, r_diff, "diff lines of run {run}");
-        assert_eq!(tree(&a_dir), tree(&r_dir), "files after run {run}");
-        if run == 1 && idempotent {
-            let recap = recap(&rustle.stderr);
-            assert!(recap.iter().all(|l| l.contains("changed=0")), "{recap:?}");
-        }
-    }
 }
 
 #[test]

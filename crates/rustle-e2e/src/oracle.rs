@@ -1,0 +1,81 @@
+//! Oracle comparisons: a playbook run through ansible-playbook and through
+//! rustle, each into its own directory (`-e VAR=<dir>`): both succeed,
+//! print the same output (banners, result lines and recap; Ansible's
+//! warnings aside) and leave byte-identical files with the same modes and
+//! owners.
+
+use crate::{comparable, recap, run_ansible, run_rustle, tree};
+
+/// Runs `playbook` with `-e VAR=<own dir>` through both tools and compares.
+pub fn same_as_ansible(playbook: &str, var: &str) {
+    same_as_ansible_with(playbook, var, &[]);
+}
+
+/// `same_as_ansible` with more arguments for both tools.
+pub fn same_as_ansible_with(playbook: &str, var: &str, args: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    let a_var = format!("{var}={}", a_dir.display());
+    let r_var = format!("{var}={}", r_dir.display());
+    let ansible = run_ansible(&[&[playbook, "-e", &a_var], args].concat());
+    let rustle = run_rustle(&[&[playbook, "-e", &r_var], args].concat());
+    let a = comparable(&ansible.stdout);
+    let r = comparable(&rustle.stderr);
+    assert_eq!(
+        ansible.status.code(),
+        Some(0),
+        "ansible-playbook failed:\n{a}"
+    );
+    assert_eq!(rustle.status.code(), Some(0), "rustle failed:\n{r}");
+    assert!(!recap(&ansible.stdout).is_empty());
+    let a = a.replace(&a_dir.display().to_string(), "$OUT");
+    let r = r.replace(&r_dir.display().to_string(), "$OUT");
+    assert_eq!(a, r);
+    assert_eq!(tree(&a_dir), tree(&r_dir), "the files left behind differ");
+}
+
+/// Two runs, the first with `--diff`, then a `--check --diff` run on a
+/// fresh directory: output, files and recaps as ansible-playbook's.
+pub fn twice_and_checked_as_ansible(playbook: &str, idempotent: bool) {
+    same_as_ansible_twice(playbook, idempotent);
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    let a_var = format!("out={}", a_dir.display());
+    let r_var = format!("out={}", r_dir.display());
+    let ansible = run_ansible(&[playbook, "-e", &a_var, "--check", "--diff"]);
+    let rustle = crate::run_rustle_planned(&[playbook, "-e", &r_var], &["--check", "--diff"]);
+    let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
+    let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
+    assert_eq!(a, r, "--check --diff");
+    assert!(!r_dir.exists(), "check mode wrote files");
+}
+
+/// Two runs of `playbook` through both tools, the first with `--diff`: the
+/// same output and diff hunks each time, the same files after each, and
+/// changed=0 on the second when `idempotent`.
+pub fn same_as_ansible_twice(playbook: &str, idempotent: bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    let a_var = format!("out={}", a_dir.display());
+    let r_var = format!("out={}", r_dir.display());
+    for run in 0..2 {
+        // The first run shows its diffs.
+        let diff: &[&str] = if run == 0 { &["--diff"] } else { &[] };
+        let ansible = run_ansible(&[&[playbook, "-e", &a_var], diff].concat());
+        let rustle = crate::run_rustle_planned(&[playbook, "-e", &r_var], diff);
+        let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
+        let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
+        assert_eq!(ansible.status.code(), Some(0), "{a}");
+        assert_eq!(a, r, "run {run}");
+        let a_diff = crate::diff_lines(&ansible.stdout).join("\n");
+        let r_diff = crate::diff_lines(&rustle.stderr).join("\n");
+        let a_diff = a_diff.replace(&a_dir.display().to_string(), "$OUT");
+        let r_diff = r_diff.replace(&r_dir.display().to_string(), "$OUT");
+        assert_eq!(a_diff, r_diff, "diff lines of run {run}");
+        assert_eq!(tree(&a_dir), tree(&r_dir), "files after run {run}");
+        if run == 1 && idempotent {
+            let recap = recap(&rustle.stderr);
+            assert!(recap.iter().all(|l| l.contains("changed=0")), "{recap:?}");
+        }
+    }
+}
