@@ -431,6 +431,12 @@ fn find_and_tempfile_match_ansible() {
 }
 
 #[test]
+fn wait_for_matches_ansible() {
+    // Not idempotent: a listener is started and stopped on every run.
+    twice_and_checked_as_ansible("fixtures/playbooks/modules/wait_for.yml", false);
+}
+
+#[test]
 fn blockinfile_matches_ansible() {
     // The second run moves nothing: the blocks are found by their markers.
     twice_and_checked_as_ansible("fixtures/playbooks/modules/blockinfile.yml", true);

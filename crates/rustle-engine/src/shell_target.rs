@@ -5,8 +5,9 @@
 //! the host.
 
 use std::io;
+use std::time::Duration;
 
-use crate::target::{ExecOutput, ExecRequest, FileKind, FileStat, Target};
+use crate::target::{Enough, ExecOutput, ExecRequest, FileKind, FileStat, Target};
 use crate::util::shell::quote;
 
 /// Runs `/bin/sh -c script` with `stdin` somewhere.
@@ -17,6 +18,9 @@ pub trait Shell {
 /// Exit codes our scripts use to say what went wrong.
 const MISSING: i32 = 44;
 const DENIED: i32 = 45;
+
+/// What `tcp_probe`'s script prints once it is connected.
+const CONNECTED: &str = "rustle-connected";
 
 /// The target a [`Shell`] reaches.
 pub struct ShellTarget<S> {
@@ -291,6 +295,34 @@ impl<S: Shell> Target for ShellTarget<S> {
             ),
         };
         self.check(&script, None).map(drop)
+    }
+
+    /// Through bash's `/dev/tcp` under coreutils' `timeout`: the data is
+    /// what the peer sent until it closed or the time was up (`enough` is
+    /// applied to all of it).
+    fn tcp_probe(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        enough: Option<Enough>,
+    ) -> io::Result<Vec<u8>> {
+        let read = if enough.is_some() { "; cat <&3" } else { "" };
+        let script = format!(
+            "command -v bash >/dev/null || {{ echo 'opening TCP connections needs bash on the host' >&2; exit 2; }}; \
+             exec timeout {:.3} bash -c 'exec 3<>\"/dev/tcp/$0/$1\" || exit 1; echo {CONNECTED} >&2{read}' {} {port}",
+            timeout.as_secs_f64().max(0.001),
+            quote(host),
+        );
+        let out = self.shell.sh(&script, None)?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.lines().any(|l| l == CONNECTED) {
+            return Ok(out.stdout);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            stderr.trim().to_owned(),
+        ))
     }
 }
 

@@ -4,11 +4,12 @@
 
 use std::fs::{self, File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One process to run on the target. `argv[0]` is looked up in `PATH`;
 /// nothing goes through a shell unless `argv` says so (see [`ExecRequest::shell`]).
@@ -70,6 +71,9 @@ pub struct FileStat {
     pub ifmt: u32,
 }
 
+/// For [`Target::tcp_probe`]: whether the data read so far is enough.
+pub type Enough<'a> = &'a dyn Fn(&[u8]) -> bool;
+
 /// What modules may do on a host. All paths are paths on the target.
 pub trait Target {
     fn exec(&self, req: &ExecRequest) -> io::Result<ExecOutput>;
@@ -102,6 +106,17 @@ pub trait Target {
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
     /// Sets access and modification times (`None`: now).
     fn set_times(&self, path: &str, times: Option<(f64, f64)>) -> io::Result<()>;
+    /// Opens a TCP connection from the host to `host:port`, then reads
+    /// what the peer sends until `enough` says so, the peer closes or
+    /// `timeout` (which bounds the connect too) has passed; with no
+    /// `enough`, reads nothing. Errs when no connection could be made.
+    fn tcp_probe(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        enough: Option<Enough>,
+    ) -> io::Result<Vec<u8>>;
 }
 
 /// The machine this process runs on, through `std`.
@@ -273,6 +288,58 @@ impl Target for LocalTarget {
             None => (SystemTime::now(), SystemTime::now()),
         };
         File::open(path)?.set_times(FileTimes::new().set_accessed(atime).set_modified(mtime))
+    }
+
+    fn tcp_probe(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        enough: Option<Enough>,
+    ) -> io::Result<Vec<u8>> {
+        let end = Instant::now() + timeout;
+        let mut last = io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no address for {host}:{port}"),
+        );
+        let mut stream = None;
+        for addr in (host, port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&addr, timeout.max(Duration::from_millis(1))) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let mut stream = stream.ok_or(last)?;
+        let mut data = Vec::new();
+        if let Some(enough) = enough {
+            let mut buf = [0; 1024];
+            while !enough(&data) {
+                let left = end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                stream.set_read_timeout(Some(left))?;
+                match stream.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => data.extend_from_slice(&buf[..n]),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        // The peer may have closed already.
+        let _ = stream.shutdown(Shutdown::Both);
+        Ok(data)
     }
 }
 

@@ -227,3 +227,36 @@ fn links_owners_listing_and_times_agree_between_local_and_shell_targets() {
         assert!(t.list_dir(&p(&dir, "missing")).is_err(), "{name}");
     }
 }
+
+/// TCP probes from the host: a listener's banner is read until it is
+/// enough (or the peer closes), a bare probe reads nothing, and a closed
+/// port is an error; alike through std and through the shell.
+#[test]
+fn tcp_probes_agree_between_local_and_shell_targets() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let _ = conn.unwrap().write_all(b"SSH-2.0-test\r\nmore\r\n");
+        }
+    });
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let shell = rustle_engine::ShellTarget::open(LocalSh).unwrap();
+    let targets: [(&str, &dyn Target); 2] = [("local", &LocalTarget), ("shell", &shell)];
+    let timeout = std::time::Duration::from_secs(5);
+    for (name, t) in targets {
+        let banner = |data: &[u8]| data.starts_with(b"SSH-2.0");
+        let data = t.tcp_probe("127.0.0.1", port, timeout, Some(&banner));
+        assert!(data.unwrap().starts_with(b"SSH-2.0-test"), "{name}");
+        let bare = t.tcp_probe("127.0.0.1", port, timeout, None);
+        assert_eq!(bare.unwrap(), b"", "{name}");
+        assert!(
+            t.tcp_probe("127.0.0.1", closed, timeout, None).is_err(),
+            "{name}"
+        );
+    }
+}
