@@ -86,6 +86,10 @@ impl<'a> Args<'a> {
             None => Ok(None),
             Some(Json::Number(n)) if n.is_i64() => Ok(n.as_i64()),
             Some(Json::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().ok()),
+            Some(Json::String(s)) => Err(ModuleError(format!(
+                "argument '{key}' is of type str and we were unable to convert to int: \"{}\" cannot be converted to an int",
+                py_repr(s)
+            ))),
             Some(other) => Err(ModuleError(format!(
                 "argument '{key}' is of type {} and we were unable to convert to int",
                 type_name(other)
@@ -131,6 +135,15 @@ pub fn type_name(value: &Json) -> &'static str {
         Json::String(_) => "str",
         Json::Array(_) => "list",
         Json::Object(_) => "dict",
+    }
+}
+
+/// Python's `repr` of a string.
+fn py_repr(s: &str) -> String {
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
     }
 }
 

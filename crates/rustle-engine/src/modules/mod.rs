@@ -3,6 +3,7 @@
 //! when needed (never in check mode). [`resolve`] is the single dispatch
 //! point from an action name to its module.
 
+mod accounts;
 mod args;
 mod assert;
 mod blockinfile;
@@ -13,6 +14,7 @@ mod fail;
 mod file;
 mod fileattrs;
 mod find;
+mod group;
 mod lineinfile;
 mod meta;
 mod ping;
@@ -24,6 +26,7 @@ mod slurp;
 mod stat;
 mod tempfile;
 mod template;
+mod user;
 mod wait_for;
 
 use rustle_format::Vars;
@@ -126,6 +129,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("file", &file::File),
     ("find", &find::Find),
     ("gather_facts", &setup::Setup),
+    ("group", &group::Group),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
     ("ping", &ping::Ping),
@@ -138,6 +142,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("stat", &stat::Stat),
     ("tempfile", &tempfile::TempFile),
     ("template", &template::Template),
+    ("user", &user::User),
     ("wait_for", &wait_for::WaitFor),
 ];
 
