@@ -35,7 +35,7 @@ fn events_come_in_order_and_end_with_host_done() {
             status: Status::Ok,
             ignored: false,
             rescued: false,
-            result: json!({"msg": "hi", "_ansible_verbose_always": true, "changed": false}),
+            result: json!({"msg": "hi", "_ansible_verbose_always": true, "changed": false, "failed": false}),
         }
     );
     let expected = HostStats {
@@ -457,7 +457,7 @@ fn changed_when_and_failed_when_see_the_result() {
     assert_eq!(first.status, Status::Changed);
     assert_eq!(first.result["failed_when_result"], json!(false));
     assert_eq!(first.result["rc"], json!(1));
-    assert!(first.result.get("failed").is_none());
+    assert_eq!(first.result["failed"], json!(false));
     assert_eq!(r.result(1).status, Status::Ok);
     assert_eq!(r.result(2).status, Status::Failed);
     assert_eq!(r.result(2).result["failed_when_result"], json!(true));
@@ -666,7 +666,7 @@ fn set_fact_sets_host_variables_across_plays() {
     let r = run(&s);
     assert_eq!(
         r.result(0).result,
-        json!({"ansible_facts": {"answer": 42, "name": "x"}, "changed": false})
+        json!({"ansible_facts": {"answer": 42, "name": "x"}, "changed": false, "failed": false})
     );
     assert_eq!(r.result(1).result["msg"], json!("43 x"));
 }

@@ -286,7 +286,7 @@ fn file_states() {
     assert_eq!(touched["size"], json!(0));
     assert_eq!(
         r.result(4).result,
-        json!({"path": tree, "changed": false, "state": "absent"})
+        json!({"path": tree, "changed": false, "state": "absent", "failed": false})
     );
     let missing = format!(
         "file ({}) is absent, cannot continue",

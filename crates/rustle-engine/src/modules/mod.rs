@@ -9,12 +9,14 @@ mod assert;
 mod blockinfile;
 mod command;
 mod copy;
+mod cron;
 mod debug;
 mod fail;
 mod file;
 mod fileattrs;
 mod find;
 mod group;
+mod known_hosts;
 mod lineinfile;
 mod meta;
 mod ping;
@@ -124,12 +126,14 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("blockinfile", &blockinfile::BlockInFile),
     ("command", &command::Command),
     ("copy", &copy::Copy),
+    ("cron", &cron::Cron),
     ("debug", &debug::Debug),
     ("fail", &fail::Fail),
     ("file", &file::File),
     ("find", &find::Find),
     ("gather_facts", &setup::Setup),
     ("group", &group::Group),
+    ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
     ("ping", &ping::Ping),

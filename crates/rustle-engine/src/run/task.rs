@@ -119,7 +119,12 @@ impl HostRun<'_> {
         let (result, effects) = match loop_items(task) {
             Some(items) => self.run_loop(state, (key, name), &t, items),
             None => {
-                let run = self.run_attempts(state, &t, None, (key, name));
+                let mut run = self.run_attempts(state, &t, None, (key, name));
+                // ansible-core's TaskExecutor sets `failed` when a result
+                // lacks it, as for each loop item.
+                if status_of(&run.result) != Status::Skipped {
+                    run.result.entry("failed").or_insert(json!(false));
+                }
                 (run.result, vec![run.effect])
             }
         };
