@@ -13,6 +13,7 @@ mod fail;
 mod file;
 mod fileattrs;
 mod find;
+mod get_url;
 mod lineinfile;
 mod meta;
 mod ping;
@@ -24,6 +25,8 @@ mod slurp;
 mod stat;
 mod tempfile;
 mod template;
+mod uri;
+mod urls;
 
 use rustle_format::Vars;
 use serde_json::Value as Json;
@@ -125,6 +128,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("file", &file::File),
     ("find", &find::Find),
     ("gather_facts", &setup::Setup),
+    ("get_url", &get_url::GetUrl),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
     ("ping", &ping::Ping),
@@ -137,6 +141,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("stat", &stat::Stat),
     ("tempfile", &tempfile::TempFile),
     ("template", &template::Template),
+    ("uri", &uri::Uri),
 ];
 
 /// The module for an action, by short name or `ansible.builtin.` /
