@@ -37,15 +37,28 @@ pub fn same_as_ansible_with(playbook: &str, var: &str, args: &[&str]) {
 /// Two runs, the first with `--diff`, then a `--check --diff` run on a
 /// fresh directory: output, files and recaps as ansible-playbook's.
 pub fn twice_and_checked_as_ansible(playbook: &str, idempotent: bool) {
-    same_as_ansible_twice(playbook, idempotent);
+    twice_and_checked_as_ansible_with(playbook, idempotent, &[], &|s| s.to_owned());
+}
+
+/// `twice_and_checked_as_ansible` with more arguments for both tools
+/// (`-e url=...`) and `mask` applied to both outputs before comparing
+/// (for values that differ by nature, such as temporary file names).
+pub fn twice_and_checked_as_ansible_with(
+    playbook: &str,
+    idempotent: bool,
+    args: &[&str],
+    mask: &dyn Fn(&str) -> String,
+) {
+    same_as_ansible_twice_with(playbook, idempotent, args, mask);
     let tmp = tempfile::tempdir().unwrap();
     let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
     let a_var = format!("out={}", a_dir.display());
     let r_var = format!("out={}", r_dir.display());
-    let ansible = run_ansible(&[playbook, "-e", &a_var, "--check", "--diff"]);
-    let rustle = crate::run_rustle_planned(&[playbook, "-e", &r_var], &["--check", "--diff"]);
-    let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
-    let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
+    let check: &[&str] = &["--check", "--diff"];
+    let ansible = run_ansible(&[&[playbook, "-e", &a_var], args, check].concat());
+    let rustle = crate::run_rustle_planned(&[&[playbook, "-e", &r_var], args].concat(), check);
+    let a = mask(&comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT"));
+    let r = mask(&comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT"));
     assert_eq!(a, r, "--check --diff");
     assert!(!r_dir.exists(), "check mode wrote files");
 }
@@ -54,6 +67,17 @@ pub fn twice_and_checked_as_ansible(playbook: &str, idempotent: bool) {
 /// same output and diff hunks each time, the same files after each, and
 /// changed=0 on the second when `idempotent`.
 pub fn same_as_ansible_twice(playbook: &str, idempotent: bool) {
+    same_as_ansible_twice_with(playbook, idempotent, &[], &|s| s.to_owned());
+}
+
+/// `same_as_ansible_twice` with more arguments and a mask, as
+/// [`twice_and_checked_as_ansible_with`].
+pub fn same_as_ansible_twice_with(
+    playbook: &str,
+    idempotent: bool,
+    args: &[&str],
+    mask: &dyn Fn(&str) -> String,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
     let a_var = format!("out={}", a_dir.display());
@@ -61,17 +85,17 @@ pub fn same_as_ansible_twice(playbook: &str, idempotent: bool) {
     for run in 0..2 {
         // The first run shows its diffs.
         let diff: &[&str] = if run == 0 { &["--diff"] } else { &[] };
-        let ansible = run_ansible(&[&[playbook, "-e", &a_var], diff].concat());
-        let rustle = crate::run_rustle_planned(&[playbook, "-e", &r_var], diff);
-        let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
-        let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
+        let ansible = run_ansible(&[&[playbook, "-e", &a_var], args, diff].concat());
+        let rustle = crate::run_rustle_planned(&[&[playbook, "-e", &r_var], args].concat(), diff);
+        let a = mask(&comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT"));
+        let r = mask(&comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT"));
         assert_eq!(ansible.status.code(), Some(0), "{a}");
         assert_eq!(a, r, "run {run}");
         let a_diff = crate::diff_lines(&ansible.stdout).join("\n");
         let r_diff = crate::diff_lines(&rustle.stderr).join("\n");
         let a_diff = a_diff.replace(&a_dir.display().to_string(), "$OUT");
         let r_diff = r_diff.replace(&r_dir.display().to_string(), "$OUT");
-        assert_eq!(a_diff, r_diff, "diff lines of run {run}");
+        assert_eq!(mask(&a_diff), mask(&r_diff), "diff lines of run {run}");
         assert_eq!(tree(&a_dir), tree(&r_dir), "files after run {run}");
         if run == 1 && idempotent {
             let recap = recap(&rustle.stderr);

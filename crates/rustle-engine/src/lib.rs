@@ -8,6 +8,7 @@
 
 mod become_user;
 mod facts;
+pub mod http;
 mod modules;
 mod run;
 pub mod shell_target;

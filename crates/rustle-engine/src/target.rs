@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub use crate::http::{HttpRequest, HttpResponse};
+
 /// One process to run on the target. `argv[0]` is looked up in `PATH`;
 /// nothing goes through a shell unless `argv` says so (see [`ExecRequest::shell`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,6 +119,11 @@ pub trait Target {
         timeout: Duration,
         enough: Option<Enough>,
     ) -> io::Result<Vec<u8>>;
+    /// One HTTP request made from the host (redirects are not followed):
+    /// by default with `curl` run on the host through [`Target::exec`].
+    fn http(&self, req: &HttpRequest) -> io::Result<HttpResponse> {
+        crate::http::curl(self, req)
+    }
 }
 
 /// The machine this process runs on, through `std`.
@@ -279,6 +286,16 @@ impl Target for LocalTarget {
         fs::read_dir(path)?
             .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect()
+    }
+
+    /// `http://` in process; anything else (`https://`: the runner has no
+    /// TLS) through the host's `curl`.
+    fn http(&self, req: &HttpRequest) -> io::Result<HttpResponse> {
+        if req.url.starts_with("http://") {
+            crate::http::in_process(req)
+        } else {
+            crate::http::curl(self, req)
+        }
     }
 
     fn set_times(&self, path: &str, times: Option<(f64, f64)>) -> io::Result<()> {

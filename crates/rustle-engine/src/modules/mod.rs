@@ -15,6 +15,7 @@ mod fail;
 mod file;
 mod fileattrs;
 mod find;
+mod get_url;
 mod group;
 mod known_hosts;
 mod lineinfile;
@@ -28,6 +29,8 @@ mod slurp;
 mod stat;
 mod tempfile;
 mod template;
+mod uri;
+mod urls;
 mod user;
 mod wait_for;
 
@@ -132,6 +135,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("file", &file::File),
     ("find", &find::Find),
     ("gather_facts", &setup::Setup),
+    ("get_url", &get_url::GetUrl),
     ("group", &group::Group),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
@@ -146,6 +150,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("stat", &stat::Stat),
     ("tempfile", &tempfile::TempFile),
     ("template", &template::Template),
+    ("uri", &uri::Uri),
     ("user", &user::User),
     ("wait_for", &wait_for::WaitFor),
 ];
