@@ -24,6 +24,7 @@ mod slurp;
 mod stat;
 mod tempfile;
 mod template;
+mod unarchive;
 
 use rustle_format::Vars;
 use serde_json::Value as Json;
@@ -137,6 +138,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("stat", &stat::Stat),
     ("tempfile", &tempfile::TempFile),
     ("template", &template::Template),
+    ("unarchive", &unarchive::Unarchive),
 ];
 
 /// The module for an action, by short name or `ansible.builtin.` /
