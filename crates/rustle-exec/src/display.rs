@@ -262,14 +262,15 @@ impl<W: Write> Display<W> {
                 ),
             ),
             Status::Skipped => {
-                // Ansible's format string leaves two spaces before `=>`.
-                let mut s = format!("skipping: [{host}] => (item={label})");
+                // Ansible's format string ends in a space, so the line
+                // does, and a dump follows two spaces before `=>`.
+                let mut s = format!("skipping: [{host}] => (item={label}) ");
                 if self.verbosity > 0 {
                     let how = Dump {
                         debug: is_debug(action),
                         ..Dump::default()
                     };
-                    s = format!("{s}  => {}", self.dump(result, how));
+                    s = format!("{s} => {}", self.dump(result, how));
                 }
                 p.paint(CYAN, &s)
             }

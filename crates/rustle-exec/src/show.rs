@@ -230,6 +230,13 @@ impl<'d, W: Write> Show<'d, W> {
             Some(cause) => format!("{msg}: {cause}"),
             None => msg.to_owned(),
         };
+        // An action plugin's exception (AnsibleActionFail) is reported as
+        // the task's own failure, neither "Action" nor "Module failed".
+        let msg = if result.get("_ansible_action_fail") == Some(&serde_json::Value::Bool(true)) {
+            format!("Task failed: {msg}")
+        } else {
+            msg
+        };
         let origin = self.origin(key);
         let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
         self.display.error(action, &msg, origin)

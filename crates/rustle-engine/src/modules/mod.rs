@@ -29,6 +29,7 @@ mod slurp;
 mod stat;
 mod tempfile;
 mod template;
+mod unarchive;
 mod uri;
 mod urls;
 mod user;
@@ -150,6 +151,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("stat", &stat::Stat),
     ("tempfile", &tempfile::TempFile),
     ("template", &template::Template),
+    ("unarchive", &unarchive::Unarchive),
     ("uri", &uri::Uri),
     ("user", &user::User),
     ("wait_for", &wait_for::WaitFor),
