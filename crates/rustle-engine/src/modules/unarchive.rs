@@ -926,7 +926,7 @@ impl Handler {
                     .ctx
                     .target
                     .read_file(&b_dest)
-                    .map(|b| crc32(&b))
+                    .map(|b| crc32fast::hash(&b))
                     .map_err(|e| ModuleError::new(format!("Unable to read {b_dest}: {e}")))?;
                 if want != Some(have) {
                     change = true;
@@ -1177,61 +1177,13 @@ fn permstr_to_octal(permstr: &str, umask: u32) -> u32 {
 }
 
 /// Python's `fnmatch.fnmatch` on POSIX: `*` and `?` match `/` too,
-/// `[...]` and `[!...]` classes.
+/// `[...]` and `[!...]` classes; a pattern that does not parse (an
+/// unclosed `[`) matches only itself.
 fn fnmatch(name: &str, pattern: &str) -> bool {
-    let n: Vec<char> = name.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
-    matches_from(&n, &p)
-}
-
-fn matches_from(n: &[char], p: &[char]) -> bool {
-    let Some((&first, rest)) = p.split_first() else {
-        return n.is_empty();
-    };
-    match first {
-        '*' => (0..=n.len()).any(|i| matches_from(&n[i..], rest)),
-        '?' => !n.is_empty() && matches_from(&n[1..], rest),
-        '[' => match class(rest) {
-            Some((negate, set, after)) => {
-                let Some((&c, n_rest)) = n.split_first() else {
-                    return false;
-                };
-                let hit = set.iter().any(|&(lo, hi)| lo <= c && c <= hi);
-                hit != negate && matches_from(n_rest, after)
-            }
-            // An unclosed `[` is a literal.
-            None => n.first() == Some(&'[') && matches_from(&n[1..], rest),
-        },
-        c => n.first() == Some(&c) && matches_from(&n[1..], rest),
+    match glob::Pattern::new(pattern) {
+        Ok(p) => p.matches(name),
+        Err(_) => name == pattern,
     }
-}
-
-/// A `[...]` class after its `[`: negated, its ranges, and the pattern
-/// after its `]`.
-type Class<'a> = (bool, Vec<(char, char)>, &'a [char]);
-
-fn class(p: &[char]) -> Option<Class<'_>> {
-    let mut i = 0;
-    let negate = p.first() == Some(&'!');
-    if negate {
-        i += 1;
-    }
-    let start = i;
-    let mut set = Vec::new();
-    while i < p.len() {
-        let c = p[i];
-        if c == ']' && i > start {
-            return Some((negate, set, &p[i + 1..]));
-        }
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&h| h != ']') {
-            set.push((c, p[i + 2]));
-            i += 3;
-        } else {
-            set.push((c, c));
-            i += 1;
-        }
-    }
-    None
 }
 
 /// `codecs.escape_decode` of a line of `tar --list` (GNU tar escapes
@@ -1357,29 +1309,6 @@ fn zip_entries(b: &[u8]) -> Result<Vec<ZipEntry>, String> {
     Ok(entries)
 }
 
-/// CRC-32 (IEEE), as `binascii.crc32`.
-fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *slot = c;
-        }
-        t
-    });
-    !data.iter().fold(!0u32, |c, &byte| {
-        table[((c ^ u32::from(byte)) & 0xff) as usize] ^ (c >> 8)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1436,10 +1365,8 @@ mod tests {
     }
 
     #[test]
-    fn times_and_checksums() {
+    fn zip_times_are_utc_epochs() {
         assert_eq!(utc_epoch("2024-01-02 03:04:06"), 1_704_164_646.0);
-        assert_eq!(crc32(b"<h1>hello</h1>\n"), 0x11c4_d557);
-        assert_eq!(crc32(b""), 0);
     }
 
     #[test]
