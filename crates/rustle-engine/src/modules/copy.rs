@@ -6,7 +6,7 @@ use serde_json::{Value as Json, json};
 
 use super::args::Args;
 use super::fileattrs::{FileArgs, attrs, io_error, stat};
-use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
+use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::FileKind;
 use crate::util::mode::{format_mode, parse_mode};
 use crate::util::{pyjson, sha1::sha1_hex};
@@ -56,10 +56,18 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
         ),
         None => None,
     };
-    let force = args.bool("force", true)?;
+    if old_content.is_some() && !args.bool("force", true)? {
+        // ansible-core's copy action leaves an existing file alone, its
+        // mode and owner too.
+        let mut r = result([("changed", json!(false)), ("dest", json!(dest))]);
+        if let Some(src) = args.string(&["src"])? {
+            r.insert("src".into(), json!(src));
+        }
+        return Ok(Outcome::new(r));
+    }
     let write = match &old_content {
         None => true,
-        Some(old) => force && sha1_hex(old) != sha1_hex(&source.bytes),
+        Some(old) => sha1_hex(old) != sha1_hex(&source.bytes),
     };
     let base_mode = old.map_or(0o644, |s| s.mode);
     let mode = match args.get("mode") {
