@@ -165,6 +165,38 @@ pub fn src_candidates(src: &str, subdir: &str, role_path: Option<&str>) -> Vec<S
     out
 }
 
+/// For a templated `src` (`conf/{{ item }}`), the directories it can
+/// resolve into, each ending in `/`: the part before the first expression
+/// in each of `src_candidates`' places, but never a role's or the
+/// playbook's own root (only their `files/` or `templates/`). `None` for
+/// a plain `src`; empty for an absolute templated one (left to run time).
+pub fn src_dirs(src: &str, subdir: &str, role_path: Option<&str>) -> Option<Vec<String>> {
+    let at = src.find("{{")?;
+    if src.starts_with('/') {
+        return Some(Vec::new());
+    }
+    let dir = src[..at].rfind('/').map_or("", |i| &src[..i]);
+    let under = |base: &str| {
+        if dir.is_empty() {
+            format!("{base}/")
+        } else {
+            format!("{base}/{dir}/")
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(role) = role_path {
+        out.push(under(&format!("{role}/{subdir}")));
+        if !dir.is_empty() {
+            out.push(under(role));
+        }
+    }
+    out.push(under(subdir));
+    if !dir.is_empty() {
+        out.push(format!("{dir}/"));
+    }
+    Some(out)
+}
+
 impl Task {
     /// The action of every block.
     pub const BLOCK: &'static str = "block";
@@ -281,5 +313,29 @@ impl Inventory {
             .filter(|h| !h.implicit && (group == "all" || wanted.contains(&h.name)))
             .map(|h| h.name.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templated_sources_want_their_directories() {
+        assert_eq!(src_dirs("motd", "files", None), None);
+        assert_eq!(
+            src_dirs("{{ item }}", "files", Some("roles/web")).unwrap(),
+            ["roles/web/files/", "files/"]
+        );
+        assert_eq!(
+            src_dirs("conf.d/{{ item }}.conf", "templates", Some("roles/web")).unwrap(),
+            [
+                "roles/web/templates/conf.d/",
+                "roles/web/conf.d/",
+                "templates/conf.d/",
+                "conf.d/"
+            ]
+        );
+        assert!(src_dirs("/etc/{{ x }}", "files", None).unwrap().is_empty());
     }
 }

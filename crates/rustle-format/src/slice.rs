@@ -171,7 +171,12 @@ impl Document {
             .parsed
             .files
             .iter()
-            .filter(|f| srcs.contains(&f.src))
+            .filter(|f| {
+                srcs.contains(&f.src)
+                    || srcs
+                        .iter()
+                        .any(|d| d.ends_with('/') && f.src.starts_with(d.as_str()))
+            })
             .cloned()
             .collect();
         Some(HostSlice {
@@ -220,10 +225,12 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
         return;
     }
     if let Some(serde_json::Value::String(src)) = task.args.get("src") {
-        out.extend(crate::src_candidates(
-            src,
-            crate::src_subdir(&task.action),
-            role,
-        ));
+        let subdir = crate::src_subdir(&task.action);
+        // A templated `src` wants every file under the directories it can
+        // resolve into (kept as `dir/` prefixes).
+        match crate::src_dirs(src, subdir, role) {
+            Some(dirs) => out.extend(dirs),
+            None => out.extend(crate::src_candidates(src, subdir, role)),
+        }
     }
 }

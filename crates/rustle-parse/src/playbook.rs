@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use rustle_format::{
-    Block, FileRef, Map, Play, Task, Value, keywords, sha256_hex, src_candidates, src_subdir,
+    Block, FileRef, Map, Play, Task, Value, keywords, sha256_hex, src_candidates, src_dirs,
+    src_subdir,
 };
 
 use crate::include::{
@@ -599,8 +600,9 @@ pub fn task_id(task: &Task) -> String {
 
 /// Controller files named by `src:` of copy/template/script tasks, found
 /// where Ansible looks for them (`src_candidates`: the role's `files/` or
-/// `templates/`, the role, then the playbook's). Templated or missing
-/// sources are left for run time, where Ansible reports them.
+/// `templates/`, the role, then the playbook's); for a templated source,
+/// every file under the directories it can resolve into (`src_dirs`).
+/// Missing sources are left for run time, where Ansible reports them.
 pub fn referenced_files(plays: &[Play], playbook_dir: &Path) -> Result<Vec<FileRef>, ParseError> {
     let mut out: Vec<FileRef> = Vec::new();
     for p in plays {
@@ -635,27 +637,60 @@ fn task_files(
         }
         _ => return Ok(()),
     };
-    if src.contains("{{") {
+    let subdir = src_subdir(action);
+    if let Some(dirs) = src_dirs(&src, subdir, role) {
+        // Templated: every file it could render to, found at run time.
+        for dir in dirs {
+            add_tree(&dir, &playbook_dir.join(&dir), out)?;
+        }
         return Ok(());
     }
-    for key in src_candidates(&src, src_subdir(action), role) {
+    for key in src_candidates(&src, subdir, role) {
         let path = playbook_dir.join(&key);
-        if !path.is_file() {
-            continue;
+        if path.is_file() {
+            add_file(key, &path, out)?;
+            break;
         }
-        if !out.iter().any(|f| f.src == key) {
-            let bytes = std::fs::read(&path).map_err(|source| ParseError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            out.push(FileRef {
-                src: key,
-                path: path.display().to_string(),
-                sha256: sha256_hex(&bytes),
-                size: bytes.len() as u64,
-            });
+    }
+    Ok(())
+}
+
+fn add_file(key: String, path: &Path, out: &mut Vec<FileRef>) -> Result<(), ParseError> {
+    if out.iter().any(|f| f.src == key) {
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(|source| ParseError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    out.push(FileRef {
+        src: key,
+        path: path.display().to_string(),
+        sha256: sha256_hex(&bytes),
+        size: bytes.len() as u64,
+    });
+    Ok(())
+}
+
+/// Every file under `dir` (the key prefix `prefix`, ending in `/`), in
+/// name order; nothing when it is not a directory.
+fn add_tree(prefix: &str, dir: &Path, out: &mut Vec<FileRef>) -> Result<(), ParseError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut names: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let key = format!("{prefix}{}", name.to_string_lossy());
+        if path.is_dir() {
+            add_tree(&format!("{key}/"), &path, out)?;
+        } else if path.is_file() {
+            add_file(key, &path, out)?;
         }
-        break;
     }
     Ok(())
 }
