@@ -333,7 +333,7 @@ fn pkg_mgr(target: &dyn Target) -> &'static str {
 
 /// Like Ansible: systemd when it runs, else the name of PID 1 unless that
 /// is a generic init or a shell, else what the init scripts suggest.
-fn service_mgr(target: &dyn Target) -> String {
+pub(crate) fn service_mgr(target: &dyn Target) -> String {
     let comm = read_text(target, "/proc/1/comm")
         .unwrap_or_default()
         .trim()

@@ -139,7 +139,7 @@ pub fn type_name(value: &Json) -> &'static str {
 }
 
 /// Python's `repr` of a string.
-fn py_repr(s: &str) -> String {
+pub(crate) fn py_repr(s: &str) -> String {
     if s.contains('\'') && !s.contains('"') {
         format!("\"{s}\"")
     } else {

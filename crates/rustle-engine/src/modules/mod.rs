@@ -23,10 +23,12 @@ mod meta;
 mod ping;
 mod raw;
 mod replace;
+mod service;
 mod set_fact;
 mod setup;
 mod slurp;
 mod stat;
+mod systemd;
 mod tempfile;
 mod template;
 mod unarchive;
@@ -144,11 +146,14 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("ping", &ping::Ping),
     ("raw", &raw::Raw),
     ("replace", &replace::Replace),
+    ("service", &service::Service),
     ("set_fact", &set_fact::SetFact),
     ("setup", &setup::Setup),
     ("shell", &command::Shell),
     ("slurp", &slurp::Slurp),
     ("stat", &stat::Stat),
+    ("systemd", &systemd::Systemd),
+    ("systemd_service", &systemd::Systemd),
     ("tempfile", &tempfile::TempFile),
     ("template", &template::Template),
     ("unarchive", &unarchive::Unarchive),
