@@ -314,7 +314,7 @@ fn exists(target: &dyn Target, path: &str) -> bool {
     matches!(target.stat(path, true), Ok(Some(_)))
 }
 
-fn pkg_mgr(target: &dyn Target) -> &'static str {
+pub(crate) fn pkg_mgr(target: &dyn Target) -> &'static str {
     const MANAGERS: &[(&str, &str)] = &[
         ("/usr/bin/apt-get", "apt"),
         ("/usr/bin/dnf5", "dnf5"),

@@ -4,6 +4,7 @@
 //! point from an action name to its module.
 
 mod accounts;
+mod apt;
 mod args;
 mod assert;
 mod blockinfile;
@@ -128,6 +129,7 @@ pub trait Module: Sync {
 }
 
 static MODULES: &[(&str, &dyn Module)] = &[
+    ("apt", &apt::Apt),
     ("assert", &assert::Assert),
     ("blockinfile", &blockinfile::BlockInFile),
     ("command", &command::Command),
@@ -143,6 +145,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
+    ("package", &apt::Package),
     ("ping", &ping::Ping),
     ("raw", &raw::Raw),
     ("replace", &replace::Replace),
