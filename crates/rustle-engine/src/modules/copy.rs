@@ -235,17 +235,38 @@ fn report(
 /// when there was one) against the new.
 fn diff(dest: &str, old: Option<&[u8]>, source: &Source) -> Option<Json> {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let after_header = match &source.origin {
-        Origin::Content => dest,
-        Origin::Controller(path) => path,
-        Origin::Rendered(name) => name,
+    let (after_header, source_file) = match &source.origin {
+        Origin::Content => (dest, false),
+        Origin::Controller(path) => (path.as_str(), true),
+        Origin::Rendered(name) => (name.as_str(), true),
         Origin::Remote => return None,
     };
-    let mut d = json!({"before": old.map(text).unwrap_or_default()});
-    if old.is_some() {
-        d["before_header"] = json!(dest);
+    // As the action plugins' _get_diff_data: the destination as the file
+    // module's diff peek sees it, a source file checked for size and NULs
+    // (`content` is not).
+    let mut d = json!({});
+    match old {
+        None => d["before"] = json!(""),
+        Some(old) if old.iter().take(8192).any(|&b| b == 0) => d["dst_binary"] = json!(1),
+        Some(old) if old.len() > MAX_FILE_SIZE_FOR_DIFF => {
+            d["dst_larger"] = json!(MAX_FILE_SIZE_FOR_DIFF);
+        }
+        Some(old) => {
+            d["before_header"] = json!(dest);
+            d["before"] = json!(text(old));
+        }
     }
-    d["after_header"] = json!(after_header);
-    d["after"] = json!(text(&source.bytes));
+    let bytes = &source.bytes;
+    if source_file && bytes.len() > MAX_FILE_SIZE_FOR_DIFF {
+        d["src_larger"] = json!(MAX_FILE_SIZE_FOR_DIFF);
+    } else if source_file && bytes.contains(&0) {
+        d["src_binary"] = json!(1);
+    } else {
+        d["after_header"] = json!(after_header);
+        d["after"] = json!(text(bytes));
+    }
     Some(json!([d]))
 }
+
+/// ansible-core's default `MAX_FILE_SIZE_FOR_DIFF`.
+const MAX_FILE_SIZE_FOR_DIFF: usize = 104_448;
