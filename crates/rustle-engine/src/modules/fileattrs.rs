@@ -149,44 +149,43 @@ pub enum Db {
     Groups,
 }
 
-/// The host's `/etc/passwd` and `/etc/group`, read once.
+/// The names and ids of the host's `/etc/passwd` and `/etc/group`, read
+/// once (as `accounts` parses them); an unreadable database counts as
+/// empty, so ids show as numbers.
 pub struct Accounts {
-    users: String,
-    groups: String,
+    users: Vec<(String, u32)>,
+    groups: Vec<(String, u32)>,
 }
 
 impl Accounts {
     pub fn read(target: &dyn Target) -> Accounts {
-        let read = |p: &str| {
-            String::from_utf8_lossy(&target.read_file(p).unwrap_or_default()).into_owned()
-        };
+        let users = super::accounts::users(target).unwrap_or_default();
+        let groups = super::accounts::groups(target).unwrap_or_default();
         Accounts {
-            users: read("/etc/passwd"),
-            groups: read("/etc/group"),
+            users: users.into_iter().map(|e| (e.name, e.uid)).collect(),
+            groups: groups.into_iter().map(|e| (e.name, e.gid)).collect(),
         }
     }
 
-    /// `(name, id)` of each entry.
-    fn entries(&self, db: Db) -> impl Iterator<Item = (&str, Option<u32>)> {
-        let text = match db {
+    fn entries(&self, db: Db) -> &[(String, u32)] {
+        match db {
             Db::Users => &self.users,
             Db::Groups => &self.groups,
-        };
-        text.lines().map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next().unwrap_or_default();
-            (name, fields.nth(1).and_then(|id| id.parse().ok()))
-        })
+        }
     }
 
     /// The id for a name (`getpwnam`/`getgrnam`).
     pub fn id(&self, db: Db, name: &str) -> Option<u32> {
-        self.entries(db).find(|(n, _)| *n == name)?.1
+        self.entries(db)
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|e| e.1)
     }
 
     /// The name for an id (`getpwuid`/`getgrgid`).
     pub fn name(&self, db: Db, id: u32) -> Option<&str> {
-        Some(self.entries(db).find(|(_, i)| *i == Some(id))?.0)
+        let entry = self.entries(db).iter().find(|(_, i)| *i == id)?;
+        Some(entry.0.as_str())
     }
 }
 
