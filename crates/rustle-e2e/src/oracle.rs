@@ -4,7 +4,50 @@
 //! warnings aside) and leave byte-identical files with the same modes and
 //! owners.
 
+use std::path::Path;
+
 use crate::{comparable, recap, run_ansible, run_rustle, tree};
+
+/// Which tool an output came from, for per-tool normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Ansible,
+    Rustle,
+}
+
+/// One run of `playbook` through both tools, ansible-playbook with
+/// `-e out=<a_dir>` and rustle with `-e out=<r_dir>`, each with `args`:
+/// both succeed and print the same output once each tool's directory is
+/// `$OUT` and `normalise` has made the tools' own names common (the test
+/// names the run `what`). Returns the recaps, ansible-playbook's first.
+pub fn run_both(
+    playbook: &str,
+    (a_dir, r_dir): (&Path, &Path),
+    args: &[&str],
+    what: &str,
+    normalise: &dyn Fn(Tool, &str) -> String,
+) -> (Vec<String>, Vec<String>) {
+    let a_var = format!("out={}", a_dir.display());
+    let r_var = format!("out={}", r_dir.display());
+    let ansible = run_ansible(&[&[playbook, "-e", &a_var], args].concat());
+    let rustle = crate::run_rustle_planned(&[playbook, "-e", &r_var], args);
+    let out = |tool, text: &[u8], dir: &Path| {
+        normalise(
+            tool,
+            &comparable(text).replace(&dir.display().to_string(), "$OUT"),
+        )
+    };
+    let a = out(Tool::Ansible, &ansible.stdout, a_dir);
+    let r = out(Tool::Rustle, &rustle.stderr, r_dir);
+    assert_eq!(
+        ansible.status.code(),
+        Some(0),
+        "ansible-playbook ({what}):\n{a}"
+    );
+    assert_eq!(a, r, "{what}");
+    assert_eq!(rustle.status.code(), Some(0), "rustle ({what}):\n{r}");
+    (recap(&ansible.stdout), recap(&rustle.stderr))
+}
 
 /// Runs `playbook` with `-e VAR=<own dir>` through both tools and compares.
 pub fn same_as_ansible(playbook: &str, var: &str) {

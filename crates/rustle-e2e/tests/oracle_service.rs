@@ -12,7 +12,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use rustle_e2e::{comparable, recap, root, run_ansible, run_rustle_planned};
+use rustle_e2e::oracle::{Tool, run_both};
+use rustle_e2e::root;
 
 const BOOK: &str = "fixtures/playbooks/modules/service.yml";
 const TOOLS: [&str; 2] = ["a", "r"];
@@ -71,12 +72,6 @@ fn install_service(tool: &str) {
     assert!(status.success());
 }
 
-/// `text` with the tool's directory and service name made common.
-fn normalise(text: &str, dir: &Path, tool: &str) -> String {
-    text.replace(&dir.display().to_string(), "$OUT")
-        .replace(&service(tool), "rustle-test-svc-X")
-}
-
 /// What the tool's init script was asked to do, and its rc links.
 fn traces(tool: &str) -> (String, Vec<String>) {
     let name = service(tool);
@@ -105,25 +100,16 @@ fn both(tmp: &Path, args: &[&str], what: &str) -> (Vec<String>, Vec<String>) {
         install_service(tool);
     }
     let (a_dir, r_dir) = (tmp.join("a"), tmp.join("r"));
-    let a_var = format!("out={}", a_dir.display());
-    let r_var = format!("out={}", r_dir.display());
-    let ansible = run_ansible(&[&[BOOK, "-e", &a_var], args].concat());
-    let rustle = run_rustle_planned(&[BOOK, "-e", &r_var], args);
-    let a = normalise(&comparable(&ansible.stdout), &a_dir, "a");
-    let r = normalise(&comparable(&rustle.stderr), &r_dir, "r");
-    assert_eq!(
-        ansible.status.code(),
-        Some(0),
-        "ansible-playbook ({what}):\n{a}"
-    );
-    assert_eq!(a, r, "{what}");
-    assert_eq!(rustle.status.code(), Some(0), "rustle ({what}):\n{r}");
+    let recaps = run_both(BOOK, (&a_dir, &r_dir), args, what, &|tool, text| {
+        let own = service(if tool == Tool::Ansible { "a" } else { "r" });
+        text.replace(&own, "rustle-test-svc-X")
+    });
     assert_eq!(
         traces("a"),
         traces("r"),
         "{what}: what the init scripts did"
     );
-    (recap(&ansible.stdout), recap(&rustle.stderr))
+    recaps
 }
 
 #[test]

@@ -8,7 +8,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use rustle_e2e::{comparable, recap, run_ansible, run_rustle_planned, tree};
+use rustle_e2e::oracle::{Tool, run_both};
+use rustle_e2e::tree;
 
 const BOOK: &str = "fixtures/playbooks/modules/users.yml";
 
@@ -45,11 +46,9 @@ fn remove_accounts() {
     }
 }
 
-/// `text` with the tool's directory, name prefix and ids made common.
-fn normalise(text: &str, dir: &Path, (prefix, base): (&str, u32)) -> String {
-    let text = text
-        .replace(&dir.display().to_string(), "$OUT")
-        .replace(prefix, "rtX_");
+/// `text` with the tool's name prefix and ids made common.
+fn normalise(text: &str, (prefix, base): (&str, u32)) -> String {
+    let text = text.replace(prefix, "rtX_");
     let ids = regex::Regex::new(&format!(r"\b{}(\d\d)\b", base / 100)).expect("a valid regex");
     ids.replace_all(&text, "ID$1").into_owned()
 }
@@ -65,7 +64,8 @@ fn accounts(dir: &Path, tool: (&str, u32)) -> Vec<String> {
             if db == "/etc/shadow" && fields.len() > 2 {
                 fields[2] = "-";
             }
-            out.push(format!("{db}: {}", normalise(&fields.join(":"), dir, tool)));
+            let line = fields.join(":").replace(&dir.display().to_string(), "$OUT");
+            out.push(format!("{db}: {}", normalise(&line, tool)));
         }
     }
     out.sort();
@@ -100,20 +100,11 @@ impl Runs {
     /// `--tags state`), checks both succeed with the same normalised
     /// output, and returns their recaps.
     fn both(&self, args: &[&str], what: &str) -> (Vec<String>, Vec<String>) {
-        let a_var = format!("out={}", self.a_dir.display());
-        let r_var = format!("out={}", self.r_dir.display());
-        let ansible = run_ansible(&[&[BOOK, "-e", &a_var], args].concat());
-        let rustle = run_rustle_planned(&[BOOK, "-e", &r_var], args);
-        let a = normalise(&comparable(&ansible.stdout), &self.a_dir, ANSIBLE);
-        let r = normalise(&comparable(&rustle.stderr), &self.r_dir, RUSTLE);
-        assert_eq!(
-            ansible.status.code(),
-            Some(0),
-            "ansible-playbook ({what}):\n{a}"
-        );
-        assert_eq!(a, r, "{what}");
-        assert_eq!(rustle.status.code(), Some(0), "rustle ({what}):\n{r}");
-        (recap(&ansible.stdout), recap(&rustle.stderr))
+        let dirs = (self.a_dir.as_path(), self.r_dir.as_path());
+        run_both(BOOK, dirs, args, what, &|tool, text| match tool {
+            Tool::Ansible => normalise(text, ANSIBLE),
+            Tool::Rustle => normalise(text, RUSTLE),
+        })
     }
 
     fn same_state(&self, what: &str) {

@@ -122,21 +122,9 @@ pub fn getspnam(target: &dyn Target, name: &str) -> Option<SpEntry> {
     parse_shadow(&text, name)
 }
 
-/// `get_bin_path`: the tool in the system directories Ansible adds to
-/// `PATH`, or its bare name for the target's `PATH` to find.
+/// `get_bin_path`, or the bare name for the target's `PATH` to find.
 pub fn bin_path(target: &dyn Target, name: &str) -> String {
-    const DIRS: [&str; 6] = [
-        "/usr/sbin",
-        "/sbin",
-        "/usr/local/sbin",
-        "/usr/bin",
-        "/bin",
-        "/usr/local/bin",
-    ];
-    DIRS.iter()
-        .map(|d| format!("{d}/{name}"))
-        .find(|p| matches!(target.stat(p, true), Ok(Some(_))))
-        .unwrap_or_else(|| name.to_owned())
+    super::bin::get_bin_path(target, name, &[]).unwrap_or_else(|| name.to_owned())
 }
 
 /// What `run_command` returns: exit code, stdout and stderr.

@@ -34,6 +34,7 @@ use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
+use super::bin::get_bin_path;
 use super::cron::splitlines;
 use super::{Module, ModuleCtx, ModuleResult, Outcome};
 use crate::target::ExecRequest;
@@ -83,14 +84,6 @@ const APT_LISTS_PATH: &str = "/var/lib/apt/lists";
 const APT_UPDATE_SUCCESS_STAMP_PATH: &str = "/var/lib/apt/periodic/update-success-stamp";
 const APT_MARK_INVALID_OP: &str = "Invalid operation";
 const APT_MARK_INVALID_OP_DEB6: &str = "Usage: apt-mark [options] {markauto|unmarkauto} packages";
-const BIN_DIRS: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
 
 impl Module for Apt {
     fn params(&self) -> &'static [&'static str] {
@@ -470,10 +463,7 @@ impl Run<'_> {
     }
 
     fn bin_path(&self, name: &str) -> Option<String> {
-        BIN_DIRS
-            .iter()
-            .map(|d| format!("{d}/{name}"))
-            .find(|p| matches!(self.ctx.target.stat(p, true), Ok(Some(s)) if s.mode & 0o111 != 0))
+        get_bin_path(self.ctx.target, name, &[])
     }
 
     fn main(&mut self, args: &Args) -> Step<()> {
@@ -1249,48 +1239,13 @@ struct InstallOpts {
 /// another manager fails naming it.
 pub struct Package;
 
-const PACKAGE_PARAMS: &[&str] = &[
-    "allow-change-held-packages",
-    "allow-downgrade",
-    "allow-downgrades",
-    "allow-unauthenticated",
-    "allow_change_held_packages",
-    "allow_downgrade",
-    "allow_downgrades",
-    "allow_unauthenticated",
-    "auto_install_module_deps",
-    "autoclean",
-    "autoremove",
-    "cache_valid_time",
-    "clean",
-    "deb",
-    "default-release",
-    "default_release",
-    "dpkg_options",
-    "fail_on_autoremove",
-    "force",
-    "force_apt_get",
-    "install-recommends",
-    "install_recommends",
-    "lock_timeout",
-    "name",
-    "only_upgrade",
-    "package",
-    "pkg",
-    "policy_rc_d",
-    "purge",
-    "state",
-    "update-cache",
-    "update_cache",
-    "update_cache_retries",
-    "update_cache_retry_max_delay",
-    "upgrade",
-    "use",
-];
-
 impl Module for Package {
     fn params(&self) -> &'static [&'static str] {
-        PACKAGE_PARAMS
+        PARAMS
+    }
+
+    fn extra_params(&self) -> &'static [&'static str] {
+        &["use"]
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {

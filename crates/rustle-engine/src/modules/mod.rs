@@ -7,6 +7,7 @@ mod accounts;
 mod apt;
 mod args;
 mod assert;
+mod bin;
 mod blockinfile;
 mod command;
 mod copy;
@@ -109,6 +110,12 @@ pub trait Module: Sync {
     /// Accepted arguments (aliases included); others fail the task.
     fn params(&self) -> &'static [&'static str];
 
+    /// Accepted beyond [`Module::params`], for an action that takes its
+    /// module's arguments and some of its own (`package`'s `use`).
+    fn extra_params(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Arguments the module evaluates itself, passed unrendered.
     fn raw_args(&self) -> &'static [&'static str] {
         &[]
@@ -183,17 +190,17 @@ pub fn check_params(module: &dyn Module, name: &str, args: &Vars) -> Result<(), 
     if module.free_args() {
         return Ok(());
     }
-    let params = module.params();
+    let params = || module.params().iter().chain(module.extra_params());
     let mut unknown: Vec<&str> = args
         .keys()
         .map(String::as_str)
-        .filter(|k| !params.contains(k))
+        .filter(|k| !params().any(|p| p == k))
         .collect();
     if unknown.is_empty() {
         return Ok(());
     }
     unknown.sort_unstable();
-    let mut supported = params.to_vec();
+    let mut supported: Vec<&str> = params().copied().collect();
     supported.sort_unstable();
     Err(ModuleError(format!(
         "Unsupported parameters for ({name}) module: {}. Supported parameters include: {}.",

@@ -25,6 +25,7 @@ use serde_json::{Value as Json, json};
 
 use super::accounts::Ran;
 use super::args::py_repr;
+use super::bin::{get_bin_path, searched_path};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::{ExecRequest, FileKind};
 
@@ -65,21 +66,12 @@ pub(super) fn finish(step: Step<Vars>, warnings: Vec<String>) -> ModuleResult {
     Ok(Outcome::new(r))
 }
 
-/// Where `get_bin_path` looks, with service.py's `opt_dirs` first.
-const BIN_DIRS: [&str; 6] = [
-    "/sbin",
-    "/usr/sbin",
-    "/bin",
-    "/usr/bin",
-    "/usr/local/sbin",
-    "/usr/local/bin",
-];
+/// service.py's `opt_dirs` for `get_bin_path`.
+const OPT_DIRS: [&str; 4] = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"];
 
-/// `get_bin_path`: an executable file named `name` in `dirs`.
-pub(super) fn bin_path(ctx: &ModuleCtx, name: &str, dirs: &[&str]) -> Option<String> {
-    dirs.iter().map(|d| format!("{d}/{name}")).find(|p| {
-        matches!(ctx.target.stat(p, true), Ok(Some(st)) if st.kind != FileKind::Dir && st.mode & 0o111 != 0)
-    })
+/// `get_bin_path` with service.py's `opt_dirs`.
+pub(super) fn bin_path(ctx: &ModuleCtx, name: &str) -> Option<String> {
+    get_bin_path(ctx.target, name, &OPT_DIRS)
 }
 
 pub(super) fn exists(ctx: &ModuleCtx, path: &str) -> bool {
@@ -385,7 +377,7 @@ impl<'a, 'c> Linux<'a, 'c> {
 
     fn get_service_tools(&mut self) -> Step<()> {
         let ctx = self.ctx;
-        let location = |b: &str| bin_path(ctx, b, &BIN_DIRS);
+        let location = |b: &str| bin_path(ctx, b);
         let initscript = format!("/etc/init.d/{}", self.name);
         if matches!(ctx.target.stat(&initscript, true), Ok(Some(st)) if st.kind == FileKind::File) {
             self.svc_initscript = Some(initscript);
@@ -427,10 +419,10 @@ impl<'a, 'c> Linux<'a, 'c> {
     }
 
     fn check_ps(&mut self, pattern: &str) -> Step<()> {
-        let Some(ps) = bin_path(self.ctx, "ps", &BIN_DIRS) else {
+        let Some(ps) = bin_path(self.ctx, "ps") else {
             return fail(format!(
                 "Failed to find required executable \"ps\" in paths: {}",
-                BIN_DIRS.join(":")
+                searched_path(&OPT_DIRS)
             ));
         };
         let ran = self.exec(&format!("{ps} auxww"), How::Plain)?;

@@ -18,20 +18,11 @@ use rustle_format::Vars;
 use serde_json::json;
 
 use super::args::Args;
-use super::service::{How, Step, Stop, bin_path, exists, fail, finish, run_line, sysv_is_enabled};
+use super::bin::{get_bin_path, searched_path};
+use super::service::{How, Step, Stop, exists, fail, finish, run_line, sysv_is_enabled};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, result};
 
 pub struct Systemd;
-
-/// `get_bin_path`'s search: `PATH` then the sbin directories.
-const PATH_DIRS: [&str; 6] = [
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
 
 struct Params {
     unit: Option<String>,
@@ -218,7 +209,7 @@ impl Run<'_, '_> {
             return root.ino != proc_root.ino || root.dev != proc_root.dev;
         }
         let mut fs_root_ino = 2;
-        if let Some(stat) = bin_path(self.ctx, "stat", &PATH_DIRS)
+        if let Some(stat) = get_bin_path(self.ctx.target, "stat", &[])
             && let Ok(ran) = run_line(self.ctx, &format!("{stat} -f --format=%T /"), How::Plain)
         {
             if ran.out.contains("btrfs") {
@@ -255,10 +246,10 @@ impl Run<'_, '_> {
                 }
             }
         }
-        let Some(mut systemctl) = bin_path(self.ctx, "systemctl", &PATH_DIRS) else {
+        let Some(mut systemctl) = get_bin_path(self.ctx.target, "systemctl", &[]) else {
             return fail(format!(
                 "Failed to find required executable \"systemctl\" in paths: {}",
-                PATH_DIRS.join(":")
+                searched_path(&[])
             ));
         };
         if p.scope != "system" {
