@@ -233,3 +233,14 @@ fn throttle_and_rate_limit_space_the_hosts() {
         assert!(gap_ms >= 400, "starts {gap_ms} ms apart at 2/s: {starts:?}");
     }
 }
+
+/// `pause` bypasses the host loop as in ansible-core: the first host runs
+/// it (its condition decides) and alone gets the result; the controller's
+/// "Pausing for" lines; no waiting for a prompt without a terminal.
+#[test]
+fn pause_runs_once_on_the_first_host_as_ansible() {
+    assert_eq!(
+        same_as_ansible("fixtures/playbooks/hosts/pause.yml"),
+        Some(0)
+    );
+}

@@ -8,6 +8,8 @@
 //! - `run_once`: the first live host of the batch runs the task; the
 //!   variables and facts it produced go to every live host of the batch
 //!   (its notifications do not), and a failure there is fatal to the batch.
+//! - an action that bypasses the host loop (`pause`): the first live host
+//!   runs it for itself alone, and a failure there is fatal to the batch.
 //! - `any_errors_fatal`: a host failing the task stops every host of the
 //!   batch (they are not counted as failed) and they sit out later plays.
 //! - `max_fail_percentage`: after each task, when the hosts failed so far
@@ -42,6 +44,9 @@ pub struct Cut {
     pub to: u32,
     /// Only the first live host runs it; the others get its outcome.
     pub run_once: bool,
+    /// Only the first live host runs it, for itself (an action that
+    /// bypasses the host loop, `pause`).
+    pub bypass: bool,
     /// A failure here stops every host of the batch.
     pub fatal: bool,
     /// Reads other hosts' variables.
@@ -62,6 +67,7 @@ impl Cut {
             from,
             to,
             run_once: false,
+            bypass: false,
             fatal: false,
             hostvars: false,
             delegate: false,
@@ -111,7 +117,10 @@ pub fn cuts(play: &Play, pp: &PlannedPlay) -> Vec<Cut> {
             from: step,
             to: step + 1,
             run_once: task.block.is_none() && task.keywords.get("run_once").is_some_and(truthy),
-            fatal: reason("any_errors_fatal") || reason("run_once"),
+            bypass: reason("bypasses the host loop"),
+            fatal: reason("any_errors_fatal")
+                || reason("run_once")
+                || reason("bypasses the host loop"),
             hostvars: syncs.iter().any(|s| s.reason.contains("hostvars")),
             delegate: reason("delegate_to"),
             limit,
@@ -286,7 +295,11 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             let Some(&first) = live.first() else {
                 return Ok(BatchEnd::Done);
             };
-            let runners = if cut.run_once { &live[..1] } else { &live[..] };
+            let runners = if cut.run_once || cut.bypass {
+                &live[..1]
+            } else {
+                &live[..]
+            };
             let before = self.hosts[first].state.clone();
             self.run_cut(pp, cut, runners, names.clone())?;
             if cut.run_once && self.hosts[first].live() {

@@ -301,12 +301,20 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "{line}")
     }
 
-    /// The result as Ansible dumps it: internal keys dropped, `changed`
+    /// The result as Ansible dumps it: internal keys dropped (and the
+    /// warnings, deprecations and exception the callback pops), `changed`
     /// dropped for debug, indented when the module asks to be always shown.
     fn dump(&self, result: &Value, how: Dump) -> String {
         let mut r = result.clone();
         if let Value::Object(m) = &mut r {
-            m.retain(|k, _| !k.starts_with("_ansible") && k != "invocation" && k != "exception");
+            m.retain(|k, _| {
+                !k.starts_with("_ansible")
+                    && !k.starts_with("_rustle")
+                    && !matches!(
+                        k.as_str(),
+                        "invocation" | "exception" | "warnings" | "deprecations"
+                    )
+            });
             if self.verbosity < 3 {
                 m.remove("diff");
             }

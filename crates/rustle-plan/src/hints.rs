@@ -71,6 +71,10 @@ fn walk(
     }
 }
 
+/// Actions whose plugin sets `BYPASS_HOST_LOOP`: ansible-core's linear
+/// strategy sends them to the first host only (and any failure is fatal).
+const BYPASS_HOST_LOOP: &[&str] = &["pause"];
+
 fn truthy(v: Option<&Value>) -> bool {
     v.is_some_and(rustle_format::keywords::truthy)
 }
@@ -127,6 +131,9 @@ fn classify(
     }
     if run_once {
         syncs.push(sync("run_once: every host gets the one result"));
+    }
+    if BYPASS_HOST_LOOP.contains(&short) {
+        syncs.push(sync("bypasses the host loop: the first host runs it"));
     }
     if kw.contains_key("delegate_to") {
         syncs.push(sync("delegate_to: runs on another host"));

@@ -22,6 +22,7 @@ mod group;
 mod known_hosts;
 mod lineinfile;
 mod meta;
+mod pause;
 mod ping;
 mod raw;
 mod replace;
@@ -47,6 +48,7 @@ use crate::{FileSource, Target};
 
 pub use args::Args;
 pub use meta::{MetaAction, meta_skipped};
+pub use pause::DISPLAY_KEY;
 
 /// What a module may use while it runs.
 pub struct ModuleCtx<'a> {
@@ -153,6 +155,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
     ("package", &apt::Package),
+    ("pause", &pause::Pause),
     ("ping", &ping::Ping),
     ("raw", &raw::Raw),
     ("replace", &replace::Replace),
@@ -207,6 +210,17 @@ pub fn check_params(module: &dyn Module, name: &str, args: &Vars) -> Result<(), 
         unknown.join(", "),
         supported.join(", ")
     )))
+}
+
+/// An action plugin's own failure (AnsibleActionFail): shown as
+/// `Task failed: <msg>`, without the "Module failed" of module failures.
+pub(crate) fn action_failed(msg: &str) -> Outcome {
+    Outcome::new(result([
+        ("changed", Json::Bool(false)),
+        ("failed", Json::Bool(true)),
+        ("msg", Json::String(msg.to_owned())),
+        ("_ansible_action_fail", Json::Bool(true)),
+    ]))
 }
 
 /// A result map from `(key, value)` pairs, in order.

@@ -21,7 +21,7 @@ use serde_json::{Value as Json, json};
 
 use super::args::{Args, expand_user};
 use super::fileattrs::{Accounts, Db, FileArgs, add_path_info, stat};
-use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
+use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, action_failed, result};
 use crate::target::{ExecRequest, FileKind};
 use crate::util::mode::parse_mode;
 use crate::util::shell::quote;
@@ -108,17 +108,6 @@ impl Module for Unarchive {
         let _ = ctx.target.remove(&tmp);
         outcome
     }
-}
-
-/// An action plugin's own failure (AnsibleActionFail): shown as
-/// `Task failed: <msg>`, without the "Module failed" of module failures.
-fn action_failed(msg: &str) -> Outcome {
-    Outcome::new(result([
-        ("changed", json!(false)),
-        ("failed", json!(true)),
-        ("msg", json!(msg)),
-        ("_ansible_action_fail", json!(true)),
-    ]))
 }
 
 /// The action's `_find_needle` failure for a controller `src` outside a

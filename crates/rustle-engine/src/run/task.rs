@@ -8,7 +8,7 @@ use super::item::{ItemRun, failed_result, status_of};
 use super::loops::loop_items;
 use super::{Flow, HostRun, PlayState};
 use crate::become_user::{Become, Method};
-use crate::modules::{Effect, MetaAction, Module, meta_skipped, resolve};
+use crate::modules::{DISPLAY_KEY, Effect, MetaAction, Module, meta_skipped, resolve};
 use crate::template::{Templar, TemplateError};
 use rustle_format::Secret;
 
@@ -55,7 +55,9 @@ impl HostRun<'_> {
         }
         let name = display_name(state, task, &templar);
         self.emit_start(&key, &name, task);
-        let done = self.execute(state, (&key, &name), task, module, &templar);
+        let mut done = self.execute(state, (&key, &name), task, module, &templar);
+        // Lines for exec to print, not part of what is registered.
+        let display = done.result.remove(DISPLAY_KEY);
         let status = status_of(&done.result);
         let ignored = status == Status::Failed && done.ignore_errors;
         let changed = done.result.get("changed") == Some(&json!(true));
@@ -72,6 +74,9 @@ impl HostRun<'_> {
         if done.diff {
             // Tells the display to print the result's `diff` (`--diff`).
             shown["_ansible_diff"] = json!(true);
+        }
+        if let Some(display) = display {
+            shown[DISPLAY_KEY] = display;
         }
         if !notified.is_empty() {
             // As ansible-core's internal key: what `-vv` reports saved.
