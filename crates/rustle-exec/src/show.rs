@@ -186,7 +186,7 @@ impl<'d, W: Write> Show<'d, W> {
                 // What the controller prints while the action runs
                 // (`pause`'s "Pausing for N seconds").
                 for line in strings(result, "_rustle_display") {
-                    self.display.line(&line)?;
+                    self.display.line(line)?;
                 }
                 let is_loop = result.get("results").is_some_and(|r| r.is_array());
                 if *status == Status::Failed && !is_loop {
