@@ -137,6 +137,36 @@ pub struct Role {
     pub allow_duplicates: bool,
 }
 
+/// Actions that read a file from the controller.
+const SRC_ACTIONS: &[&str] = &["copy", "template", "script", "unarchive"];
+
+impl Task {
+    /// The controller file the task reads, as written: `src` of copy,
+    /// template and unarchive (unless `remote_src`), the first word of a
+    /// script's command line. Parse embeds it; slices keep it.
+    pub fn controller_src(&self) -> Option<&str> {
+        let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        if !SRC_ACTIONS.contains(&short)
+            || self
+                .args
+                .get("remote_src")
+                .is_some_and(crate::keywords::truthy)
+        {
+            return None;
+        }
+        match self.args.get("src") {
+            Some(serde_json::Value::String(src)) => Some(src),
+            _ if short == "script" => self
+                .args
+                .get("_raw_params")
+                .or_else(|| self.args.get("cmd"))
+                .and_then(serde_json::Value::as_str)
+                .and_then(|line| line.split_whitespace().next()),
+            _ => None,
+        }
+    }
+}
+
 /// The directory under a role or playbook where an action's `src` lives.
 pub fn src_subdir(action: &str) -> &'static str {
     let short = action.rsplit('.').next().unwrap_or(action);

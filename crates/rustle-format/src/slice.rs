@@ -224,7 +224,7 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
         }
         return;
     }
-    if let Some(serde_json::Value::String(src)) = task.args.get("src") {
+    if let Some(src) = task.controller_src() {
         let subdir = crate::src_subdir(&task.action);
         // A templated `src` wants every file under the directories it can
         // resolve into (kept as `dir/` prefixes).

@@ -26,9 +26,6 @@ const FREE_FORM: &[&str] = &[
     "win_shell",
 ];
 
-/// Modules whose `src` names a controller file that deploy must embed.
-const SRC_MODULES: &[&str] = &["copy", "template", "script", "unarchive"];
-
 /// The short name of an action: `ansible.builtin.copy` -> `copy`.
 pub fn short_action(action: &str) -> &str {
     action
@@ -626,26 +623,18 @@ fn task_files(
         }
         return Ok(());
     }
-    let action = short_action(&t.action);
-    if !SRC_MODULES.contains(&action) || t.args.get("remote_src").is_some_and(keywords::truthy) {
+    let Some(src) = t.controller_src() else {
         return Ok(());
-    }
-    let src = match (action, t.args.get("src"), t.args.get("_raw_params")) {
-        (_, Some(Value::String(s)), _) => s.clone(),
-        ("script", None, Some(Value::String(s))) => {
-            s.split_whitespace().next().unwrap_or_default().to_owned()
-        }
-        _ => return Ok(()),
     };
-    let subdir = src_subdir(action);
-    if let Some(dirs) = src_dirs(&src, subdir, role) {
+    let subdir = src_subdir(&t.action);
+    if let Some(dirs) = src_dirs(src, subdir, role) {
         // Templated: every file it could render to, found at run time.
         for dir in dirs {
             add_tree(&dir, &playbook_dir.join(&dir), out)?;
         }
         return Ok(());
     }
-    for key in src_candidates(&src, subdir, role) {
+    for key in src_candidates(src, subdir, role) {
         let path = playbook_dir.join(&key);
         if path.is_file() {
             add_file(key, &path, out)?;

@@ -4,6 +4,7 @@
 //! point from an action name to its module.
 
 mod accounts;
+mod action;
 mod apt;
 mod args;
 mod assert;
@@ -26,6 +27,7 @@ mod pause;
 mod ping;
 mod raw;
 mod replace;
+mod script;
 mod service;
 mod set_fact;
 mod setup;
@@ -159,6 +161,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("ping", &ping::Ping),
     ("raw", &raw::Raw),
     ("replace", &replace::Replace),
+    ("script", &script::Script),
     ("service", &service::Service),
     ("set_fact", &set_fact::SetFact),
     ("setup", &setup::Setup),
@@ -210,17 +213,6 @@ pub fn check_params(module: &dyn Module, name: &str, args: &Vars) -> Result<(), 
         unknown.join(", "),
         supported.join(", ")
     )))
-}
-
-/// An action plugin's own failure (AnsibleActionFail): shown as
-/// `Task failed: <msg>`, without the "Module failed" of module failures.
-pub(crate) fn action_failed(msg: &str) -> Outcome {
-    Outcome::new(result([
-        ("changed", Json::Bool(false)),
-        ("failed", Json::Bool(true)),
-        ("msg", Json::String(msg.to_owned())),
-        ("_ansible_action_fail", Json::Bool(true)),
-    ]))
 }
 
 /// A result map from `(key, value)` pairs, in order.

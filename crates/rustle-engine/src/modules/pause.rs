@@ -12,8 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value as Json, json};
 
+use super::action::action_failed;
 use super::args::{Args, py_repr, type_name};
-use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, action_failed, result};
+use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::util::time::format_timestamp;
 
 pub struct Pause;

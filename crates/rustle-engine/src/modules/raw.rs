@@ -2,6 +2,7 @@
 //! (`/bin/sh -c`, or `executable`), with no module machinery: always
 //! "changed", failed on a non-zero exit code.
 
+use rustle_format::Vars;
 use serde_json::json;
 
 use super::command::lines;
@@ -27,26 +28,43 @@ impl Module for Raw {
                 ("msg", json!("check mode not supported for raw")),
             ])));
         }
-        let mut req = ExecRequest::new([shell.as_str(), "-c", cmd.as_str()]);
-        req.env = ctx.env.to_vec();
-        let out = ctx
-            .target
-            .exec(&req)
-            .map_err(|e| ModuleError::new(format!("{shell}: {e}")))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let mut r = result([
-            ("changed", json!(true)),
-            ("rc", json!(out.rc)),
-            ("stdout", json!(stdout)),
-            ("stdout_lines", lines(&stdout)),
-            ("stderr", json!(stderr)),
-            ("stderr_lines", lines(&stderr)),
-        ]);
-        if out.rc != 0 {
-            r.insert("failed".into(), json!(true));
-            r.insert("msg".into(), json!("non-zero return code"));
-        }
-        Ok(Outcome::new(r))
+        Ok(Outcome::new(low_level_execute(ctx, &shell, &cmd, None)?))
     }
+}
+
+/// ansible-core's `_low_level_execute_command`: `cmd` through `shell -c`
+/// (after `cd chdir &&`), in the task's environment; the result has `rc`,
+/// `stdout`, `stderr` and their `_lines`, is changed, and fails with
+/// "non-zero return code" on a non-zero exit code.
+pub(super) fn low_level_execute(
+    ctx: &ModuleCtx,
+    shell: &str,
+    cmd: &str,
+    chdir: Option<&str>,
+) -> Result<Vars, ModuleError> {
+    let cmd = match chdir {
+        Some(dir) => format!("cd {} && {cmd}", shlex::try_quote(dir).unwrap_or_default()),
+        None => cmd.to_owned(),
+    };
+    let mut req = ExecRequest::new([shell, "-c", cmd.as_str()]);
+    req.env = ctx.env.to_vec();
+    let out = ctx
+        .target
+        .exec(&req)
+        .map_err(|e| ModuleError::new(format!("{shell}: {e}")))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let mut r = result([
+        ("changed", json!(true)),
+        ("rc", json!(out.rc)),
+        ("stdout", json!(stdout)),
+        ("stdout_lines", lines(&stdout)),
+        ("stderr", json!(stderr)),
+        ("stderr_lines", lines(&stderr)),
+    ]);
+    if out.rc != 0 {
+        r.insert("failed".into(), json!(true));
+        r.insert("msg".into(), json!("non-zero return code"));
+    }
+    Ok(r)
 }

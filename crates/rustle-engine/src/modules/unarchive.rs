@@ -19,9 +19,10 @@
 
 use serde_json::{Value as Json, json};
 
+use super::action::{action_failed, host_temp_dir, not_found};
 use super::args::{Args, expand_user};
 use super::fileattrs::{Accounts, Db, FileArgs, add_path_info, stat};
-use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, action_failed, result};
+use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::{ExecRequest, FileKind};
 use crate::util::mode::parse_mode;
 use crate::util::shell::quote;
@@ -84,7 +85,7 @@ impl Module for Unarchive {
         } else {
             match ctx.files.find(&src) {
                 Ok((_, bytes)) => Some(bytes),
-                Err(_) => return Ok(not_found(ctx, &src)),
+                Err(_) => return Ok(not_found(ctx, &src, "files")),
             }
         };
         if stat(ctx, &dest, true)?.is_none_or(|s| s.kind != FileKind::Dir) {
@@ -108,47 +109,6 @@ impl Module for Unarchive {
         let _ = ctx.target.remove(&tmp);
         outcome
     }
-}
-
-/// The action's `_find_needle` failure for a controller `src` outside a
-/// role: where it looked, as ansible-core lists it.
-fn not_found(ctx: &ModuleCtx, src: &str) -> Outcome {
-    let places = if src.starts_with('/') {
-        vec![src.to_owned()]
-    } else {
-        let dir = match ctx.templar.eval("playbook_dir") {
-            Ok(Json::String(dir)) => dir,
-            _ => ".".to_owned(),
-        };
-        let two = [format!("{dir}/files/{src}"), format!("{dir}/{src}")];
-        two.iter().chain(&two).cloned().collect()
-    };
-    let msg = format!(
-        "Task failed: Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\n\
-         If you are using a module and expect the file to exist on the remote, see the remote_src option",
-        places.join("\n\t")
-    );
-    Outcome::new(result([
-        ("changed", json!(false)),
-        ("failed", json!(true)),
-        ("msg", json!(msg)),
-    ]))
-}
-
-fn host_temp_dir(ctx: &ModuleCtx) -> Result<String, ModuleError> {
-    let out = ctx
-        .target
-        .exec(&ExecRequest::new(["mktemp", "-d"]))
-        .map_err(|e| ModuleError::new(format!("mktemp: {e}")))?;
-    let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if out.rc != 0 || dir.is_empty() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(ModuleError::new(format!(
-            "Failed to create a temporary directory on the host: {}",
-            err.trim()
-        )));
-    }
-    Ok(dir)
 }
 
 /// The module's part: `src` is on the host. `bytes` is the archive when

@@ -193,8 +193,8 @@ fn aggregate(results: Vec<Vars>) -> Vars {
         Json::Array(results.iter().cloned().map(Json::Object).collect()),
     );
     out.insert("changed".into(), json!(changed));
+    out.insert("skipped".into(), json!(all_skipped));
     let msg = if all_skipped {
-        out.insert("skipped".into(), json!(true));
         "All items skipped"
     } else if failed {
         out.insert("failed".into(), json!(true));

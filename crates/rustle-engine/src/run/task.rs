@@ -84,7 +84,8 @@ impl HostRun<'_> {
         }
         let rescued = status == Status::Failed && !ignored && state.rescuable;
         if status == Status::Failed && !ignored {
-            self.last_failure = Some((failed_task(task, &name), shown.clone()));
+            let result = shown.as_object().map_or(Json::Null, registered);
+            self.last_failure = Some((failed_task(task, &name), result));
         }
         self.emit_result(key, name, task, status, (ignored, rescued), shown);
         if rescued {
@@ -211,7 +212,7 @@ impl HostRun<'_> {
             }
         }
         if let Some(register) = &task.register {
-            self.set_host_var(register, Json::Object(result.clone()));
+            self.set_host_var(register, registered(result));
         }
     }
 
@@ -428,4 +429,31 @@ pub(super) fn shown_item(result: &Vars, t: &TaskCtx) -> Json {
         shown["_ansible_diff"] = json!(true);
     }
     shown
+}
+
+/// A result as `register` (and `ansible_failed_result`) keeps it:
+/// without internal keys, and with ansible-core 2.19's placeholder
+/// `exception` on a failed result (or loop item) that has none.
+fn registered(result: &Vars) -> Json {
+    fn clean(r: &Vars) -> Vars {
+        let mut r: Vars = r
+            .iter()
+            .filter(|(k, _)| !k.starts_with("_ansible") && !k.starts_with("_rustle"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let failed = r.get("failed") == Some(&json!(true));
+        if failed && !r.contains_key("results") && !r.contains_key("exception") {
+            r.insert("exception".into(), json!("(traceback unavailable)"));
+        }
+        r
+    }
+    let mut out = clean(result);
+    if let Some(Json::Array(items)) = out.get_mut("results") {
+        for item in items.iter_mut() {
+            if let Json::Object(m) = item {
+                *m = clean(m);
+            }
+        }
+    }
+    Json::Object(out)
 }

@@ -1,0 +1,60 @@
+//! What action plugins share: their own failures, finding a controller
+//! file as `_find_needle` reports it, and a temporary directory on the
+//! host for what they transfer.
+
+use serde_json::{Value as Json, json};
+
+use super::{ModuleCtx, ModuleError, Outcome, result};
+use crate::target::ExecRequest;
+
+/// An action plugin's own failure (AnsibleActionFail): shown as
+/// `Task failed: <msg>`, without the "Module failed" of module failures.
+pub(crate) fn action_failed(msg: &str) -> Outcome {
+    Outcome::new(result([
+        ("changed", Json::Bool(false)),
+        ("failed", Json::Bool(true)),
+        ("msg", Json::String(msg.to_owned())),
+        ("_ansible_action_fail", Json::Bool(true)),
+    ]))
+}
+
+/// The action's `_find_needle` failure for a controller `src` outside a
+/// role: where it looked, as ansible-core lists it.
+pub(super) fn not_found(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outcome {
+    let places = if src.starts_with('/') {
+        vec![src.to_owned()]
+    } else {
+        let dir = match ctx.templar.eval("playbook_dir") {
+            Ok(Json::String(dir)) => dir,
+            _ => ".".to_owned(),
+        };
+        let two = [format!("{dir}/{subdir}/{src}"), format!("{dir}/{src}")];
+        two.iter().chain(&two).cloned().collect()
+    };
+    let msg = format!(
+        "Task failed: Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\n\
+         If you are using a module and expect the file to exist on the remote, see the remote_src option",
+        places.join("\n\t")
+    );
+    Outcome::new(result([
+        ("changed", json!(false)),
+        ("failed", json!(true)),
+        ("msg", json!(msg)),
+    ]))
+}
+
+pub(super) fn host_temp_dir(ctx: &ModuleCtx) -> Result<String, ModuleError> {
+    let out = ctx
+        .target
+        .exec(&ExecRequest::new(["mktemp", "-d"]))
+        .map_err(|e| ModuleError::new(format!("mktemp: {e}")))?;
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if out.rc != 0 || dir.is_empty() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(ModuleError::new(format!(
+            "Failed to create a temporary directory on the host: {}",
+            err.trim()
+        )));
+    }
+    Ok(dir)
+}
