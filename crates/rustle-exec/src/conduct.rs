@@ -51,8 +51,9 @@ pub struct Cut {
     pub fatal: bool,
     /// Reads other hosts' variables.
     pub hostvars: bool,
-    /// Has `delegate_to`: the engine runs it in exec, which reaches the
-    /// delegated hosts.
+    /// Has `delegate_to`, or writes on the controller (`fetch`): the
+    /// engine runs it in exec, which reaches the delegated hosts and the
+    /// controller.
     pub delegate: bool,
     /// At most this many hosts run it at once (`throttle`, one for a
     /// global-exclusive task).
@@ -122,7 +123,7 @@ pub fn cuts(play: &Play, pp: &PlannedPlay) -> Vec<Cut> {
                 || reason("run_once")
                 || reason("bypasses the host loop"),
             hostvars: syncs.iter().any(|s| s.reason.contains("hostvars")),
-            delegate: reason("delegate_to"),
+            delegate: reason("delegate_to") || reason("controller:"),
             limit,
             per_second,
         });

@@ -450,7 +450,15 @@ fn is_action_plugin(action: &str) -> bool {
     let short = action.rsplit('.').next().unwrap_or(action);
     matches!(
         short,
-        "assert" | "fail" | "debug" | "set_fact" | "include_vars" | "pause" | "raw" | "script"
+        "assert"
+            | "fail"
+            | "debug"
+            | "set_fact"
+            | "include_vars"
+            | "pause"
+            | "raw"
+            | "script"
+            | "fetch"
     )
 }
 

@@ -225,6 +225,13 @@ impl<'d, W: Write> Show<'d, W> {
         action: &str,
         result: &serde_json::Value,
     ) -> std::io::Result<()> {
+        // The error an action reports after replacing its module's message
+        // (fetch over slurp): Ansible's report names the module's.
+        if let Some(error) = result.get("_rustle_error").and_then(|e| e.as_str()) {
+            let origin = self.origin(key);
+            let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
+            return self.display.error(action, error, origin);
+        }
         let msg = result
             .get("msg")
             .and_then(|m| m.as_str())

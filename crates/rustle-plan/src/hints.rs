@@ -132,6 +132,9 @@ fn classify(
     if run_once {
         syncs.push(sync("run_once: every host gets the one result"));
     }
+    if short == "fetch" {
+        syncs.push(sync("controller: fetch writes the host's file there"));
+    }
     if BYPASS_HOST_LOOP.contains(&short) {
         syncs.push(sync("bypasses the host loop: the first host runs it"));
     }

@@ -15,6 +15,7 @@ mod copy;
 mod cron;
 mod debug;
 mod fail;
+mod fetch;
 mod file;
 mod fileattrs;
 mod find;
@@ -55,6 +56,9 @@ pub use pause::DISPLAY_KEY;
 /// What a module may use while it runs.
 pub struct ModuleCtx<'a> {
     pub target: &'a dyn Target,
+    /// The controller's filesystem, when the engine runs in exec (`fetch`
+    /// writes there); `None` in a runner.
+    pub controller: Option<&'a dyn Target>,
     pub files: &'a dyn FileSource,
     /// The task's variables, for modules that evaluate expressions.
     pub templar: &'a Templar,
@@ -148,6 +152,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("cron", &cron::Cron),
     ("debug", &debug::Debug),
     ("fail", &fail::Fail),
+    ("fetch", &fetch::Fetch),
     ("file", &file::File),
     ("find", &find::Find),
     ("gather_facts", &setup::Setup),

@@ -192,8 +192,15 @@ impl HostRun<'_> {
             },
             None => None,
         };
+        // The controller, where exec runs the engine (as the implicit
+        // localhost its delegates reach); a runner has none.
+        let controller = self
+            .delegates
+            .and_then(|d| d.delegate("localhost").ok())
+            .map(|d| d.target);
         let ctx = ModuleCtx {
             target: run_as.as_ref().map_or(base, |b| b as &dyn crate::Target),
+            controller: controller.as_deref().map(|c| c as &dyn crate::Target),
             files: &files,
             templar,
             check: t.check,

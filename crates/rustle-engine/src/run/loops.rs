@@ -59,11 +59,13 @@ impl HostRun<'_> {
                 control.label(&self.templar(state, t.task, Some(vars.clone())), item)
             };
             let mut run = self.run_attempts(state, t, Some(vars.clone()), (key, name));
-            run.result.extend(vars);
             let status = status_of(&run.result);
+            // `failed` comes before the loop's variables, as ansible-core
+            // adds them.
             if status != Status::Skipped {
                 run.result.entry("failed").or_insert(json!(false));
             }
+            run.result.extend(vars);
             (self.emit)(Event::ItemResult {
                 host: self.slice.host.clone(),
                 key: key.clone(),
