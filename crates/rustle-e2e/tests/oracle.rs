@@ -474,3 +474,11 @@ fn verbose_output_matches_ansible() {
         assert_eq!(ansible.status.code(), rustle.status.code());
     }
 }
+
+/// Lookups and `with_<lookup>` loops as ansible-playbook runs them on the
+/// controller: files, templates, the environment, commands, ini and csv
+/// files, passwords, and the pure ones.
+#[test]
+fn lookups_match_ansible() {
+    same_as_ansible("fixtures/playbooks/lookups/lookups.yml", "out");
+}

@@ -774,9 +774,14 @@ fn with_lookups_as_the_parser_writes_them() {
     assert_eq!(msgs(0), vec![json!(1), json!(2), json!(3)]);
     assert_eq!(msgs(1), vec![json!([1, 2]), json!(3)]);
     assert_eq!(msgs(2), vec![json!({"key": "a", "value": 1})]);
+    // A controller lookup fails in a process that is not the controller
+    // (a runner); rustle-exec, the controller, runs such tasks itself.
     assert_eq!(
         r.result(3).result["msg"],
-        json!("with_fileglob is not supported yet")
+        json!(
+            "Task failed: The lookup plugin 'fileglob' failed: the 'fileglob' lookup runs on \
+             the controller, and this task runs in a runner on the host"
+        )
     );
 }
 

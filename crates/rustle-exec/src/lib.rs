@@ -69,6 +69,8 @@ pub fn execute(
     events: impl Write,
     human: impl Write,
 ) -> Result<i32, ExecError> {
+    // Lookups run here, on the controller, as in Ansible.
+    rustle_engine::template::lookups::on_controller();
     let show = show::Show::new(doc, Display::new(human, opts.verbosity, opts.palette));
     conduct::Conductor::new(doc, opts, events, show)?.run()
 }

@@ -142,3 +142,61 @@ pub fn truthy(v: &serde_json::Value) -> bool {
         _ => false,
     }
 }
+
+/// Lookups that run on the controller: they read its files or environment
+/// or run its commands. A task using one runs where the controller is.
+pub const CONTROLLER_LOOKUPS: &[&str] = &[
+    "csvfile",
+    "env",
+    "file",
+    "fileglob",
+    "first_found",
+    "ini",
+    "lines",
+    "password",
+    "pipe",
+    "template",
+];
+
+/// Whether template text calls a controller lookup: `lookup('file', ...)`,
+/// `query(...)`, `q(...)`, with or without `ansible.builtin.`.
+pub fn calls_controller_lookup(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    ["lookup(", "query(", "q("].iter().any(|call| {
+        text.match_indices(call).any(|(at, _)| {
+            let word_start = at == 0 || {
+                let b = bytes[at - 1];
+                !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            };
+            let rest = text[at + call.len()..].trim_start();
+            let rest = rest.trim_start_matches(['\'', '"', '\\']);
+            let rest = rest
+                .strip_prefix("ansible.builtin.")
+                .or_else(|| rest.strip_prefix("ansible.legacy."))
+                .unwrap_or(rest);
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            word_start && CONTROLLER_LOOKUPS.contains(&name.as_str())
+        })
+    })
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    #[test]
+    fn finds_controller_lookups() {
+        for (text, want) in [
+            ("{{ lookup('file', 'a') }}", true),
+            ("{{ query(\"ansible.builtin.env\", 'HOME') }}", true),
+            ("{{ q('fileglob', '*.conf') }}", true),
+            ("{{ lookup('sequence', 'start=1 end=3') }}", false),
+            ("{{ lookup( 'template' , 'x.j2') }}", true),
+            ("{{ myq('file') }}", false),
+            ("{{ x | default('file') }}", false),
+        ] {
+            assert_eq!(super::calls_controller_lookup(text), want, "{text}");
+        }
+    }
+}

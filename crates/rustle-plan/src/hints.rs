@@ -30,13 +30,17 @@ pub fn hints_and_sync_points(play: &Play, selected: &[u32]) -> (Vec<Hint>, Vec<S
         .and_then(Value::as_str)
         .unwrap_or("linear")
         == "linear";
+    // Play variables are rendered in the task that uses them.
+    let play_lookups = rustle_format::keywords::calls_controller_lookup(
+        &serde_json::to_string(&play.vars).unwrap_or_default(),
+    );
     for &i in selected {
         walk(
             &play.tasks[i as usize],
             &inherited,
             Map::new(),
             &mut |task, kw, vars| {
-                let (h, s) = classify(task, kw, vars, linear);
+                let (h, s) = classify(task, kw, vars, linear, play_lookups);
                 hints.extend(h);
                 syncs.extend(s);
             },
@@ -84,6 +88,7 @@ fn classify(
     kw: &Map<String, Value>,
     vars: &Map<String, Value>,
     linear: bool,
+    play_lookups: bool,
 ) -> (Vec<Hint>, Vec<SyncPoint>) {
     let name = task.name.clone().unwrap_or_else(|| task.action.clone());
     let short = task.action.rsplit('.').next().unwrap_or(&task.action);
@@ -147,6 +152,19 @@ fn classify(
     let text = serde_json::to_string(&(&task.args, &task.when, &task.keywords)).unwrap_or_default();
     if text.contains("hostvars") {
         syncs.push(sync("reads other hosts' variables (hostvars)"));
+    }
+    let own_vars = serde_json::to_string(&(&task.vars, vars)).unwrap_or_default();
+    let with_lookup = task
+        .keywords
+        .get("loop_with")
+        .and_then(Value::as_str)
+        .is_some_and(|l| rustle_format::keywords::CONTROLLER_LOOKUPS.contains(&l));
+    if with_lookup
+        || play_lookups
+        || rustle_format::keywords::calls_controller_lookup(&text)
+        || rustle_format::keywords::calls_controller_lookup(&own_vars)
+    {
+        syncs.push(sync("controller: its lookups read the controller"));
     }
     let flush = short == "meta"
         && task.source != Task::IMPLICIT

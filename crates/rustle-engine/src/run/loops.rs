@@ -10,6 +10,7 @@ use super::task::{TaskCtx, shown_item};
 use super::{HostRun, PlayState};
 use crate::modules::Effect;
 use crate::template::Templar;
+use crate::template::lookups;
 
 /// The raw `loop` of a task and the `with_<lookup>` it came from, if any.
 pub(super) fn loop_items(task: &Task) -> Option<LoopSource<'_>> {
@@ -35,7 +36,7 @@ impl HostRun<'_> {
         source: LoopSource,
     ) -> (Vars, Vec<Effect>) {
         let templar = self.templar(state, t.task, None);
-        let items = match loop_list(&templar, &source) {
+        let items = match loop_list(&templar, &source, &t.task.action) {
             Ok(items) => items,
             Err(msg) => return (failed_result(msg), Vec::new()),
         };
@@ -81,31 +82,27 @@ impl HostRun<'_> {
 }
 
 /// The items to loop over: the rendered list, shaped by the `with_` lookup.
-fn loop_list(templar: &Templar, source: &LoopSource) -> Result<Vec<Json>, String> {
+fn loop_list(templar: &Templar, source: &LoopSource, action: &str) -> Result<Vec<Json>, String> {
     let rendered = templar
         .render(source.raw)
         .map_err(|err| format!("Task failed: {err}"))?;
     match (source.with, rendered) {
-        (None | Some("list"), Json::Array(items)) => Ok(items),
-        // `with_items` flattens one level.
-        (Some("items"), Json::Array(items)) => Ok(items
-            .into_iter()
-            .flat_map(|item| match item {
-                Json::Array(inner) => inner,
+        (None, Json::Array(items)) => Ok(items),
+        // `with_<lookup>`: the lookup run on the terms, as a list.
+        (Some(lookup), rendered) => {
+            let terms = match rendered {
+                Json::Array(items) => items,
                 other => vec![other],
-            })
-            .collect()),
-        (Some("items"), other) => Ok(vec![other]),
-        // `with_dict` yields `{key, value}` pairs.
-        (Some("dict"), Json::Object(map)) => Ok(map
-            .into_iter()
-            .map(|(key, value)| json!({"key": key, "value": value}))
-            .collect()),
-        (Some(lookup @ ("list" | "dict")), other) => Err(format!(
-            "with_{lookup} expects a {}, got {other}",
-            if lookup == "dict" { "dict" } else { "list" }
-        )),
-        (Some(lookup), _) => Err(format!("with_{lookup} is not supported yet")),
+            };
+            lookups::run(
+                templar,
+                lookup,
+                terms,
+                &serde_json::Map::new(),
+                Some(action),
+            )
+            .map_err(|e| format!("Task failed: The lookup plugin '{lookup}' failed: {e}"))
+        }
         (None, other) => Err(format!(
             "Invalid data passed to 'loop', it requires a list, got this instead: {other}. \
              Hint: If you passed a list/dict of just one element, try adding wantlist=True \

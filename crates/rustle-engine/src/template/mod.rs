@@ -4,6 +4,7 @@
 
 mod convert;
 mod filters;
+pub mod lookups;
 mod more;
 mod render;
 mod scope;
@@ -94,7 +95,49 @@ pub fn environment() -> Arc<Environment<'static>> {
     // `d.items()`), which Ansible templates call.
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     filters::register(&mut env);
+    lookups::register(&mut env);
     Arc::new(env)
+}
+
+impl lookups::LookupCx for Templar {
+    fn var(&self, name: &str) -> Option<Json> {
+        self.scope.raw(name)?;
+        self.eval(name).ok()
+    }
+
+    fn var_names(&self) -> Vec<String> {
+        self.scope.names()
+    }
+
+    fn render(&self, text: &str, extra: &Vars) -> Result<String, String> {
+        // The template lookup trims blocks by default (2.19).
+        let opts = FileOptions {
+            trim_blocks: true,
+            lstrip_blocks: false,
+        };
+        self.render_file(text, opts, extra).map_err(|e| e.message)
+    }
+}
+
+/// Renders a template file's text with `ctx`, Jinja's block whitespace
+/// options, and trailing newlines kept.
+pub(crate) fn render_text(
+    env: &Environment<'_>,
+    ctx: Value,
+    source: &str,
+    opts: FileOptions,
+) -> Result<String, TemplateError> {
+    let mut env = env.clone();
+    let syntax = env
+        .syntax()
+        .to_builder()
+        .trim_blocks(opts.trim_blocks)
+        .lstrip_blocks(opts.lstrip_blocks)
+        .keep_trailing_newline(true)
+        .build()?;
+    env.set_syntax(syntax);
+    env.render_str(source, ctx.clone())
+        .map_err(|e| render::name_undefined(e, source, &ctx).into())
 }
 
 /// Jinja's whitespace options for a template file.
@@ -149,19 +192,9 @@ impl Templar {
         opts: FileOptions,
         extra: &Vars,
     ) -> Result<String, TemplateError> {
-        let mut env = (*self.env).clone();
-        let syntax = env
-            .syntax()
-            .to_builder()
-            .trim_blocks(opts.trim_blocks)
-            .lstrip_blocks(opts.lstrip_blocks)
-            .keep_trailing_newline(true)
-            .build()?;
-        env.set_syntax(syntax);
         let extra = to_value(&Json::Object(extra.clone()));
         let ctx = minijinja::context! { ..extra, ..self.ctx() };
-        env.render_str(source, ctx.clone())
-            .map_err(|e| render::name_undefined(e, source, &ctx).into())
+        render_text(&self.env, ctx, source, opts)
     }
 
     /// Renders a value that must be a string (a task name, a label ...).

@@ -37,7 +37,7 @@ impl Scope {
         self.layers.iter().rev().find_map(|layer| layer.get(name))
     }
 
-    fn names(&self) -> Vec<String> {
+    pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for layer in &self.layers {
             for name in layer.keys() {
