@@ -76,7 +76,10 @@ fn git_tree(dir: &Path) -> Vec<TreeEntry> {
             e.bytes = git(&git_dir, &["--git-dir", ".", "ls-files", "--stage"]).into_bytes();
         } else if inside.starts_with("logs/") && !inside.ends_with('/') {
             let text = String::from_utf8_lossy(&e.bytes);
-            e.bytes = time.replace_all(&text, "> TIME\t").into_owned().into_bytes();
+            e.bytes = time
+                .replace_all(&text, "> TIME\t")
+                .into_owned()
+                .into_bytes();
         }
     }
     entries

@@ -167,12 +167,8 @@ impl Params {
         Ok(Params {
             dest: path("dest")?,
             repo: args.required(&["repo", "name"])?,
-            version: args
-                .string(&["version"])?
-                .unwrap_or_else(|| "HEAD".into()),
-            remote: args
-                .string(&["remote"])?
-                .unwrap_or_else(|| "origin".into()),
+            version: args.string(&["version"])?.unwrap_or_else(|| "HEAD".into()),
+            remote: args.string(&["remote"])?.unwrap_or_else(|| "origin".into()),
             refspec: args.string(&["refspec"])?,
             reference: args.string(&["reference"])?,
             force: args.bool("force", false)?,
@@ -407,10 +403,10 @@ impl Run<'_, '_> {
             self.env.push((key.into(), locale.clone()));
         }
 
-        let separate_git_dir = match &p.separate_git_dir {
-            Some(d) => Some(target.real_path(d).unwrap_or_else(|_| d.clone())),
-            None => None,
-        };
+        let separate_git_dir = p
+            .separate_git_dir
+            .as_ref()
+            .map(|d| target.real_path(d).unwrap_or_else(|_| d.clone()));
 
         let mut gitconfig = None;
         let mut dest = None;
@@ -523,7 +519,9 @@ impl Run<'_, '_> {
                     result.insert("changed".into(), json!(true));
                     result.insert(
                         "msg".into(),
-                        json!(format!("Local modifications exist in the destination: {dest}")),
+                        json!(format!(
+                            "Local modifications exist in the destination: {dest}"
+                        )),
                     );
                 }
             }
@@ -597,7 +595,10 @@ impl Run<'_, '_> {
 
         let after = self.get_version(dest, "HEAD")?;
         result.insert("after".into(), json!(after));
-        let before = result.get("before").and_then(Json::as_str).map(str::to_owned);
+        let before = result
+            .get("before")
+            .and_then(Json::as_str)
+            .map(str::to_owned);
         if before.as_deref() != Some(after.as_str())
             || local_mods
             || submodules_updated
@@ -645,11 +646,18 @@ impl Run<'_, '_> {
         }
         let text = String::from_utf8_lossy(&out.stdout);
         let available: Vec<&str> = text.trim().lines().collect();
-        ["C.utf8", "C.UTF-8", "en_US.utf8", "en_US.UTF-8", "C", "POSIX"]
-            .into_iter()
-            .find(|p| available.contains(p))
-            .unwrap_or("C")
-            .to_owned()
+        [
+            "C.utf8",
+            "C.UTF-8",
+            "en_US.utf8",
+            "en_US.UTF-8",
+            "C",
+            "POSIX",
+        ]
+        .into_iter()
+        .find(|p| available.contains(p))
+        .unwrap_or("C")
+        .to_owned()
     }
 
     fn ssh_supports_acceptnewhostkey(&self) -> Step<bool> {
@@ -972,7 +980,8 @@ impl Run<'_, '_> {
             if cloning {
                 self.line(&format!("ls-remote {remote} -h HEAD"))
             } else {
-                let head_branch = self.get_head_branch(dest.unwrap_or_default(), &p.remote, bare)?;
+                let head_branch =
+                    self.get_head_branch(dest.unwrap_or_default(), &p.remote, bare)?;
                 let head_branch = head_branch.as_deref().unwrap_or("None");
                 self.line(&format!("ls-remote {remote} -h refs/heads/{head_branch}"))
             }
@@ -1054,7 +1063,10 @@ impl Run<'_, '_> {
         ]);
         let ran = self.run(Cmd::Argv(argv), Some(dest))?;
         if ran.rc != 0 {
-            let mut f = fail(format!("Could not determine tag data - received {}", ran.out));
+            let mut f = fail(format!(
+                "Could not determine tag data - received {}",
+                ran.out
+            ));
             f.0.insert("stdout".into(), json!(ran.out));
             f.0.insert("stderr".into(), json!(ran.err));
             return Err(f);
@@ -1078,7 +1090,9 @@ impl Run<'_, '_> {
     fn is_not_a_branch(&self, dest: &str) -> Step<bool> {
         Ok(self.get_branches(dest)?.iter().any(|b| {
             b.starts_with("* ")
-                && (b.contains("no branch") || b.contains("detached from") || b.contains("detached at"))
+                && (b.contains("no branch")
+                    || b.contains("detached from")
+                    || b.contains("detached at"))
         }))
     }
 
@@ -1304,8 +1318,7 @@ impl Run<'_, '_> {
         if let Some(line) = ran
             .err
             .split('\n')
-            .filter(|l| l.contains("git submodule [--quiet] update "))
-            .next_back()
+            .rfind(|l| l.contains("git submodule [--quiet] update "))
         {
             let line = line.replace(['[', ']'], "").replace('|', " ");
             for part in shlex::split(&line).unwrap_or_default() {
@@ -1367,7 +1380,10 @@ impl Run<'_, '_> {
                 Some(dest),
             )?;
             if ran.rc != 0 {
-                return Err(failed_run(format!("Failed to checkout branch {branch}"), &ran));
+                return Err(failed_run(
+                    format!("Failed to checkout branch {branch}"),
+                    &ran,
+                ));
             }
             self.line(&format!("reset --hard {remote}/{branch} --"))
         } else if self.is_remote_branch(Some(dest), remote, version)? {
@@ -1491,7 +1507,9 @@ impl Run<'_, '_> {
                     format!("Unable to get file extension from archive file name : {archive}"),
                     [(
                         "details",
-                        json!("Please specify archive as filename with extension. File extension can be one of ['tar', 'tar.gz', 'zip', 'tgz']"),
+                        json!(
+                            "Please specify archive as filename with extension. File extension can be one of ['tar', 'tar.gz', 'zip', 'tgz']"
+                        ),
                     )],
                 ));
             }
@@ -1503,11 +1521,18 @@ impl Run<'_, '_> {
             result.insert("changed".into(), json!(true));
             return Ok(());
         }
-        let repo_name = repo.rsplit('/').next().unwrap_or_default().replace(".git", "");
+        let repo_name = repo
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .replace(".git", "");
         let made = self.run(Cmd::Argv(vec!["mktemp".into(), "-d".into()]), None)?;
         let tempdir = made.out.trim().to_owned();
         if made.rc != 0 || tempdir.is_empty() {
-            return Err(fail(format!("cannot make a temporary directory: {}", made.err)));
+            return Err(fail(format!(
+                "cannot make a temporary directory: {}",
+                made.err
+            )));
         }
         let new_archive = format!("{tempdir}/{repo_name}.{fmt}");
         let outcome = self
@@ -1531,7 +1556,10 @@ impl Run<'_, '_> {
                         format!("Failed to move {new_archive} to {archive}"),
                         [(
                             "details",
-                            json!(format!("Error occurred while moving : {}", ran.err.trim_end())),
+                            json!(format!(
+                                "Error occurred while moving : {}",
+                                ran.err.trim_end()
+                            )),
                         )],
                     ));
                 }
@@ -1660,7 +1688,10 @@ mod tests {
     fn fingerprint_of_validsig() {
         let out = "[GNUPG:] NEWSIG\n[GNUPG:] VALIDSIG ABCD 2020-01-01 1 0 4 0 1 8 00 PRIMARY\n";
         assert_eq!(gpg_fingerprint(out).as_deref(), Some("PRIMARY"));
-        assert_eq!(gpg_fingerprint("[GNUPG:] VALIDSIG ABCD x"), Some("ABCD".into()));
+        assert_eq!(
+            gpg_fingerprint("[GNUPG:] VALIDSIG ABCD x"),
+            Some("ABCD".into())
+        );
         assert_eq!(gpg_fingerprint(""), None);
     }
 }
