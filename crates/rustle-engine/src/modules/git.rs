@@ -29,6 +29,7 @@ use super::args::expand_user;
 use super::bin::{get_bin_path, searched_path};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::{ExecRequest, FileKind};
+use crate::util::oserror::python_oserror;
 use crate::util::shell::quote;
 
 pub struct Git;
@@ -289,15 +290,23 @@ impl Run<'_, '_> {
                 },
                 shown,
             )),
-            Err(e) => Err(fail_with(
-                format!("Error executing command. {e}"),
-                [
-                    ("rc", json!(e.raw_os_error().unwrap_or(2))),
-                    ("stdout", json!("")),
-                    ("stderr", json!("")),
-                    ("cmd", json!(shown)),
-                ],
-            )),
+            // run_command's OSError: the exception names the program
+            // as bytes.
+            Err(e) => {
+                let program = req.argv.first().cloned().unwrap_or_default();
+                let oserror = python_oserror(&e, "");
+                let oserror = oserror.strip_suffix(": ''").unwrap_or(&oserror);
+                Err(fail_with(
+                    "Error executing command.",
+                    [
+                        ("rc", json!(e.raw_os_error().unwrap_or(2))),
+                        ("stdout", json!("")),
+                        ("stderr", json!("")),
+                        ("cmd", json!(shown)),
+                        ("exception", json!(format!("{oserror}: b'{program}'"))),
+                    ],
+                ))
+            }
         }
     }
 
@@ -461,15 +470,7 @@ impl Run<'_, '_> {
                 result.insert("changed".into(), json!(true));
                 result.insert("after".into(), json!(remote_head));
                 if ctx.diff {
-                    let diff = self.get_diff(
-                        p,
-                        dest,
-                        &repo,
-                        depth,
-                        None,
-                        Some(&remote_head),
-                        git_version_used.as_ref(),
-                    )?;
+                    let diff = self.get_diff(p, dest, &repo, depth, None, Some(&remote_head))?;
                     if let Some(diff) = diff {
                         result.insert("diff".into(), diff);
                     }
@@ -554,7 +555,6 @@ impl Run<'_, '_> {
                         depth,
                         Some(&before),
                         Some(&remote_head),
-                        git_version_used.as_ref(),
                     )?;
                     if let Some(diff) = diff {
                         result.insert("diff".into(), diff);
@@ -606,15 +606,8 @@ impl Run<'_, '_> {
         {
             result.insert("changed".into(), json!(true));
             if ctx.diff {
-                let diff = self.get_diff(
-                    p,
-                    Some(dest),
-                    &repo,
-                    depth,
-                    before.as_deref(),
-                    Some(&after),
-                    git_version_used.as_ref(),
-                )?;
+                let diff =
+                    self.get_diff(p, Some(dest), &repo, depth, before.as_deref(), Some(&after))?;
                 if let Some(diff) = diff {
                     result.insert("diff".into(), diff);
                 }
@@ -920,7 +913,6 @@ impl Run<'_, '_> {
         depth: Option<i64>,
         before: Option<&str>,
         after: Option<&str>,
-        git_version_used: Option<&Version>,
     ) -> Step<Option<Json>> {
         let after_s = after.unwrap_or("None");
         let Some(before) = before else {
@@ -931,7 +923,7 @@ impl Run<'_, '_> {
         if Some(before) == after {
             return Ok(None);
         }
-        let _ = git_version_used;
+        // git.py asks `git --version` again here.
         let version = self.git_version()?;
         let dest_s = dest.unwrap_or_default();
         self.fetch(
@@ -1121,10 +1113,7 @@ impl Run<'_, '_> {
         if first.is_empty() {
             return Ok(None);
         }
-        let raw = first.replacen(&format!("refs/remotes/{remote}"), "", 1);
-        let newref = raw.split(' ').next_back().unwrap_or_default();
-        let last = newref.splitn(3, '/').last().unwrap_or_default();
-        Ok(Some(last.trim_end_matches('\n').to_owned()))
+        Ok(Some(split_head(first, remote)))
     }
 
     /// `get_remote_url`: `None` when `ls-remote --get-url` fails.
@@ -1571,6 +1560,15 @@ impl Run<'_, '_> {
     }
 }
 
+/// `head_splitter`'s split of a HEAD file's first line: `ref:
+/// refs/heads/main` (or `refs/remotes/<remote>/main`) names `main`.
+fn split_head(line: &str, remote: &str) -> String {
+    let raw = line.replacen(&format!("refs/remotes/{remote}"), "", 1);
+    let newref = raw.split(' ').next_back().unwrap_or_default();
+    let last = newref.splitn(3, '/').last().unwrap_or_default();
+    last.trim_end_matches('\n').to_owned()
+}
+
 /// A failure with the command's `stdout`, `stderr` and `rc`.
 fn failed_run(msg: String, ran: &Ran) -> Fail {
     let mut f = fail_with(msg, [("rc", json!(ran.rc))]);
@@ -1678,6 +1676,17 @@ mod tests {
     }
 
     #[test]
+    fn head_files_name_branches() {
+        assert_eq!(split_head("ref: refs/heads/main\n", "origin"), "main");
+        assert_eq!(split_head("ref: refs/heads/a/b\n", "origin"), "a/b");
+        assert_eq!(
+            split_head("ref: refs/remotes/origin/dev\n", "origin"),
+            "dev"
+        );
+        assert_eq!(split_head("ref: refs/remotes/up/dev", "up"), "dev");
+    }
+
+    #[test]
     fn umask_is_octal() {
         assert_eq!(py_int_base8("022"), Some(0o22));
         assert_eq!(py_int_base8("0o077"), Some(0o77));
@@ -1687,7 +1696,9 @@ mod tests {
     #[test]
     fn fingerprint_of_validsig() {
         let out = "[GNUPG:] NEWSIG\n[GNUPG:] VALIDSIG ABCD 2020-01-01 1 0 4 0 1 8 00 PRIMARY\n";
-        assert_eq!(gpg_fingerprint(out).as_deref(), Some("PRIMARY"));
+        // git.py takes field 11 only from 11-field lines (where it does not
+        // exist); GnuPG's 12-field lines give the signing key's field 2.
+        assert_eq!(gpg_fingerprint(out).as_deref(), Some("ABCD"));
         assert_eq!(
             gpg_fingerprint("[GNUPG:] VALIDSIG ABCD x"),
             Some("ABCD".into())
