@@ -13,13 +13,19 @@
 //! `--diff` on an existing repository fetches (not merges) the predicted
 //! commit so that `git diff` can show it.
 //!
+//! What Python does in process is done with the host's tools: `umask`
+//! runs each git command under `/bin/sh -c 'umask ...; exec ...'`;
+//! `archive` compares through a `mktemp -d` directory and replaces with
+//! `mv`; `separate_git_dir` relocation moves the directory with `mv`.
+//!
 //! Differences: commands given to git.py as strings are split as
 //! `shlex.split` would (no `~`/`$VAR` expansion of each word);
 //! `GIT_SSH`, `GIT_SSH_COMMAND` and `GIT_SSH_OPTS` are read from the task's
 //! `environment` only (not the host's login environment); git older than
 //! 2.3 (which git.py drives through a temporary ssh wrapper script) is
 //! refused; a relative `dest` is taken as given (git.py makes it absolute
-//! against the module's working directory).
+//! against the module's working directory); with `umask`, a missing
+//! `executable` fails as the shell reports it (rc 127), not as an OSError.
 
 use rustle_format::Vars;
 use serde_json::{Value as Json, json};
