@@ -237,9 +237,11 @@ impl<'d, W: Write> Show<'d, W> {
             .and_then(|m| m.as_str())
             .unwrap_or_default();
         // A module's exception follows its message, as in ansible-core's
-        // error summary.
+        // error summary (`concat_message`: the message's trailing dots and
+        // spaces go; a message that already ends with its cause stays).
         let msg = match result.get("exception").and_then(|e| e.as_str()) {
-            Some(cause) => format!("{msg}: {cause}"),
+            Some(cause) if msg.ends_with(cause) => msg.to_owned(),
+            Some(cause) => format!("{}: {cause}", msg.trim_end_matches(['.', ' '])),
             None => msg.to_owned(),
         };
         // An action plugin's exception (AnsibleActionFail) is reported as

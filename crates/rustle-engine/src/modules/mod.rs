@@ -20,6 +20,7 @@ mod file;
 mod fileattrs;
 mod find;
 mod get_url;
+mod git;
 mod group;
 mod known_hosts;
 mod lineinfile;
@@ -157,6 +158,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("find", &find::Find),
     ("gather_facts", &setup::Setup),
     ("get_url", &get_url::GetUrl),
+    ("git", &git::Git),
     ("group", &group::Group),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
