@@ -482,3 +482,11 @@ fn verbose_output_matches_ansible() {
 fn lookups_match_ansible() {
     same_as_ansible("fixtures/playbooks/lookups/lookups.yml", "out");
 }
+
+/// include_tasks and include_role at run time, as ansible-playbook: vars,
+/// loops with their own loop variable, a false condition, nesting, blocks,
+/// tasks_from, the same role twice.
+#[test]
+fn includes_match_ansible() {
+    same_as_ansible("fixtures/playbooks/includes/main.yml", "out");
+}

@@ -133,6 +133,22 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "{text}")
     }
 
+    /// `included: X for host` (and `=> (item=...)` for a loop item): what
+    /// an `include_tasks`/`include_role` included, in the colour Ansible
+    /// gives it.
+    pub fn included(&mut self, host: &str, what: &str, label: Option<&Value>) -> io::Result<()> {
+        let mut line = format!("included: {what} for {host}");
+        if let Some(label) = label {
+            let label = match label {
+                Value::String(s) => s.clone(),
+                other => python_repr(other),
+            };
+            line.push_str(&format!(" => (item={label})"));
+        }
+        let line = self.palette.paint(CYAN, &line);
+        writeln!(self.out, "{line}")
+    }
+
     /// One task result for one host.
     pub fn result(
         &mut self,

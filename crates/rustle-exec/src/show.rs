@@ -28,6 +28,11 @@ fn is_empty(v: &serde_json::Value) -> bool {
     }
 }
 
+/// What an include's result says it included.
+fn included(result: &serde_json::Value) -> Option<&str> {
+    result.get("_rustle_included").and_then(|v| v.as_str())
+}
+
 fn strings<'r>(result: &'r serde_json::Value, key: &str) -> impl Iterator<Item = &'r str> {
     result
         .get(key)
@@ -42,6 +47,12 @@ pub struct Show<'d, W: Write> {
     doc: &'d Document,
     display: Display<W>,
     key: Option<TaskKey>,
+    /// Hosts that started the task under the current banner: one starting
+    /// it again is a new run of it (an included task, per loop item).
+    started: Vec<String>,
+    /// What includes of the current task included, per host, shown
+    /// together once the task's results are in (`for h1, h2`).
+    includes: Vec<(String, Option<serde_json::Value>, String)>,
 }
 
 impl<'d, W: Write> Show<'d, W> {
@@ -50,6 +61,8 @@ impl<'d, W: Write> Show<'d, W> {
             doc,
             display,
             key: None,
+            started: Vec::new(),
+            includes: Vec::new(),
         }
     }
 
@@ -78,6 +91,7 @@ impl<'d, W: Write> Show<'d, W> {
     /// A play's banner (once per serial batch); a play without hosts
     /// says so, as Ansible does.
     pub fn play(&mut self, pp: &PlannedPlay, no_hosts: bool) -> std::io::Result<()> {
+        self.flush_includes()?;
         let name = &self.doc.parsed.plays[pp.play as usize].name;
         self.key = None;
         self.display.banner(&format!("PLAY [{name}]"))?;
@@ -102,6 +116,7 @@ impl<'d, W: Write> Show<'d, W> {
             return Ok(());
         }
         self.key = Some(key.clone());
+        self.started.clear();
         let title = if key.pos.first() == Some(&1) {
             format!("RUNNING HANDLER [{name}]")
         } else {
@@ -114,7 +129,77 @@ impl<'d, W: Write> Show<'d, W> {
         }
     }
 
+    /// Shows what the includes of the task included: one line per file
+    /// (and loop item) naming its hosts in inventory order, as Ansible.
+    fn flush_includes(&mut self) -> std::io::Result<()> {
+        if self.includes.is_empty() {
+            return Ok(());
+        }
+        let includes = std::mem::take(&mut self.includes);
+        let order = |host: &str| {
+            self.doc
+                .plan
+                .as_ref()
+                .and_then(|p| p.hosts.iter().position(|h| h.name == host))
+                .unwrap_or(usize::MAX)
+        };
+        let mut groups: Vec<(&String, &Option<serde_json::Value>, Vec<&String>)> = Vec::new();
+        for (what, label, host) in &includes {
+            match groups
+                .iter_mut()
+                .find(|(w, l, _)| *w == what && *l == label)
+            {
+                Some((_, _, hosts)) => hosts.push(host),
+                None => groups.push((what, label, vec![host])),
+            }
+        }
+        for (what, label, mut hosts) in groups {
+            hosts.sort_by_key(|h| order(h));
+            let hosts: Vec<&str> = hosts.iter().map(|h| h.as_str()).collect();
+            self.display
+                .included(&hosts.join(", "), what, label.as_ref())?;
+        }
+        Ok(())
+    }
+
     pub fn event(&mut self, ev: &Event) -> std::io::Result<()> {
+        match ev {
+            Event::ItemResult {
+                host,
+                key,
+                result,
+                label,
+                ..
+            } if included(result).is_some() => {
+                self.task_banner(key, "")?;
+                let what = included(result).unwrap_or_default().to_owned();
+                self.includes
+                    .push((what, Some(label.clone()), host.clone()));
+                return Ok(());
+            }
+            Event::TaskResult {
+                host,
+                key,
+                name,
+                result,
+                ..
+            } if included(result).is_some() => {
+                self.task_banner(key, name)?;
+                let what = included(result).unwrap_or_default().to_owned();
+                self.includes.push((what, None, host.clone()));
+                return Ok(());
+            }
+            // A looped include's own result: its items said it all.
+            Event::TaskResult { result, .. }
+                if result
+                    .get("results")
+                    .and_then(|r| r.as_array())
+                    .is_some_and(|r| r.iter().any(|i| included(i).is_some())) =>
+            {
+                return Ok(());
+            }
+            _ => self.flush_includes()?,
+        }
         match ev {
             // Ansible announces no banner for the meta tasks it adds itself.
             Event::TaskStart { action, key, .. } if is_meta(action) && self.implicit(key) => Ok(()),
@@ -130,7 +215,16 @@ impl<'d, W: Write> Show<'d, W> {
                 }
                 Ok(())
             }
-            Event::TaskStart { key, name, .. } => self.task_banner(key, name),
+            Event::TaskStart {
+                key, name, host, ..
+            } => {
+                if self.started.contains(host) {
+                    self.key = None;
+                }
+                self.task_banner(key, name)?;
+                self.started.push(host.clone());
+                Ok(())
+            }
             Event::TaskRetry {
                 host,
                 key,
@@ -297,6 +391,7 @@ impl<'d, W: Write> Show<'d, W> {
     }
 
     pub fn finish(&mut self, stats: &BTreeMap<String, HostStats>) -> std::io::Result<()> {
+        self.flush_includes()?;
         self.display.recap(stats)?;
         self.display.flush()
     }

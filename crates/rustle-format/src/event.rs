@@ -70,6 +70,16 @@ impl HostStats {
         }
         let changed = result.get("changed") == Some(&Value::Bool(true));
         self.count(*status, *ignored, changed);
+        // A looped include counts each file it included, as Ansible does.
+        if let Some(Value::Array(items)) = result.get("results") {
+            let included = items
+                .iter()
+                .filter(|i| i.get("_rustle_included").is_some())
+                .count();
+            for _ in 1..included {
+                self.count(Status::Ok, false, false);
+            }
+        }
     }
 
     /// Counts one result: `ok` includes `changed`; an ignored failure

@@ -272,6 +272,10 @@ pub struct RoleUse {
     pub vars: Map<String, Value>,
     pub params: Map<String, Value>,
     pub mark: Mark,
+    /// `import_role`/`include_role` in a task list: Ansible runs such a
+    /// use again even when the role already ran (only the play's `roles:`
+    /// are deduplicated).
+    pub from_tasks: bool,
 }
 
 /// One use of a role as a block: its dependencies' blocks, then the role's
@@ -341,7 +345,7 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>),
         vars: var_file("vars")?,
         params: use_.params.clone(),
         tasks_from: (use_.tasks_from != "main").then(|| use_.tasks_from.clone()),
-        allow_duplicates,
+        allow_duplicates: allow_duplicates || use_.from_tasks,
     };
     // A role's handlers join the play once, however often it is used.
     let handlers_seen = ctx.roles_seen.borrow().iter().any(|(p, _)| *p == role.path);
@@ -416,6 +420,7 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>),
 /// One entry of a play's `roles:` or of `dependencies:`.
 pub fn role_use(src: &Source<'_>, node: &Node) -> Result<RoleUse, ParseError> {
     let mut use_ = RoleUse {
+        from_tasks: false,
         name: String::new(),
         tasks_from: "main".to_owned(),
         keywords: Map::new(),

@@ -428,6 +428,52 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
                 name, keywords, when, task_vars, tasks, None, source,
             ));
         }
+        // Loaded here, run as the engine decides: `when` and `loop` apply
+        // to the include itself, its vars to the included tasks.
+        "include_tasks" if !templated(&args, &["_raw_params", "file"]) => {
+            let file = args
+                .get("_raw_params")
+                .or_else(|| args.get("file"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let tasks = import_tasks(src, &file, node.mark, handler)?;
+            let mut task = import_block(name, keywords, when, task_vars, tasks, None, source);
+            task.action = action;
+            task.args = args;
+            task.id = task_id(&task);
+            return Ok(task);
+        }
+        "include_role" if !templated(&args, &["name", "tasks_from"]) => {
+            let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
+            let use_ = RoleUse {
+                name: text("name").unwrap_or_default(),
+                tasks_from: text("tasks_from").unwrap_or_else(|| "main".to_owned()),
+                keywords: Map::new(),
+                when: Vec::new(),
+                vars: Map::new(),
+                params: Map::new(),
+                mark: node.mark,
+                from_tasks: true,
+            };
+            let (role_block, handlers) = role_blocks(src, use_)?;
+            src.ctx.pending_handlers.borrow_mut().extend(handlers);
+            let mut task = block_task(
+                name,
+                keywords,
+                when,
+                task_vars,
+                Block {
+                    block: vec![role_block],
+                    ..Block::default()
+                },
+                source,
+            );
+            task.action = action;
+            task.args = args;
+            task.id = task_id(&task);
+            return Ok(task);
+        }
         "import_role" => {
             let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
             let use_ = RoleUse {
@@ -438,6 +484,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
                 vars: task_vars,
                 params: Map::new(),
                 mark: node.mark,
+                from_tasks: true,
             };
             let (block, handlers) = role_blocks(src, use_)?;
             src.ctx.pending_handlers.borrow_mut().extend(handlers);
@@ -465,6 +512,13 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
     };
     task.id = task_id(&task);
     Ok(task)
+}
+
+/// Whether any of `keys` in `args` is a template (known only at run time).
+fn templated(args: &Map<String, Value>, keys: &[&str]) -> bool {
+    keys.iter()
+        .filter_map(|k| args.get(*k).and_then(Value::as_str))
+        .any(|v| v.contains("{{") || v.contains("{%"))
 }
 
 /// A block: its sections, and its own keywords for the tasks inside.

@@ -22,6 +22,7 @@ mod find;
 mod get_url;
 mod git;
 mod group;
+mod include;
 mod known_hosts;
 mod lineinfile;
 mod meta;
@@ -51,6 +52,7 @@ use crate::template::{Templar, TemplateError};
 use crate::{FileSource, Target};
 
 pub use args::Args;
+pub use include::LABEL as INCLUDE_LABEL;
 pub use meta::{MetaAction, meta_skipped};
 pub use pause::DISPLAY_KEY;
 
@@ -160,6 +162,8 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("get_url", &get_url::GetUrl),
     ("git", &git::Git),
     ("group", &group::Group),
+    ("include_role", &include::Include),
+    ("include_tasks", &include::Include),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),

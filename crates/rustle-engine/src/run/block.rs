@@ -4,17 +4,25 @@
 //! those of `always` in any case. A block's `when`, `vars` and inheritable
 //! keywords apply to every task inside it, as in Ansible.
 
-use rustle_format::{Block, Task, TaskKey};
+use rustle_format::{Block, Status, Task, TaskKey};
 use serde_json::Value as Json;
 
 use std::sync::Arc;
 
 use super::{Flow, HostRun, PlayState, RoleScope};
+use crate::modules::INCLUDE_LABEL;
 
 impl HostRun<'_> {
     /// Runs one entry of a task list: a block or a task.
     pub(super) fn run_entry(&mut self, state: &mut PlayState, key: TaskKey, task: &Task) -> Flow {
         match &task.block {
+            Some(block) if task.action != Task::BLOCK => {
+                if state.selected(task) {
+                    self.run_include(state, &key, task, block)
+                } else {
+                    Flow::Continue
+                }
+            }
             Some(block) => self.run_block(state, &key, task, block),
             None if !state.selected(task) => Flow::Continue,
             None => self.run_task(state, key, task),
@@ -50,6 +58,91 @@ impl HostRun<'_> {
         let flow = self.run_sections(state, key, parent, b);
         state.role = outer_role;
         flow
+    }
+
+    /// `include_tasks`/`include_role`: the include runs as a task (its
+    /// `when`, `loop`, `register`) reporting what it included, then the
+    /// included tasks run once per item it included, with the include's
+    /// vars (and loop variables) but not its other keywords.
+    fn run_include(
+        &mut self,
+        state: &mut PlayState,
+        key: &TaskKey,
+        task: &Task,
+        b: &Block,
+    ) -> Flow {
+        let mut include = task.clone();
+        include.block = None;
+        include.args.insert(
+            INCLUDE_LABEL.into(),
+            Json::String(self.include_label(task, b)),
+        );
+        let (flow, status, result) = self.run_task_result(state, key.clone(), &include);
+        if flow != Flow::Continue || !matches!(status, Status::Ok | Status::Changed) {
+            return flow;
+        }
+        let runs: Vec<rustle_format::Vars> = match result.get("results") {
+            Some(Json::Array(items)) => items
+                .iter()
+                .filter(|i| i.get("_rustle_included").is_some())
+                .map(loop_vars)
+                .collect(),
+            _ => vec![rustle_format::Vars::new()],
+        };
+        // Each file included counts as a result of its own, as in Ansible.
+        for _ in 1..runs.len() {
+            self.stats.count(Status::Ok, false, false);
+        }
+        for vars in runs {
+            let mut parent = task.clone();
+            parent.when = Vec::new();
+            parent.keywords = rustle_format::Vars::new();
+            parent.vars.extend(vars);
+            let flow = self.run_block(state, key, &parent, b);
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// What an include names in its report: the included file's path, or
+    /// the role's name.
+    fn include_label(&self, task: &Task, b: &Block) -> String {
+        if task.action.rsplit('.').next() == Some("include_role") {
+            return task
+                .args
+                .get("name")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned();
+        }
+        let file = |source: &str| {
+            let mut parts = source.rsplitn(3, ':');
+            let _ = (parts.next(), parts.next());
+            parts.next().unwrap_or_default().to_owned()
+        };
+        let path = match b.block.first() {
+            Some(child) => file(&child.source),
+            None => {
+                let written = task
+                    .args
+                    .get("_raw_params")
+                    .or_else(|| task.args.get("file"))
+                    .and_then(Json::as_str)
+                    .unwrap_or_default();
+                let here = file(&task.source);
+                match here.rsplit_once('/') {
+                    Some((dir, _)) => format!("{dir}/{written}"),
+                    None => written.to_owned(),
+                }
+            }
+        };
+        if path.starts_with('/') {
+            path
+        } else {
+            format!("{}/{path}", self.slice.playbook_dir)
+        }
     }
 
     fn run_sections(
@@ -162,6 +255,20 @@ fn inherit(parent: &Task, child: &Task) -> Task {
         task.keywords.insert("tags".into(), Json::Array(all));
     }
     task
+}
+
+/// The loop variables of one loop item's result (`item`, or the
+/// `loop_var`, and the `index_var`).
+fn loop_vars(item: &Json) -> rustle_format::Vars {
+    let mut vars = rustle_format::Vars::new();
+    for name_key in ["ansible_loop_var", "ansible_index_var"] {
+        if let Some(name) = item.get(name_key).and_then(Json::as_str)
+            && let Some(value) = item.get(name)
+        {
+            vars.insert(name.to_owned(), value.clone());
+        }
+    }
+    vars
 }
 
 fn as_list(v: &Json) -> Vec<Json> {

@@ -45,13 +45,27 @@ struct Done {
 
 impl HostRun<'_> {
     pub(super) fn run_task(&mut self, state: &mut PlayState, key: TaskKey, task: &Task) -> Flow {
+        self.run_task_result(state, key, task).0
+    }
+
+    /// `run_task`, also returning the task's status and result.
+    pub(super) fn run_task_result(
+        &mut self,
+        state: &mut PlayState,
+        key: TaskKey,
+        task: &Task,
+    ) -> (Flow, Status, Vars) {
         let templar = self.templar(state, task, None);
         let module = resolve(&task.action);
         if module
             .as_ref()
             .is_some_and(|(name, _)| name == "ansible.builtin.meta")
         {
-            return self.run_meta(state, key, task, &templar);
+            return (
+                self.run_meta(state, key, task, &templar),
+                Status::Ok,
+                Vars::new(),
+            );
         }
         let name = display_name(state, task, &templar);
         self.emit_start(&key, &name, task);
@@ -69,7 +83,7 @@ impl HostRun<'_> {
         let mut shown = if done.no_log {
             censor(&done.result)
         } else {
-            Json::Object(done.result)
+            Json::Object(done.result.clone())
         };
         if done.diff {
             // Tells the display to print the result's `diff` (`--diff`).
@@ -93,11 +107,12 @@ impl HostRun<'_> {
         } else {
             self.stats.count(status, ignored, changed);
         }
-        if status == Status::Failed && !ignored {
+        let flow = if status == Status::Failed && !ignored {
             Flow::Stop
         } else {
             Flow::Continue
-        }
+        };
+        (flow, status, done.result)
     }
 
     /// Runs the task, once or per loop item.
@@ -288,6 +303,13 @@ fn meta_action(task: &Task) -> &str {
 fn display_name(state: &PlayState, task: &Task, templar: &Templar) -> String {
     let name = match &task.name {
         Some(name) => templar.render_string(name).unwrap_or_else(|_| name.clone()),
+        // ansible-core names an unnamed include_role after the role.
+        None if task.action.rsplit('.').next() == Some("include_role") => {
+            match task.args.get("name").and_then(Json::as_str) {
+                Some(role) => format!("{} : {role}", task.action),
+                None => task.action.clone(),
+            }
+        }
         None => task.action.clone(),
     };
     match state.role.as_deref() {

@@ -1,0 +1,51 @@
+//! `include_tasks` and `include_role` as tasks: parse loaded what they
+//! include (the included tasks are the task's block); running one only
+//! reports what it included (`_rustle_included`, which exec shows as
+//! Ansible's `included: X for host`), after which the engine runs the
+//! block. `when` and `loop` apply to the include itself, as in Ansible.
+
+use serde_json::json;
+
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
+
+pub struct Include;
+
+/// The argument the engine adds: what the include names in its report.
+pub const LABEL: &str = "_rustle_label";
+
+impl Module for Include {
+    fn params(&self) -> &'static [&'static str] {
+        &[
+            "_raw_params",
+            "allow_duplicates",
+            "apply",
+            "defaults_from",
+            "file",
+            "handlers_from",
+            "name",
+            "public",
+            "rolespec_validate",
+            "tasks_from",
+            "vars_from",
+            LABEL,
+        ]
+    }
+
+    fn run(&self, _ctx: &ModuleCtx, args: &Args) -> ModuleResult {
+        if args.get("apply").is_some() {
+            return Err(ModuleError::new(
+                "apply is not supported by rustle's include_tasks and include_role yet",
+            ));
+        }
+        let Some(label) = args.string(&[LABEL])? else {
+            return Err(ModuleError::new(
+                "rustle loads what include_tasks and include_role include when it parses the \
+                 playbook, so their file and role names cannot be templates yet",
+            ));
+        };
+        Ok(Outcome::new(result([
+            ("_rustle_included", json!(label)),
+            ("changed", json!(false)),
+        ])))
+    }
+}
