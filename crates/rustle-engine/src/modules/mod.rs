@@ -19,9 +19,11 @@ mod fileattrs;
 mod find;
 mod get_url;
 mod group;
+mod hostname;
 mod known_hosts;
 mod lineinfile;
 mod meta;
+mod mount;
 mod ping;
 mod raw;
 mod replace;
@@ -30,6 +32,7 @@ mod set_fact;
 mod setup;
 mod slurp;
 mod stat;
+mod sysctl;
 mod systemd;
 mod tempfile;
 mod template;
@@ -149,9 +152,11 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("gather_facts", &setup::Setup),
     ("get_url", &get_url::GetUrl),
     ("group", &group::Group),
+    ("hostname", &hostname::Hostname),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
+    ("mount", &mount::Mount),
     ("package", &apt::Package),
     ("ping", &ping::Ping),
     ("raw", &raw::Raw),
@@ -162,6 +167,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("shell", &command::Shell),
     ("slurp", &slurp::Slurp),
     ("stat", &stat::Stat),
+    ("sysctl", &sysctl::Sysctl),
     ("systemd", &systemd::Systemd),
     ("systemd_service", &systemd::Systemd),
     ("tempfile", &tempfile::TempFile),
@@ -172,17 +178,34 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("wait_for", &wait_for::WaitFor),
 ];
 
+/// Modules ansible-core 2.19 routes to the ansible.posix collection
+/// (`sysctl` -> `ansible.posix.sysctl`), which also answer to that name.
+const POSIX: &[&str] = &["mount", "sysctl"];
+
 /// The module for an action, by short name or `ansible.builtin.` /
-/// `ansible.legacy.` name, with its canonical name.
+/// `ansible.legacy.` name (`ansible.posix.` for [`POSIX`]'s), with its
+/// canonical name.
 pub fn resolve(action: &str) -> Option<(String, &'static dyn Module)> {
     let short = action
         .strip_prefix("ansible.builtin.")
         .or_else(|| action.strip_prefix("ansible.legacy."))
+        .or_else(|| {
+            action
+                .strip_prefix("ansible.posix.")
+                .filter(|s| POSIX.contains(s))
+        })
         .unwrap_or(action);
     MODULES
         .iter()
         .find(|(name, _)| *name == short)
-        .map(|(name, module)| (format!("ansible.builtin.{name}"), *module))
+        .map(|(name, module)| {
+            let collection = if POSIX.contains(name) {
+                "ansible.posix"
+            } else {
+                "ansible.builtin"
+            };
+            (format!("{collection}.{name}"), *module)
+        })
 }
 
 /// Fails on arguments the module does not know, like Ansible.
