@@ -187,9 +187,11 @@ impl Module for Mount {
     }
 }
 
-/// `no_log_values`: the value masked wherever it appears in a string.
+/// `remove_values` for one `no_log_values` entry: a string equal to it
+/// replaced with Ansible's placeholder, its occurrences in others masked.
 fn censor(v: &mut Json, secret: &str) {
     match v {
+        Json::String(s) if s == secret => *s = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER".to_owned(),
         Json::String(s) if s.contains(secret) => *s = s.replace(secret, "********"),
         Json::Array(items) => items.iter_mut().for_each(|i| censor(i, secret)),
         Json::Object(m) => m.values_mut().for_each(|i| censor(i, secret)),
