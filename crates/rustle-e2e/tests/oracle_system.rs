@@ -1,0 +1,107 @@
+//! hostname, sysctl and mount against ansible-playbook, one playbook each
+//! (three passes: --diff, again, then --check --diff from a fresh
+//! directory). Nothing machine-wide changes: hostname sets only the name
+//! the host has (other names in check mode), sysctl gives the kernel only
+//! the values it has (read here from /proc/sys), and mount edits fstab
+//! files under each tool's directory, mounting nothing (mounts of a
+//! missing device fail, /proc is only looked at or handled in check mode).
+
+use std::path::Path;
+
+use regex::Regex;
+use rustle_e2e::oracle::{Tool, run_both, twice_and_checked_as_ansible_with};
+use rustle_e2e::{TreeEntry, tree};
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {path}: {e}"))
+        .trim()
+        .to_owned()
+}
+
+/// rustle prints no deprecation warnings; ansible-core 2.19 prints one for
+/// mount.py's `exit_json(warnings=...)`.
+fn without_deprecations(text: &str) -> String {
+    let re = Regex::new(r"(?m)^\[DEPRECATION WARNING\]: .*\n?").unwrap();
+    re.replace_all(text, "").into_owned()
+}
+
+#[test]
+fn hostname_matches_ansible() {
+    let name = read("/etc/hostname");
+    let uname = read("/proc/sys/kernel/hostname");
+    let var = format!("current_name={name}");
+    twice_and_checked_as_ansible_with(
+        "fixtures/playbooks/modules/hostname.yml",
+        false,
+        &["-e", &var],
+        &|s| s.to_owned(),
+    );
+    assert_eq!(read("/etc/hostname"), name, "/etc/hostname changed");
+    assert_eq!(read("/proc/sys/kernel/hostname"), uname, "the host name changed");
+}
+
+#[test]
+fn sysctl_matches_ansible() {
+    let swappiness = format!("swappiness={}", read("/proc/sys/vm/swappiness"));
+    let tcp_rmem = read("/proc/sys/net/ipv4/tcp_rmem");
+    let words = serde_json::json!({ "tcp_rmem": tcp_rmem }).to_string();
+    twice_and_checked_as_ansible_with(
+        "fixtures/playbooks/modules/sysctl.yml",
+        false,
+        &["-e", &swappiness, "-e", &words],
+        &|s| s.to_owned(),
+    );
+    assert_eq!(read("/proc/sys/net/ipv4/tcp_rmem"), tcp_rmem);
+}
+
+/// The files under `dir` with `dir` itself named `$OUT` in their bytes
+/// (fstab entries name their mount points), backups' names masked.
+fn tree_as_out(dir: &Path) -> Vec<TreeEntry> {
+    let dir_text = dir.display().to_string();
+    tree(dir)
+        .into_iter()
+        .map(|mut e| {
+            let text = String::from_utf8_lossy(&e.bytes).replace(&dir_text, "$OUT");
+            e.bytes = text.into_bytes();
+            e
+        })
+        .collect()
+}
+
+#[test]
+fn mount_matches_ansible() {
+    let book = "fixtures/playbooks/modules/mount.yml";
+    let backups = Regex::new(r"fstab\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~").unwrap();
+    let normalise = |_: Tool, s: &str| {
+        without_deprecations(&backups.replace_all(s, "fstab.PID.TIME~"))
+    };
+    let runs: [(&[&str], &str); 2] = [(&["--diff"], "run 0"), (&[], "run 1")];
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    for (flags, what) in runs {
+        let (a, r) = run_both(book, (&a_dir, &r_dir), flags, what, &normalise);
+        assert_eq!(a, r);
+        assert_eq!(tree_as_out(&a_dir), tree_as_out(&r_dir), "files after {what}");
+    }
+    // The second run found the entries the first made.
+    let second = std::fs::read_to_string(a_dir.join("fstab")).unwrap();
+    assert!(second.contains("/dev/sdz1"), "{second}");
+
+    // Check mode: fstab is created (empty) as mount.py creates it, and
+    // nothing else is written.
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    run_both(
+        book,
+        (&a_dir, &r_dir),
+        &["--check", "--diff"],
+        "check",
+        &normalise,
+    );
+    let files = tree_as_out(&r_dir);
+    assert_eq!(tree_as_out(&a_dir), files, "files after check");
+    let names: Vec<&str> = files.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(names, ["fstab"], "check mode wrote more than an empty fstab");
+    assert!(files[0].bytes.is_empty());
+}
