@@ -81,7 +81,9 @@ impl Module for Hostname {
             strategy,
             name: &name,
             platform: &platform,
-            cmd: strategy.command().map_or(Ok(String::new()), |c| required_bin(ctx, c))?,
+            cmd: strategy
+                .command()
+                .map_or(Ok(String::new()), |c| required_bin(ctx, c))?,
         };
 
         let current = h.get_current()?;
@@ -160,9 +162,13 @@ fn required_bin(ctx: &ModuleCtx, name: &str) -> Result<String, ModuleError> {
 /// `ServiceMgrFactCollector.is_systemd_managed`.
 fn systemd_managed(ctx: &ModuleCtx) -> bool {
     get_bin_path(ctx.target, "systemctl", &[]).is_some()
-        && ["/run/systemd/system/", "/dev/.run/systemd/", "/dev/.systemd/"]
-            .iter()
-            .any(|p| matches!(ctx.target.stat(p, true), Ok(Some(_))))
+        && [
+            "/run/systemd/system/",
+            "/dev/.run/systemd/",
+            "/dev/.systemd/",
+        ]
+        .iter()
+        .any(|p| matches!(ctx.target.stat(p, true), Ok(Some(_))))
 }
 
 /// `platform.system()` and `get_distribution()` (with the version SLES
@@ -188,7 +194,10 @@ impl Platform {
             })
         };
         // distro.id(), normalised as the distro package does.
-        let id = field("ID").unwrap_or_default().to_lowercase().replace(' ', "_");
+        let id = field("ID")
+            .unwrap_or_default()
+            .to_lowercase()
+            .replace(' ', "_");
         let id = match id.as_str() {
             "ol" => "oracle".to_owned(),
             "opensuse-leap" => "opensuse".to_owned(),
@@ -196,7 +205,9 @@ impl Platform {
         };
         let mut chars = id.chars();
         let capitalized = chars.next().map_or(String::new(), |c| {
-            c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect()
+            c.to_uppercase()
+                .chain(chars.flat_map(char::to_lowercase))
+                .collect()
         });
         let distribution = if system == "Linux" {
             Some(match capitalized.as_str() {
@@ -245,7 +256,10 @@ impl Platform {
 
 /// The trimmed stdout of a command that succeeded.
 fn exec_out(ctx: &ModuleCtx, argv: &[&str]) -> Option<String> {
-    let out = ctx.target.exec(&ExecRequest::new(argv.iter().copied())).ok()?;
+    let out = ctx
+        .target
+        .exec(&ExecRequest::new(argv.iter().copied()))
+        .ok()?;
     (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
@@ -262,7 +276,13 @@ fn getfqdn(ctx: &ModuleCtx) -> String {
         let names = exec_out(ctx, &["getent", "hosts", &addr])?;
         let names: Vec<&str> = names.lines().next()?.split_whitespace().skip(1).collect();
         let first = names.first()?;
-        Some(names.iter().find(|n| n.contains('.')).unwrap_or(first).to_string())
+        Some(
+            names
+                .iter()
+                .find(|n| n.contains('.'))
+                .unwrap_or(first)
+                .to_string(),
+        )
     };
     lookup().unwrap_or(host)
 }
@@ -322,7 +342,10 @@ impl Host<'_, '_> {
             .target
             .write_file(path, text.as_bytes(), None)
             .map_err(|e| {
-                ModuleError::new(format!("failed to update hostname: {}", py_os_error(&e, path)))
+                ModuleError::new(format!(
+                    "failed to update hostname: {}",
+                    py_os_error(&e, path)
+                ))
             })
     }
 
@@ -388,7 +411,13 @@ impl Host<'_, '_> {
                     .find(|l| l.starts_with("hostname="))
                     .map_or_else(
                         || "None".to_owned(),
-                        |l| l.chars().skip(10).collect::<String>().trim_matches('"').to_owned(),
+                        |l| {
+                            l.chars()
+                                .skip(10)
+                                .collect::<String>()
+                                .trim_matches('"')
+                                .to_owned()
+                        },
                     ))
             }
             _ => Ok(self

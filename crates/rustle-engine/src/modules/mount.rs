@@ -236,7 +236,10 @@ fn escape(v: &str) -> String {
 }
 
 fn exec_out(ctx: &ModuleCtx, argv: &[&str]) -> Option<String> {
-    let out = ctx.target.exec(&ExecRequest::new(argv.iter().copied())).ok()?;
+    let out = ctx
+        .target
+        .exec(&ExecRequest::new(argv.iter().copied()))
+        .ok()?;
     (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
@@ -331,9 +334,9 @@ impl Mounter<'_, '_> {
             .target
             .write_file(fstab, b"", None)
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::PermissionDenied => ModuleError::new(format!(
-                    "Failed to open {fstab} due to permission issue"
-                )),
+                std::io::ErrorKind::PermissionDenied => {
+                    ModuleError::new(format!("Failed to open {fstab} due to permission issue"))
+                }
                 _ => ModuleError::new(format!(
                     "Failed to open {fstab} due to {}",
                     py_os_error(&e, fstab)
@@ -493,9 +496,10 @@ impl Mounter<'_, '_> {
                 to_write.push(line);
                 continue;
             }
-            let is_other_swap = a.src.as_ref().is_some_and(|src| {
-                f[1] == "none" && f[2] == "swap" && f[0] != src.as_str()
-            });
+            let is_other_swap = a
+                .src
+                .as_ref()
+                .is_some_and(|src| f[1] == "none" && f[2] == "swap" && f[0] != src.as_str());
             if f[1] != e_name || is_other_swap {
                 to_write.push(line);
                 continue;
@@ -674,9 +678,8 @@ impl Mounter<'_, '_> {
                         }
                     }
                     if self.exists(&name) {
-                        self.rmdir(&name).map_err(|e| {
-                            ModuleError::new(format!("Error rmdir {name}: {e}"))
-                        })?;
+                        self.rmdir(&name)
+                            .map_err(|e| ModuleError::new(format!("Error rmdir {name}: {e}")))?;
                     }
                 }
                 Ok(changed)
@@ -688,9 +691,7 @@ impl Mounter<'_, '_> {
                 if !check {
                     let (rc, msg) = self.umount(&name)?;
                     if rc != 0 {
-                        return Err(ModuleError::new(format!(
-                            "Error unmounting {name}: {msg}"
-                        )));
+                        return Err(ModuleError::new(format!("Error unmounting {name}: {msg}")));
                     }
                 }
                 Ok(true)
@@ -701,9 +702,7 @@ impl Mounter<'_, '_> {
                 if !check {
                     let (rc, msg) = self.remount(a)?;
                     if rc != 0 {
-                        return Err(ModuleError::new(format!(
-                            "Error remounting {name}: {msg}"
-                        )));
+                        return Err(ModuleError::new(format!("Error remounting {name}: {msg}")));
                     }
                 }
                 Ok(true)

@@ -119,17 +119,15 @@ fn values_equal(a: Option<&str>, b: &str) -> bool {
 /// `_stderr_failed`: the errors sysctl reports with exit status 0.
 fn stderr_failed(err: &str) -> bool {
     err.lines().any(|l| {
-        l.strip_prefix("sysctl: setting key \"").is_some_and(|rest| {
-            [
-                "\": Invalid argument",
-                "\": Read-only file system",
-            ]
-            .iter()
-            .any(|tail| {
-                rest.strip_suffix(tail)
-                    .is_some_and(|key| !key.is_empty() && !key.contains('"'))
+        l.strip_prefix("sysctl: setting key \"")
+            .is_some_and(|rest| {
+                ["\": Invalid argument", "\": Read-only file system"]
+                    .iter()
+                    .any(|tail| {
+                        rest.strip_suffix(tail)
+                            .is_some_and(|key| !key.is_empty() && !key.contains('"'))
+                    })
             })
-        })
     })
 }
 
@@ -166,11 +164,10 @@ impl State<'_, '_> {
     }
 
     fn run_req(&self, req: &ExecRequest) -> Result<Ran, ModuleError> {
-        let out = self
-            .ctx
-            .target
-            .exec(req)
-            .map_err(|e| ModuleError::new(format!("[Errno 2] No such file or directory: {e}")))?;
+        let out =
+            self.ctx.target.exec(req).map_err(|e| {
+                ModuleError::new(format!("[Errno 2] No such file or directory: {e}"))
+            })?;
         Ok(Ran {
             rc: out.rc,
             out: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -200,11 +197,8 @@ impl State<'_, '_> {
             (None, false) => {}
             (Some(v), false) if !v.is_empty() => (changed, write_file) = (true, true),
             (Some(v), _) if *v != self.value => (changed, write_file) = (true, true),
-            _ if reload => {
-                if !values_equal(proc_value.as_deref(), &self.value) {
-                    changed = true;
-                }
-            }
+            // With reload, the running value must be the wanted one too.
+            _ if reload && !values_equal(proc_value.as_deref(), &self.value) => changed = true,
             _ => {}
         }
         if sysctl_set && self.present {
@@ -299,7 +293,8 @@ impl State<'_, '_> {
 
     fn read_sysctl_file(&mut self) -> Result<(), ModuleError> {
         let path = &self.sysctl_file;
-        let is_file = matches!(self.ctx.target.stat(path, true), Ok(Some(st)) if st.kind == FileKind::File);
+        let is_file =
+            matches!(self.ctx.target.stat(path, true), Ok(Some(st)) if st.kind == FileKind::File);
         let text = if is_file {
             let bytes = self
                 .ctx
@@ -380,9 +375,15 @@ mod tests {
     fn values_are_normalised() {
         assert_eq!(parse_value(Some("Yes")), "1");
         assert_eq!(parse_value(Some("off")), "0");
-        assert_eq!(parse_value(Some("  4096 87380\t6291456 ")), "4096 87380\t6291456");
+        assert_eq!(
+            parse_value(Some("  4096 87380\t6291456 ")),
+            "4096 87380\t6291456"
+        );
         assert_eq!(parse_value(None), "");
-        assert!(values_equal(Some("4096\t87380  6291456\n"), "4096 87380 6291456"));
+        assert!(values_equal(
+            Some("4096\t87380  6291456\n"),
+            "4096 87380 6291456"
+        ));
         assert!(!values_equal(Some("1 2"), "1"));
         assert!(!values_equal(None, ""));
     }
@@ -392,6 +393,8 @@ mod tests {
         assert!(stderr_failed(
             "x\nsysctl: setting key \"net.x\": Invalid argument\n"
         ));
-        assert!(!stderr_failed("sysctl: setting key \"net.x\": Permission denied"));
+        assert!(!stderr_failed(
+            "sysctl: setting key \"net.x\": Permission denied"
+        ));
     }
 }
