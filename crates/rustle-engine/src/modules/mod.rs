@@ -236,3 +236,31 @@ pub fn check_params(module: &dyn Module, name: &str, args: &Vars) -> Result<(), 
 pub fn result<const N: usize>(pairs: [(&str, Json); N]) -> Vars {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    fn canonical(action: &str) -> Option<String> {
+        resolve(action).map(|(name, _)| name)
+    }
+
+    #[test]
+    fn collection_names() {
+        assert_eq!(canonical("copy").as_deref(), Some("ansible.builtin.copy"));
+        assert_eq!(
+            canonical("ansible.legacy.hostname").as_deref(),
+            Some("ansible.builtin.hostname")
+        );
+        // ansible-core 2.19 routes sysctl and mount to ansible.posix.
+        for action in ["sysctl", "ansible.builtin.sysctl", "ansible.posix.sysctl"] {
+            assert_eq!(canonical(action).as_deref(), Some("ansible.posix.sysctl"));
+        }
+        assert_eq!(
+            canonical("ansible.posix.mount").as_deref(),
+            Some("ansible.posix.mount")
+        );
+        assert_eq!(canonical("ansible.posix.copy"), None);
+        assert_eq!(canonical("community.general.sysctl"), None);
+    }
+}

@@ -247,7 +247,10 @@ fn exec_out(ctx: &ModuleCtx, argv: &[&str]) -> Option<String> {
 /// being the directory it shows (its root under its parent's mount point).
 fn get_linux_mounts(ctx: &ModuleCtx) -> Option<LinuxMounts> {
     let bytes = ctx.target.read_file("/proc/self/mountinfo").ok()?;
-    let text = String::from_utf8_lossy(&bytes);
+    Some(parse_mountinfo(&String::from_utf8_lossy(&bytes)))
+}
+
+fn parse_mountinfo(text: &str) -> LinuxMounts {
     struct Rec {
         id: i64,
         parent: i64,
@@ -295,7 +298,7 @@ fn get_linux_mounts(ctx: &ModuleCtx) -> Option<LinuxMounts> {
             None => mounts.push((dst, LinuxMount { src })),
         }
     }
-    Some(mounts)
+    mounts
 }
 
 struct Mounter<'a, 'c> {
@@ -791,6 +794,25 @@ impl Mounter<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bind_mount_sources() {
+        // The examples of mount.py's comments.
+        let text = "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n\
+                    42 1 0:35 / /tmp rw - tmpfs tmpfs rw\n\
+                    78 42 0:35 /aaa /tmp/bbb rw - tmpfs tmpfs rw\n\
+                    140 136 253:2 /rootfs / rw - ext4 /dev/sdb2 rw\n";
+        let mounts = parse_mountinfo(text);
+        let src = |dst: &str| {
+            mounts
+                .iter()
+                .find(|(d, _)| d == dst)
+                .map(|(_, m)| m.src.clone())
+        };
+        assert_eq!(src("/tmp").as_deref(), Some("tmpfs"));
+        assert_eq!(src("/tmp/bbb").as_deref(), Some("/tmp/aaa"));
+        assert_eq!(src("/").as_deref(), Some("/dev/sdb2"));
+    }
 
     #[test]
     fn fstab_escapes() {
