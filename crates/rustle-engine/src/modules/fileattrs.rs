@@ -21,6 +21,21 @@ pub fn io_error(what: &str, path: &str, err: std::io::Error) -> ModuleError {
     ModuleError::new(format!("Error while {what} {path}: {err}"))
 }
 
+/// Python's `str(OSError)` for an error on `path`:
+/// `[Errno 39] Directory not empty: '/x'`.
+pub fn py_os_error(err: &std::io::Error, path: &str) -> String {
+    let text = err.to_string();
+    match err.raw_os_error() {
+        Some(code) => {
+            let strerror = text
+                .strip_suffix(&format!(" (os error {code})"))
+                .unwrap_or(&text);
+            format!("[Errno {code}] {strerror}: {}", super::args::py_repr(path))
+        }
+        None => text,
+    }
+}
+
 /// Ansible's name for what is at a path: `file`, `hard` (a file with
 /// more than one link), `directory`, `link`, `absent`.
 pub fn state_name(stat: Option<&FileStat>) -> &'static str {

@@ -22,10 +22,12 @@ mod find;
 mod get_url;
 mod git;
 mod group;
+mod hostname;
 mod include;
 mod known_hosts;
 mod lineinfile;
 mod meta;
+mod mount;
 mod pause;
 mod ping;
 mod raw;
@@ -36,6 +38,7 @@ mod set_fact;
 mod setup;
 mod slurp;
 mod stat;
+mod sysctl;
 mod systemd;
 mod tempfile;
 mod template;
@@ -162,11 +165,13 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("get_url", &get_url::GetUrl),
     ("git", &git::Git),
     ("group", &group::Group),
+    ("hostname", &hostname::Hostname),
     ("include_role", &include::Include),
     ("include_tasks", &include::Include),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
+    ("mount", &mount::Mount),
     ("package", &apt::Package),
     ("pause", &pause::Pause),
     ("ping", &ping::Ping),
@@ -179,6 +184,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("shell", &command::Shell),
     ("slurp", &slurp::Slurp),
     ("stat", &stat::Stat),
+    ("sysctl", &sysctl::Sysctl),
     ("systemd", &systemd::Systemd),
     ("systemd_service", &systemd::Systemd),
     ("tempfile", &tempfile::TempFile),
@@ -189,17 +195,34 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("wait_for", &wait_for::WaitFor),
 ];
 
+/// Modules ansible-core 2.19 routes to the ansible.posix collection
+/// (`sysctl` -> `ansible.posix.sysctl`), which also answer to that name.
+const POSIX: &[&str] = &["mount", "sysctl"];
+
 /// The module for an action, by short name or `ansible.builtin.` /
-/// `ansible.legacy.` name, with its canonical name.
+/// `ansible.legacy.` name (`ansible.posix.` for [`POSIX`]'s), with its
+/// canonical name.
 pub fn resolve(action: &str) -> Option<(String, &'static dyn Module)> {
     let short = action
         .strip_prefix("ansible.builtin.")
         .or_else(|| action.strip_prefix("ansible.legacy."))
+        .or_else(|| {
+            action
+                .strip_prefix("ansible.posix.")
+                .filter(|s| POSIX.contains(s))
+        })
         .unwrap_or(action);
     MODULES
         .iter()
         .find(|(name, _)| *name == short)
-        .map(|(name, module)| (format!("ansible.builtin.{name}"), *module))
+        .map(|(name, module)| {
+            let collection = if POSIX.contains(name) {
+                "ansible.posix"
+            } else {
+                "ansible.builtin"
+            };
+            (format!("{collection}.{name}"), *module)
+        })
 }
 
 /// Fails on arguments the module does not know, like Ansible.
@@ -229,4 +252,32 @@ pub fn check_params(module: &dyn Module, name: &str, args: &Vars) -> Result<(), 
 /// A result map from `(key, value)` pairs, in order.
 pub fn result<const N: usize>(pairs: [(&str, Json); N]) -> Vars {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    fn canonical(action: &str) -> Option<String> {
+        resolve(action).map(|(name, _)| name)
+    }
+
+    #[test]
+    fn collection_names() {
+        assert_eq!(canonical("copy").as_deref(), Some("ansible.builtin.copy"));
+        assert_eq!(
+            canonical("ansible.legacy.hostname").as_deref(),
+            Some("ansible.builtin.hostname")
+        );
+        // ansible-core 2.19 routes sysctl and mount to ansible.posix.
+        for action in ["sysctl", "ansible.builtin.sysctl", "ansible.posix.sysctl"] {
+            assert_eq!(canonical(action).as_deref(), Some("ansible.posix.sysctl"));
+        }
+        assert_eq!(
+            canonical("ansible.posix.mount").as_deref(),
+            Some("ansible.posix.mount")
+        );
+        assert_eq!(canonical("ansible.posix.copy"), None);
+        assert_eq!(canonical("community.general.sysctl"), None);
+    }
 }
