@@ -7,6 +7,7 @@ mod accounts;
 mod apt;
 mod args;
 mod assert;
+mod authorized_key;
 mod bin;
 mod blockinfile;
 mod command;
@@ -138,6 +139,7 @@ pub trait Module: Sync {
 static MODULES: &[(&str, &dyn Module)] = &[
     ("apt", &apt::Apt),
     ("assert", &assert::Assert),
+    ("authorized_key", &authorized_key::AuthorizedKey),
     ("blockinfile", &blockinfile::BlockInFile),
     ("command", &command::Command),
     ("copy", &copy::Copy),
@@ -172,17 +174,36 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("wait_for", &wait_for::WaitFor),
 ];
 
+/// Collection modules ansible-core's routing table (its
+/// `ansible_builtin_runtime.yml`) sends short names to, by collection.
+static COLLECTION_MODULES: &[(&str, &str)] = &[("authorized_key", "ansible.posix")];
+
 /// The module for an action, by short name or `ansible.builtin.` /
-/// `ansible.legacy.` name, with its canonical name.
+/// `ansible.legacy.` name (or its collection's name for a collection
+/// module), with its canonical name; a collection module's is the action
+/// as written, as ansible-core names a module it reached by a redirect.
 pub fn resolve(action: &str) -> Option<(String, &'static dyn Module)> {
     let short = action
         .strip_prefix("ansible.builtin.")
         .or_else(|| action.strip_prefix("ansible.legacy."))
         .unwrap_or(action);
+    let collection = |name: &str| {
+        COLLECTION_MODULES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+    };
+    let short = match short.rsplit_once('.') {
+        Some((prefix, name)) if collection(name) == Some(prefix) => name,
+        _ => short,
+    };
     MODULES
         .iter()
         .find(|(name, _)| *name == short)
-        .map(|(name, module)| (format!("ansible.builtin.{name}"), *module))
+        .map(|(name, module)| match collection(name) {
+            Some(_) => (action.to_owned(), *module),
+            None => (format!("ansible.builtin.{name}"), *module),
+        })
 }
 
 /// Fails on arguments the module does not know, like Ansible.
