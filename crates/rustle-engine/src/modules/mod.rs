@@ -5,6 +5,7 @@
 
 mod accounts;
 mod apt;
+mod archive;
 mod args;
 mod assert;
 mod authorized_key;
@@ -138,6 +139,7 @@ pub trait Module: Sync {
 
 static MODULES: &[(&str, &dyn Module)] = &[
     ("apt", &apt::Apt),
+    ("archive", &archive::Archive),
     ("assert", &assert::Assert),
     ("authorized_key", &authorized_key::AuthorizedKey),
     ("blockinfile", &blockinfile::BlockInFile),
@@ -176,7 +178,10 @@ static MODULES: &[(&str, &dyn Module)] = &[
 
 /// Collection modules ansible-core's routing table (its
 /// `ansible_builtin_runtime.yml`) sends short names to, by collection.
-static COLLECTION_MODULES: &[(&str, &str)] = &[("authorized_key", "ansible.posix")];
+static COLLECTION_MODULES: &[(&str, &str)] = &[
+    ("archive", "community.general"),
+    ("authorized_key", "ansible.posix"),
+];
 
 /// The module for an action, by short name or `ansible.builtin.` /
 /// `ansible.legacy.` name (or its collection's name for a collection
