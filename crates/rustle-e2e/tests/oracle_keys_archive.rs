@@ -60,7 +60,11 @@ fn members(path: &Path) -> Vec<u8> {
         .arg(path)
         .output()
         .expect("running python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -98,6 +102,12 @@ fn archive_matches_ansible() {
         assert_eq!(a_files, r_files, "files after run {run}");
     }
     let (a, r) = (tmp.path().join("check_a"), tmp.path().join("check_r"));
-    run_both(book, (&a, &r), &["--check", "--diff"], "--check --diff", &|_, s| mask(s));
+    run_both(
+        book,
+        (&a, &r),
+        &["--check", "--diff"],
+        "--check --diff",
+        &|_, s| mask(s),
+    );
     assert!(!r.exists(), "check mode wrote files");
 }

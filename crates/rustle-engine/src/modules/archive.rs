@@ -81,7 +81,14 @@ impl Module for Archive {
         let exclusion_patterns = args.list(&["exclusion_patterns"])?.unwrap_or_default();
         let force_archive = args.bool("force_archive", false)?;
         let remove = args.bool("remove", false)?;
-        for key in ["seuser", "serole", "selevel", "setype", "attributes", "attr"] {
+        for key in [
+            "seuser",
+            "serole",
+            "selevel",
+            "setype",
+            "attributes",
+            "attr",
+        ] {
             if args.get(key).is_some() {
                 return Err(ModuleError::new(format!(
                     "{key} is not supported by rustle's archive module"
@@ -91,7 +98,7 @@ impl Module for Archive {
         args.bool("unsafe_writes", false)?;
         let file_args = FileArgs::read(args)?;
 
-        let mut a = Arc {
+        let mut a = Job {
             ctx,
             format: &format,
             exclusion_patterns,
@@ -128,10 +135,8 @@ impl Module for Archive {
             );
         }
         a.root = common_path(&sources);
-        let must_archive = force_archive
-            || has_globs
-            || is_dir(ctx, &sources[0])?
-            || sources.len() > 1;
+        let must_archive =
+            force_archive || has_globs || is_dir(ctx, &sources[0])? || sources.len() > 1;
         if a.destination.is_none() && !must_archive {
             a.destination = Some(format!("{}.{format}", sources[0]));
         }
@@ -145,7 +150,8 @@ impl Module for Archive {
         a.paths = sources;
         if remove {
             for path in &a.paths {
-                if is_dir(ctx, path)? && dest.starts_with(&format!("{}/", path.trim_end_matches('/')))
+                if is_dir(ctx, path)?
+                    && dest.starts_with(&format!("{}/", path.trim_end_matches('/')))
                 {
                     return failed(
                         ctx,
@@ -259,7 +265,7 @@ struct Member {
 }
 
 /// The module's `Archive` object.
-struct Arc<'a> {
+struct Job<'a> {
     ctx: &'a ModuleCtx<'a>,
     format: &'a str,
     exclusion_patterns: Vec<String>,
@@ -273,7 +279,7 @@ struct Arc<'a> {
     paths: Vec<String>,
 }
 
-impl Arc<'_> {
+impl Job<'_> {
     fn exists(&self, dest: &str) -> Result<bool, ModuleError> {
         Ok(stat(self.ctx, dest, true)?.is_some())
     }
@@ -320,7 +326,11 @@ impl Arc<'_> {
     }
 
     /// `add_single_target`: one file archived (zip, tar) or compressed.
-    fn add_single_target(&mut self, path: &str, dest: &str) -> Result<Option<Outcome>, ModuleError> {
+    fn add_single_target(
+        &mut self,
+        path: &str,
+        dest: &str,
+    ) -> Result<Option<Outcome>, ModuleError> {
         if matches!(self.format, "zip" | "tar") {
             let is_dir = is_dir(self.ctx, path)?;
             let member = self.member(path.to_owned(), is_dir);
@@ -375,13 +385,13 @@ impl Arc<'_> {
                 } else {
                     m.name.trim_start_matches('/').to_owned()
                 };
-                !self
-                    .exclusion_patterns
-                    .iter()
-                    .any(|p| fnmatch(&subject, p))
+                !self.exclusion_patterns.iter().any(|p| fnmatch(&subject, p))
             })
             .collect();
-        if kept.iter().any(|m| m.name.contains('\n') || m.name.contains('\0')) {
+        if kept
+            .iter()
+            .any(|m| m.name.contains('\n') || m.name.contains('\0'))
+        {
             return Err(ModuleError::new(
                 "file names with newlines are not supported by rustle's archive module",
             ));
@@ -441,7 +451,9 @@ impl Arc<'_> {
             req.stdin = Some(names);
             self.exec(&req)?
         };
-        if ran.rc != 0 {
+        // GNU tar's 1: a file changed while it was read, which tarfile
+        // does not notice either.
+        if ran.rc != 0 && (zip || ran.rc != 1) {
             let msg = format!(
                 "Error when writing {} archive at {dest}: {}",
                 self.archive_format(),
@@ -500,9 +512,10 @@ impl Arc<'_> {
             return Ok(None);
         }
         let read = || {
-            self.ctx.target.read_file(dest).map_err(|e| {
-                ModuleError::new(crate::util::oserror::python_oserror(&e, dest))
-            })
+            self.ctx
+                .target
+                .read_file(dest)
+                .map_err(|e| ModuleError::new(crate::util::oserror::python_oserror(&e, dest)))
         };
         let sums = match self.format {
             "zip" => match zip_entries(&read()?) {
@@ -559,8 +572,14 @@ fn tar_checksums(b: &[u8]) -> Option<BTreeSet<(String, u32)>> {
             + block[..148].iter().map(|&c| u64::from(c)).sum::<u64>()
             + block[156..].iter().map(|&c| u64::from(c)).sum::<u64>();
         let signed: i64 = 256
-            + block[..148].iter().map(|&c| i64::from(c as i8)).sum::<i64>()
-            + block[156..].iter().map(|&c| i64::from(c as i8)).sum::<i64>();
+            + block[..148]
+                .iter()
+                .map(|&c| i64::from(c as i8))
+                .sum::<i64>()
+            + block[156..]
+                .iter()
+                .map(|&c| i64::from(c as i8))
+                .sum::<i64>();
         if chksum != unsigned && i64::try_from(chksum).ok() != Some(signed) {
             return if first { None } else { Some(out) };
         }
@@ -731,7 +750,11 @@ fn glob(ctx: &ModuleCtx, pattern: &str, dironly: bool) -> Result<Vec<String>, Mo
             }
             names
         } else if base.is_empty() {
-            if is_dir(ctx, &d)? { vec![base.clone()] } else { Vec::new() }
+            if is_dir(ctx, &d)? {
+                vec![base.clone()]
+            } else {
+                Vec::new()
+            }
         } else if stat(ctx, &join(&d, &base), false)?.is_some() {
             vec![base.clone()]
         } else {
@@ -763,9 +786,11 @@ fn common_path(paths: &[String]) -> String {
 /// `is_archive`: the name says it is an archive.
 fn is_archive(path: &str) -> bool {
     let base = split(path).1.to_lowercase();
-    [".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".zip"]
-        .iter()
-        .any(|ext| base.ends_with(ext))
+    [
+        ".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".zip",
+    ]
+    .iter()
+    .any(|ext| base.ends_with(ext))
 }
 
 #[cfg(test)]
@@ -812,7 +837,10 @@ mod tests {
         tar.extend(b"abc");
         tar.resize(1024 + 1024, 0);
         let sums = tar_checksums(&tar).unwrap();
-        assert_eq!(sums.into_iter().collect::<Vec<_>>(), [("a.txt".into(), sum)]);
+        assert_eq!(
+            sums.into_iter().collect::<Vec<_>>(),
+            [("a.txt".into(), sum)]
+        );
         assert!(tar_checksums(b"not a tar").is_none());
         assert!(tar_checksums(&[b'x'; 600]).is_none());
         assert_eq!(tar_checksums(&[0; 1024]).unwrap().len(), 0);

@@ -159,7 +159,7 @@ impl Module for AuthorizedKey {
                     do_write = true;
                 }
                 if !matched {
-                    new.rank = max_rank + new.rank;
+                    new.rank += max_rank;
                     existing.set(new);
                     do_write = true;
                 }
