@@ -801,8 +801,8 @@ mod tests {
     fn roots_as_python() {
         let v = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
         assert_eq!(common_path(&v(&["/a/b/c", "/a/bd/e"])), "/a/");
-        assert_eq!(common_path(&v(&["/a/b/c"])), "/a/");
-        assert_eq!(common_path(&v(&["/a/b/c", "/a/b/d"])), "/a/");
+        assert_eq!(common_path(&v(&["/a/b/c"])), "/a/b/");
+        assert_eq!(common_path(&v(&["/a/b/c", "/a/b/d"])), "/a/b/");
         assert_eq!(common_path(&v(&["/x", "/y"])), "/");
         assert_eq!(common_path(&v(&["rel"])), "");
     }
