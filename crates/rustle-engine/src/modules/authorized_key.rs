@@ -11,8 +11,10 @@
 //! `manage_dir`'s `.ssh` creation (0700) and the file's 0600 and owner.
 //! The result is the module's parameters with `keyfile`, `changed` and,
 //! under `--diff`, the file's before and after. Differences: SELinux
-//! contexts are not set, and a key line with a type and no key fails with
-//! a message where Python's module crashes with an IndexError.
+//! contexts are not set; `validate_certs: false` for an `https` key URL
+//! fails clearly (the shared HTTP client always verifies); and a key line
+//! with a type and no key fails with a message where Python's module
+//! crashes with an IndexError.
 
 use std::collections::BTreeMap;
 
