@@ -98,7 +98,7 @@ fn archive_matches_ansible() {
     for (run, args) in runs.into_iter().enumerate() {
         run_both(book, (&a, &r), args, &format!("run {run}"), &|_, s| mask(s));
         let (a_files, r_files) = (contents(&a), contents(&r));
-        assert!(a_files.iter().any(|e| e.path == "arch/src.zip"));
+        assert!(a_files.iter().any(|e| e.path == "src.zip"));
         assert_eq!(a_files, r_files, "files after run {run}");
     }
     let (a, r) = (tmp.path().join("check_a"), tmp.path().join("check_r"));
