@@ -6,8 +6,10 @@
 mod accounts;
 mod action;
 mod apt;
+mod archive;
 mod args;
 mod assert;
+mod authorized_key;
 mod bin;
 mod blockinfile;
 mod command;
@@ -151,7 +153,9 @@ pub trait Module: Sync {
 
 static MODULES: &[(&str, &dyn Module)] = &[
     ("apt", &apt::Apt),
+    ("archive", &archive::Archive),
     ("assert", &assert::Assert),
+    ("authorized_key", &authorized_key::AuthorizedKey),
     ("blockinfile", &blockinfile::BlockInFile),
     ("command", &command::Command),
     ("copy", &copy::Copy),
@@ -195,33 +199,40 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("wait_for", &wait_for::WaitFor),
 ];
 
-/// Modules ansible-core 2.19 routes to the ansible.posix collection
-/// (`sysctl` -> `ansible.posix.sysctl`), which also answer to that name.
-const POSIX: &[&str] = &["mount", "sysctl"];
+/// Collection modules ansible-core's routing table (its
+/// `ansible_builtin_runtime.yml`) sends short names to, by collection.
+static COLLECTION_MODULES: &[(&str, &str)] = &[
+    ("archive", "community.general"),
+    ("authorized_key", "ansible.posix"),
+    ("mount", "ansible.posix"),
+    ("sysctl", "ansible.posix"),
+];
 
 /// The module for an action, by short name or `ansible.builtin.` /
-/// `ansible.legacy.` name (`ansible.posix.` for [`POSIX`]'s), with its
-/// canonical name.
+/// `ansible.legacy.` name (or its collection's name for a collection
+/// module), with its canonical name; a collection module's is the action
+/// as written, as ansible-core names a module it reached by a redirect.
 pub fn resolve(action: &str) -> Option<(String, &'static dyn Module)> {
     let short = action
         .strip_prefix("ansible.builtin.")
         .or_else(|| action.strip_prefix("ansible.legacy."))
-        .or_else(|| {
-            action
-                .strip_prefix("ansible.posix.")
-                .filter(|s| POSIX.contains(s))
-        })
         .unwrap_or(action);
+    let collection = |name: &str| {
+        COLLECTION_MODULES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+    };
+    let short = match short.rsplit_once('.') {
+        Some((prefix, name)) if collection(name) == Some(prefix) => name,
+        _ => short,
+    };
     MODULES
         .iter()
         .find(|(name, _)| *name == short)
-        .map(|(name, module)| {
-            let collection = if POSIX.contains(name) {
-                "ansible.posix"
-            } else {
-                "ansible.builtin"
-            };
-            (format!("{collection}.{name}"), *module)
+        .map(|(name, module)| match collection(name) {
+            Some(_) => (action.to_owned(), *module),
+            None => (format!("ansible.builtin.{name}"), *module),
         })
 }
 
@@ -269,9 +280,11 @@ mod tests {
             canonical("ansible.legacy.hostname").as_deref(),
             Some("ansible.builtin.hostname")
         );
-        // ansible-core 2.19 routes sysctl and mount to ansible.posix.
+        // ansible-core 2.19 routes sysctl and mount to ansible.posix; a
+        // module reached so is named as written ("Unsupported parameters
+        // for (sysctl) module").
         for action in ["sysctl", "ansible.builtin.sysctl", "ansible.posix.sysctl"] {
-            assert_eq!(canonical(action).as_deref(), Some("ansible.posix.sysctl"));
+            assert_eq!(canonical(action).as_deref(), Some(action));
         }
         assert_eq!(
             canonical("ansible.posix.mount").as_deref(),

@@ -1128,7 +1128,7 @@ fn permstr_to_octal(permstr: &str, umask: u32) -> u32 {
 /// Python's `fnmatch.fnmatch` on POSIX: `*` and `?` match `/` too,
 /// `[...]` and `[!...]` classes; a pattern that does not parse (an
 /// unclosed `[`) matches only itself.
-fn fnmatch(name: &str, pattern: &str) -> bool {
+pub(super) fn fnmatch(name: &str, pattern: &str) -> bool {
     match glob::Pattern::new(pattern) {
         Ok(p) => p.matches(name),
         Err(_) => name == pattern,
@@ -1190,14 +1190,14 @@ fn escape_decode(s: &str) -> String {
 
 /// A zip member from the central directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ZipEntry {
-    name: String,
-    crc: u32,
+pub(super) struct ZipEntry {
+    pub name: String,
+    pub crc: u32,
 }
 
 /// The members of a zip archive in central-directory order (Python's
 /// `ZipFile.namelist()` and their CRC-32s); zip64 archives included.
-fn zip_entries(b: &[u8]) -> Result<Vec<ZipEntry>, String> {
+pub(super) fn zip_entries(b: &[u8]) -> Result<Vec<ZipEntry>, String> {
     let bad = || "File is not a zip file".to_owned();
     let u16_at = |i: usize| b.get(i..i + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
     let u32_at = |i: usize| {
