@@ -389,6 +389,9 @@ pub fn validate(ctx: &ModuleCtx, validate: &str, tmp: &str) -> Result<Option<Var
     r.insert("changed".into(), json!(false));
     r.insert("msg".into(), json!("failed to validate"));
     r.insert("exit_status".into(), json!(rc));
+    // The task executor adds the `_lines` of every stdout and stderr.
+    r.insert("stdout_lines".into(), super::command::lines(&stdout));
+    r.insert("stderr_lines".into(), super::command::lines(&stderr));
     r.insert("stdout".into(), json!(stdout));
     r.insert("stderr".into(), json!(stderr));
     Ok(Some(r))
