@@ -53,26 +53,6 @@ pub fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_like_python() {
-        // python3 -c 'import datetime as d; print(d.datetime.utcfromtimestamp(1700000000.25))'
-        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
-        assert_eq!(format_timestamp(t), "2023-11-14 22:13:20.250000");
-        assert_eq!(
-            format_timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29 00:00:00.000000"
-        );
-        assert_eq!(
-            format_delta(Duration::from_micros(3_723_000_042)),
-            "1:02:03.000042"
-        );
-    }
-}
-
 /// Python's `time.strptime` for the numeric directives (`%Y %y %m %d %H
 /// %M %S` and `%%`), as `_strptime` does it: the
 /// format made a regular expression (whitespace matching any run of it),
@@ -154,5 +134,45 @@ fn py_str_repr(s: &str) -> String {
         format!("\"{s}\"")
     } else {
         format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_python() {
+        // python3 -c 'import datetime as d; print(d.datetime.utcfromtimestamp(1700000000.25))'
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+        assert_eq!(format_timestamp(t), "2023-11-14 22:13:20.250000");
+        assert_eq!(
+            format_timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29 00:00:00.000000"
+        );
+        assert_eq!(
+            format_delta(Duration::from_micros(3_723_000_042)),
+            "1:02:03.000042"
+        );
+    }
+
+    #[test]
+    fn strptime_as_python() {
+        assert_eq!(
+            strptime("202001021530.45", "%Y%m%d%H%M.%S"),
+            Ok([2020, 1, 2, 15, 30, 45])
+        );
+        assert_eq!(
+            strptime("99-3-4  5:06", "%y-%m-%d %H:%M"),
+            Ok([1999, 3, 4, 5, 6, 0])
+        );
+        assert_eq!(
+            strptime("yesterday", "%Y%m%d%H%M.%S"),
+            Err("time data 'yesterday' does not match format '%Y%m%d%H%M.%S'".to_owned())
+        );
+        assert_eq!(
+            strptime("2020-01-02 UTC", "%Y-%m-%d"),
+            Err("unconverted data remains:  UTC".to_owned())
+        );
     }
 }
