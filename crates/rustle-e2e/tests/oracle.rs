@@ -354,6 +354,13 @@ fn template_matches_ansible() {
 }
 
 #[test]
+fn copy_directories_backup_and_validate_match_ansible() {
+    // Not idempotent: a file of the tree is changed, then copied over;
+    // backups are made and removed on every run.
+    twice_and_checked_as_ansible("fixtures/playbooks/modules/copy.yml", false);
+}
+
+#[test]
 fn lineinfile_matches_ansible() {
     // Not idempotent by design (lines are replaced, then removed, then
     // added again): both runs must still match Ansible's.

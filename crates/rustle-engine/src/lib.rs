@@ -33,6 +33,43 @@ pub trait FileSource {
     fn find(&self, src: &str) -> std::io::Result<(String, Vec<u8>)> {
         Ok((src.to_owned(), self.read(src)?))
     }
+
+    /// The keys of the files under the directory `dir` (a key without its
+    /// trailing `/`), at any depth, in name order; empty when there is no
+    /// such directory. Only files are known: empty directories and links
+    /// are not kept.
+    fn list(&self, dir: &str) -> Vec<String> {
+        let _ = dir;
+        Vec::new()
+    }
+
+    /// A task's directory `src`: the key it was found under and the paths
+    /// of its files relative to it, in name order.
+    fn find_dir(&self, src: &str) -> Option<(String, Vec<String>)> {
+        let dir = src.trim_end_matches('/');
+        let rel = relative(dir, self.list(dir));
+        (!rel.is_empty()).then(|| (dir.to_owned(), rel))
+    }
+}
+
+/// `keys` (all under `dir/`) relative to `dir`.
+pub fn relative(dir: &str, keys: Vec<String>) -> Vec<String> {
+    let prefix = format!("{dir}/");
+    keys.into_iter()
+        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+        .collect()
+}
+
+/// The keys under `dir/` among `keys`, sorted: for [`FileSource::list`].
+pub fn keys_under<'a>(dir: &str, keys: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
+    let mut out: Vec<String> = keys
+        .filter(|k| k.starts_with(&prefix))
+        .map(str::to_owned)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A source without files: every read is `NotFound`.

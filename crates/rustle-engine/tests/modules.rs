@@ -399,3 +399,52 @@ fn creates_and_removes_skip_the_command() {
     assert_eq!(r.result(2).status, Status::Changed);
     assert!(Path::new(&marker).exists());
 }
+
+/// copy with a directory `src` from the controller: `tree` lands as
+/// `dest/tree/...`, `tree/` as `dest/...`; new directories get
+/// `directory_mode`, files `mode`; the result is the action's summary.
+#[test]
+fn copy_of_a_controller_directory_follows_the_trailing_slash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (itself, contents) = (path_in(&dir, "itself"), path_in(&dir, "contents"));
+    let mut files = MemFiles::default();
+    files.0.insert("files/tree/a".into(), b"a\n".to_vec());
+    files.0.insert("files/tree/sub/b".into(), b"b\n".to_vec());
+    files
+        .0
+        .insert("files/treeish".into(), b"not in it\n".to_vec());
+    let s = one_play(vec![
+        task(
+            "copy",
+            json!({"src": "tree", "dest": itself, "directory_mode": "0700", "mode": "0600"}),
+        ),
+        task("copy", json!({"src": "tree/", "dest": contents})),
+    ]);
+    let first = run_with(&s, &files);
+    assert_eq!(
+        first.statuses(),
+        vec![Status::Changed, Status::Changed],
+        "{:#?}",
+        first.results()
+    );
+    assert_eq!(
+        fs::read_to_string(format!("{itself}/tree/a")).unwrap(),
+        "a\n"
+    );
+    assert_eq!(
+        fs::read_to_string(format!("{itself}/tree/sub/b")).unwrap(),
+        "b\n"
+    );
+    assert_eq!(mode_of(&format!("{itself}/tree/sub")), 0o700);
+    assert_eq!(mode_of(&format!("{itself}/tree/sub/b")), 0o600);
+    assert_eq!(
+        fs::read_to_string(format!("{contents}/sub/b")).unwrap(),
+        "b\n"
+    );
+    assert!(!std::path::Path::new(&format!("{contents}/treeish")).exists());
+    let r = first.result(0).result;
+    assert_eq!(r["dest"], json!(format!("{itself}/")));
+    assert_eq!(r["changed"], json!(true));
+    let second = run_with(&s, &files);
+    assert_eq!(second.stats.changed, 0, "{:#?}", second.results());
+}

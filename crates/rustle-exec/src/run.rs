@@ -582,4 +582,8 @@ impl rustle_engine::FileSource for ControllerFiles {
             )),
         }
     }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        rustle_engine::keys_under(dir, self.0.iter().map(|f| f.src.as_str()))
+    }
 }

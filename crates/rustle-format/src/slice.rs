@@ -230,7 +230,14 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
         // resolve into (kept as `dir/` prefixes).
         match crate::src_dirs(src, subdir, role) {
             Some(dirs) => out.extend(dirs),
-            None => out.extend(crate::src_candidates(src, subdir, role)),
+            None => {
+                let keys = crate::src_candidates(src, subdir, role);
+                // copy's directory `src`: the files under it.
+                if subdir == "files" {
+                    out.extend(keys.iter().map(|k| format!("{}/", k.trim_end_matches('/'))));
+                }
+                out.extend(keys);
+            }
         }
     }
 }

@@ -694,6 +694,11 @@ fn task_files(
             add_file(key, &path, out)?;
             break;
         }
+        // A directory (copy's `src: dir` or `dir/`): every file under it.
+        if action == "copy" && path.is_dir() {
+            add_tree(&format!("{}/", key.trim_end_matches('/')), &path, out)?;
+            break;
+        }
     }
     Ok(())
 }

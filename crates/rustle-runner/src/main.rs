@@ -34,6 +34,11 @@ impl FileSource for PayloadFiles<'_> {
             )
         })
     }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let keys = self.0.slice.files.iter().map(|f| f.src.as_str());
+        rustle_engine::keys_under(dir, keys)
+    }
 }
 
 fn main() -> ExitCode {

@@ -13,7 +13,7 @@ use regex::bytes::Regex;
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::fileattrs::{check_file_attrs, failed_rc, io_error, stat};
+use super::fileattrs::{backup_local, check_file_attrs, failed_rc, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
 
@@ -50,9 +50,6 @@ impl Module for BlockInFile {
         args.exclusive("insertbefore", "insertafter")?;
         let insertafter = args.string(&["insertafter"])?;
         let insertbefore = args.string(&["insertbefore"])?;
-        if args.bool("backup", false)? {
-            return Err(ModuleError::new("blockinfile: backup is not supported yet"));
-        }
 
         let existing = stat(ctx, &path, true)?;
         if existing.is_some_and(|s| s.kind == FileKind::Dir) {
@@ -180,7 +177,11 @@ impl Module for BlockInFile {
             Some(_) if block_len == 0 => (true, "Block removed".to_owned()),
             Some(_) => (true, "Block inserted".to_owned()),
         };
+        let mut backup_file = None;
         if changed && !ctx.check {
+            if args.bool("backup", false)? && original.is_some() {
+                backup_file = Some(backup_local(ctx, &path)?);
+            }
             ctx.target
                 .write_file(&path, &result, None)
                 .map_err(|e| io_error("writing", &path, e))?;
@@ -207,6 +208,9 @@ impl Module for BlockInFile {
         r.insert("changed".into(), json!(changed));
         r.insert("msg".into(), json!(msg));
         r.insert("diff".into(), json!([content_diff, attr_diff]));
+        if let Some(backup) = backup_file {
+            r.insert("backup_file".into(), json!(backup));
+        }
         Ok(Outcome::new(r))
     }
 }

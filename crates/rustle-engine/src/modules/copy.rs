@@ -5,7 +5,8 @@ use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
-use super::fileattrs::{FileArgs, attrs, io_error, stat};
+use super::args::expand_user;
+use super::fileattrs::{FileArgs, attrs, backup_local, io_error, stat, validate};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::FileKind;
 use crate::util::mode::{format_mode, parse_mode};
@@ -25,16 +26,78 @@ impl Module for Copy {
             "force",
             "backup",
             "remote_src",
+            "validate",
+            "directory_mode",
         ]
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        if args.bool("backup", false)? {
-            return Err(ModuleError::new("copy: backup is not supported yet"));
+        if let (None, Some(src)) = (args.get("content"), args.string(&["src"])?) {
+            if args.bool("remote_src", false)? {
+                let src = expand_user(&src, || ctx.target.home());
+                if stat(ctx, &src, true)?.is_some_and(|s| s.kind == FileKind::Dir) {
+                    return super::copy_dir::from_host(ctx, args, &src);
+                }
+            } else if ctx.files.find(&src).is_err()
+                && let Some((key, rel)) = ctx.files.find_dir(&src)
+            {
+                return super::copy_dir::from_controller(ctx, args, &src, &key, &rel);
+            }
         }
         let source = read_source(ctx, args)?;
         place(ctx, args, &source)
     }
+}
+
+/// The copy module's write of a changed file: the old one backed up
+/// (`backup`), the new content checked (`validate`, on a temporary file
+/// beside `dest` with `dest`'s extension and the mode), then put in place.
+/// `Ok(Err(result))` is the failed validation's result; otherwise the
+/// backup's name when one was made.
+pub fn install(
+    ctx: &ModuleCtx,
+    args: &Args,
+    dest: &str,
+    bytes: &[u8],
+    mode: Option<u32>,
+    existed: bool,
+) -> Result<Result<Option<String>, Vars>, ModuleError> {
+    let backup = if existed && args.bool("backup", false)? {
+        Some(backup_local(ctx, dest)?)
+    } else {
+        None
+    };
+    if let Some(cmd) = args.string(&["validate"])? {
+        let (dir, name) = match dest.rfind('/') {
+            Some(i) => (&dest[..i], &dest[i + 1..]),
+            None => (".", dest),
+        };
+        let ext = match name.rfind('.') {
+            Some(i) if i > 0 => &name[i..],
+            _ => "",
+        };
+        let tmp = format!(
+            "{dir}/.{name}.rustle-validate-{}{ext}",
+            crate::util::time::now().to_bits() % 1_000_000_007
+        );
+        ctx.target
+            .write_file(&tmp, bytes, mode)
+            .map_err(|e| io_error("writing", &tmp, e))?;
+        let checked = validate(ctx, &cmd, &tmp);
+        let _ = ctx.target.remove(&tmp);
+        if let Some(mut failed) = checked? {
+            // The action adds the source's checksum to what the module said.
+            failed.insert("checksum".into(), json!(sha1_hex(bytes)));
+            if let Some(backup) = &backup {
+                failed.insert("backup_file".into(), json!(backup));
+            }
+            return Ok(Err(failed));
+        }
+    }
+    ctx.target
+        .write_file(dest, bytes, mode)
+        .map_err(|e| io_error("writing", dest, e))?;
+    Ok(Ok(backup))
 }
 
 /// Puts `source` at `dest` (a directory `dest` gets the source's name)
@@ -75,12 +138,13 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
         None => None,
     };
     let chmod = !write && mode.is_some_and(|m| Some(m) != old.map(|s| s.mode));
+    let mut backup = None;
     if !ctx.check {
         if write {
-            let target = ctx.target;
-            target
-                .write_file(&dest, &source.bytes, mode)
-                .map_err(|e| io_error("writing", &dest, e))?;
+            match install(ctx, args, &dest, &source.bytes, mode, old.is_some())? {
+                Ok(made) => backup = made,
+                Err(invalid) => return Ok(Outcome::new(invalid)),
+            }
         } else if let (true, Some(mode)) = (chmod, mode) {
             ctx.target
                 .set_mode(&dest, mode)
@@ -91,6 +155,9 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
     // set_fs_attributes_if_different does.
     let changed = FileArgs::owner_only(args)?.apply(ctx, &dest, write || chmod, None)?;
     let mut r = report(ctx, &dest, &source.bytes, changed, mode)?;
+    if let Some(backup) = backup {
+        r.insert("backup_file".into(), json!(backup));
+    }
     if ctx.diff
         && write
         && let Some(diff) = diff(&dest, old_content.as_deref(), source)
@@ -155,7 +222,7 @@ fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
 
 /// A file key's full path on the controller (keys are relative to the
 /// playbook directory).
-fn controller_path(ctx: &ModuleCtx, key: String) -> String {
+pub fn controller_path(ctx: &ModuleCtx, key: String) -> String {
     if key.starts_with('/') {
         return key;
     }
@@ -208,7 +275,7 @@ fn final_dest(ctx: &ModuleCtx, dest: &str, src: Option<&str>) -> Result<String, 
     Ok(dest.to_owned())
 }
 
-fn report(
+pub fn report(
     ctx: &ModuleCtx,
     dest: &str,
     bytes: &[u8],
@@ -233,7 +300,7 @@ fn report(
 
 /// The copy action's diff: the old content (headed by the destination
 /// when there was one) against the new.
-fn diff(dest: &str, old: Option<&[u8]>, source: &Source) -> Option<Json> {
+pub fn diff(dest: &str, old: Option<&[u8]>, source: &Source) -> Option<Json> {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let (after_header, source_file) = match &source.origin {
         Origin::Content => (dest, false),

@@ -61,8 +61,8 @@ impl Module for File {
             },
         };
         let times = Times {
-            mtime: time_arg(args, "modification_time", &state)?,
-            atime: time_arg(args, "access_time", &state)?,
+            mtime: time_arg(ctx, args, "modification_time", &state)?,
+            atime: time_arg(ctx, args, "access_time", &state)?,
         };
         let op = FileOp {
             ctx,
@@ -141,7 +141,7 @@ struct Times {
 }
 
 /// `keep_backward_compatibility_on_timestamps` and `get_timestamp_for_time`.
-fn time_arg(args: &Args, key: &str, state: &str) -> Result<TimeArg, ModuleError> {
+fn time_arg(ctx: &ModuleCtx, args: &Args, key: &str, state: &str) -> Result<TimeArg, ModuleError> {
     let value = args.string(&[key])?;
     let value = value
         .as_deref()
@@ -149,9 +149,37 @@ fn time_arg(args: &Args, key: &str, state: &str) -> Result<TimeArg, ModuleError>
     match value {
         "preserve" => Ok(None),
         "now" => Ok(Some(None)),
-        other => Err(ModuleError::new(format!(
-            "{key}={other}: only 'now' and 'preserve' are supported yet"
-        ))),
+        other => {
+            let format = args.string(&[&format!("{key}_format")])?;
+            let format = format.as_deref().unwrap_or("%Y%m%d%H%M.%S");
+            let fail = |e: String| {
+                ModuleError::new(format!(
+                    "Error while obtaining timestamp for time {other} using format {format}: {e}"
+                ))
+            };
+            let [y, mo, d, h, mi, sec] =
+                crate::util::time::strptime(other, format).map_err(fail)?;
+            Ok(Some(Some(
+                mktime(ctx, [y, mo, d, h, mi, sec]).map_err(fail)?,
+            )))
+        }
+    }
+}
+
+/// Python's `time.mktime`: a broken-down local time of the host (its time
+/// zone, daylight saving guessed) as seconds since the epoch, by the
+/// host's `date`.
+fn mktime(ctx: &ModuleCtx, [y, mo, d, h, mi, s]: [i64; 6]) -> Result<f64, String> {
+    let when = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}");
+    let req = crate::target::ExecRequest::new(["date", "-d", &when, "+%s"]);
+    let out = ctx.target.exec(&req).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.trim().parse::<i64>() {
+        Ok(secs) if out.rc == 0 => Ok(secs as f64),
+        _ => Err(format!(
+            "date -d '{when}' failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
     }
 }
 

@@ -330,3 +330,84 @@ pub fn os_walk(
     }
     errors
 }
+
+/// AnsibleModule's `backup_local`: a preserved copy of `path` (content,
+/// mode, times and owner) at `<path>.<pid>.<YYYY-MM-DD@HH:MM:SS~>`, the
+/// pid and local time being the host's (a shell there tells them).
+/// Returns the backup's name, or `""` when nothing is at `path`.
+pub fn backup_local(ctx: &ModuleCtx, path: &str) -> Result<String, ModuleError> {
+    let Some(old) = stat(ctx, path, true)? else {
+        return Ok(String::new());
+    };
+    let req = crate::target::ExecRequest::shell("echo $$; date +%Y-%m-%d@%H:%M:%S~");
+    let out = ctx
+        .target
+        .exec(&req)
+        .map_err(|e| ModuleError::new(format!("Could not make backup of {path}: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let (Some(pid), Some(stamp)) = (lines.next(), lines.next()) else {
+        return Err(ModuleError::new(format!(
+            "Could not make backup of {path}: the host's date failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    };
+    let dest = format!("{path}.{}.{}", pid.trim(), stamp.trim());
+    let copy = || -> std::io::Result<()> {
+        let bytes = ctx.target.read_file(path)?;
+        ctx.target.write_file(&dest, &bytes, Some(old.mode))?;
+        ctx.target.set_times(&dest, Some((old.atime, old.mtime)))?;
+        if let Some(now) = ctx.target.stat(&dest, false)?
+            && (now.uid != old.uid || now.gid != old.gid)
+        {
+            ctx.target.chown(&dest, Some(old.uid), Some(old.gid))?;
+        }
+        Ok(())
+    };
+    copy().map_err(|e| {
+        ModuleError::new(format!(
+            "Could not make backup of {path} to {dest}: {}",
+            crate::util::oserror::python_oserror(&e, path)
+        ))
+    })?;
+    Ok(dest)
+}
+
+/// The `validate` argument's command run on `tmp` (`%s` replaced), as
+/// copy and template do before the file takes its place: `Ok(None)` when
+/// it passed, else the failed result (`failed to validate`, with
+/// `exit_status`, `stdout` and `stderr`).
+pub fn validate(ctx: &ModuleCtx, validate: &str, tmp: &str) -> Result<Option<Vars>, ModuleError> {
+    if !validate.contains("%s") {
+        return Err(ModuleError::new(format!(
+            "validate must contain %s: {validate}"
+        )));
+    }
+    let cmd = validate.replacen("%s", tmp, 1);
+    let argv = shlex::split(&cmd)
+        .ok_or_else(|| ModuleError::new(format!("validate: cannot split {cmd}")))?;
+    let out = ctx.target.exec(&crate::target::ExecRequest::new(argv));
+    let (rc, stdout, stderr) = match out {
+        Ok(o) => (
+            o.rc,
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        // run_command's failure to start: rc 2 and the error as stderr.
+        Err(e) => (2, String::new(), e.to_string()),
+    };
+    if rc == 0 {
+        return Ok(None);
+    }
+    let mut r = Vars::new();
+    r.insert("failed".into(), json!(true));
+    r.insert("changed".into(), json!(false));
+    r.insert("msg".into(), json!("failed to validate"));
+    r.insert("exit_status".into(), json!(rc));
+    // The task executor adds the `_lines` of every stdout and stderr.
+    r.insert("stdout_lines".into(), super::command::lines(&stdout));
+    r.insert("stderr_lines".into(), super::command::lines(&stderr));
+    r.insert("stdout".into(), json!(stdout));
+    r.insert("stderr".into(), json!(stderr));
+    Ok(Some(r))
+}

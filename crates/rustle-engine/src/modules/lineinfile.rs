@@ -13,7 +13,7 @@ use regex::Regex;
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::fileattrs::{check_file_attrs, failed_rc as failed, io_error, stat};
+use super::fileattrs::{backup_local, check_file_attrs, failed_rc as failed, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
 use crate::util::pyre::expand;
@@ -47,9 +47,6 @@ impl Module for LineInFile {
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
         let path = args.path(&["path", "dest", "destfile", "name"], ctx)?;
-        if args.bool("backup", false)? {
-            return Err(ModuleError::new("lineinfile: backup is not supported yet"));
-        }
         let spec = Spec::new(args)?;
         if stat(ctx, &path, true)?.is_some_and(|s| s.kind == FileKind::Dir) {
             return Ok(failed(format!("Path {path} is a directory !"), 256));
@@ -307,7 +304,11 @@ fn finish(
         "before_header": format!("{path} (content)"),
         "after_header": format!("{path} (content)"),
     });
+    let mut backup = String::new();
     if changed && !ctx.check {
+        if args.bool("backup", false)? && stat(ctx, path, true)?.is_some() {
+            backup = backup_local(ctx, path)?;
+        }
         ctx.target
             .write_file(path, after_text.as_bytes(), None)
             .map_err(|e| io_error("writing", path, e))?;
@@ -316,7 +317,7 @@ fn finish(
     if ctx.check && !existed {
         r.insert("changed".into(), json!(changed));
         r.insert("msg".into(), json!(msg));
-        r.insert("backup".into(), json!(""));
+        r.insert("backup".into(), json!(backup));
         r.insert("diff".into(), content_diff);
         return Ok(Outcome::new(r));
     }
@@ -326,7 +327,7 @@ fn finish(
         r.insert("found".into(), json!(found));
     }
     r.insert("msg".into(), json!(msg));
-    r.insert("backup".into(), json!(""));
+    r.insert("backup".into(), json!(backup));
     r.insert("diff".into(), json!([content_diff, attr_diff]));
     Ok(Outcome::new(r))
 }

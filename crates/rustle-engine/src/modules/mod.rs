@@ -14,6 +14,7 @@ mod bin;
 mod blockinfile;
 mod command;
 mod copy;
+mod copy_dir;
 mod cron;
 mod debug;
 mod fail;

@@ -7,7 +7,7 @@ use regex::Regex;
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::fileattrs::{check_file_attrs, failed_rc, io_error, stat};
+use super::fileattrs::{backup_local, check_file_attrs, failed_rc, io_error, stat};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
 use crate::util::pyre::expand;
@@ -24,9 +24,6 @@ impl Module for Replace {
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
         let path = args.path(&["path", "dest", "destfile", "name"], ctx)?;
-        if args.bool("backup", false)? {
-            return Err(ModuleError::new("replace: backup is not supported yet"));
-        }
         let regexp = args.required(&["regexp"])?;
         let replacement = args.string(&["replace"])?.unwrap_or_default();
         match stat(ctx, &path, true)? {
@@ -93,6 +90,10 @@ impl Module for Replace {
                 );
             }
             if !ctx.check {
+                if args.bool("backup", false)? {
+                    let backup = backup_local(ctx, &path)?;
+                    r.insert("backup_file".into(), json!(backup));
+                }
                 ctx.target
                     .write_file(&path, after.as_bytes(), None)
                     .map_err(|e| io_error("writing", &path, e))?;

@@ -26,13 +26,11 @@ impl Module for Template {
             "lstrip_blocks",
             "newline_sequence",
             "output_encoding",
+            "validate",
         ]
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        if args.bool("backup", false)? {
-            return Err(ModuleError::new("template: backup is not supported yet"));
-        }
         let src = args.required(&["src"])?;
         let dest = args.required(&["dest"])?;
         let bytes = ctx

@@ -362,6 +362,17 @@ impl FileSource for TaskFiles<'_> {
             format!("Could not find or access '{src}'"),
         ))
     }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        self.inner.list(dir)
+    }
+
+    fn find_dir(&self, src: &str) -> Option<(String, Vec<String>)> {
+        let src = src.trim_end_matches('/');
+        rustle_format::src_candidates(src, self.subdir, self.role)
+            .into_iter()
+            .find_map(|key| self.inner.find_dir(&key))
+    }
 }
 
 /// The task's `environment` (a mapping, or a list of them merged in

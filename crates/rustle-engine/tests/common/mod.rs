@@ -121,6 +121,10 @@ impl FileSource for MemFiles {
             .cloned()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, src.to_owned()))
     }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        rustle_engine::keys_under(dir, self.0.keys().map(String::as_str))
+    }
 }
 
 pub struct Run {
