@@ -695,7 +695,7 @@ fn task_files(
             break;
         }
         // A directory (copy's `src: dir` or `dir/`): every file under it.
-        if action == "copy" && path.is_dir() {
+        if short_action(&t.action) == "copy" && path.is_dir() {
             add_tree(&format!("{}/", key.trim_end_matches('/')), &path, out)?;
             break;
         }
