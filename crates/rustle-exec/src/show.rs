@@ -53,6 +53,9 @@ pub struct Show<'d, W: Write> {
     /// What includes of the current task included, per host, shown
     /// together once the task's results are in (`for h1, h2`).
     includes: Vec<(String, Option<serde_json::Value>, String)>,
+    /// Task starts that came while includes were being collected, shown
+    /// after them.
+    deferred: Vec<Event>,
 }
 
 impl<'d, W: Write> Show<'d, W> {
@@ -63,6 +66,7 @@ impl<'d, W: Write> Show<'d, W> {
             key: None,
             started: Vec::new(),
             includes: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 
@@ -159,6 +163,9 @@ impl<'d, W: Write> Show<'d, W> {
             self.display
                 .included(&hosts.join(", "), what, label.as_ref())?;
         }
+        for ev in std::mem::take(&mut self.deferred) {
+            self.event(&ev)?;
+        }
         Ok(())
     }
 
@@ -187,6 +194,10 @@ impl<'d, W: Write> Show<'d, W> {
                 self.task_banner(key, name)?;
                 let what = included(result).unwrap_or_default().to_owned();
                 self.includes.push((what, None, host.clone()));
+                return Ok(());
+            }
+            Event::TaskStart { .. } if !self.includes.is_empty() => {
+                self.deferred.push(ev.clone());
                 return Ok(());
             }
             // A looped include's own result: its items said it all.
