@@ -921,3 +921,50 @@ fn random_password(opts: &Map<String, Json>) -> Result<String, String> {
         .map(|c| pool[(usize::from(c[0]) << 8 | usize::from(c[1])) % pool.len()])
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, json};
+
+    #[test]
+    fn sequences_as_ansible_writes_them() {
+        let seq = |term: &str| super::sequence(term, &Map::new());
+        assert_eq!(
+            seq("start=1 end=5 stride=2").unwrap(),
+            vec![json!("1"), json!("3"), json!("5")]
+        );
+        assert_eq!(
+            seq("2-4").unwrap(),
+            vec![json!("2"), json!("3"), json!("4")]
+        );
+        assert_eq!(
+            seq("count=2 format=host%02d").unwrap(),
+            vec![json!("host01"), json!("host02")]
+        );
+        assert_eq!(
+            seq("start=0x0a end=0x0b format=%x").unwrap(),
+            vec![json!("a"), json!("b")]
+        );
+        assert_eq!(seq("start=3 end=1 stride=-1").unwrap().len(), 3);
+        assert!(
+            seq("start=3 end=1").is_err(),
+            "counting down needs a negative stride"
+        );
+        assert!(seq("end=2 count=2").is_err());
+    }
+
+    #[test]
+    fn host_patterns_over_groups() {
+        let groups = json!({
+            "all": ["a1", "a2", "b1"],
+            "web": ["a1", "a2"],
+            "db": ["a2", "b1"],
+        });
+        let hosts = |p: &str| super::host_pattern(&groups, p);
+        assert_eq!(hosts("all"), ["a1", "a2", "b1"]);
+        assert_eq!(hosts("web:db"), ["a1", "a2", "b1"]);
+        assert_eq!(hosts("web:&db"), ["a2"]);
+        assert_eq!(hosts("all:!web"), ["b1"]);
+        assert_eq!(hosts("a*"), ["a1", "a2"]);
+    }
+}
