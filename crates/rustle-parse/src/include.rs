@@ -115,7 +115,7 @@ impl Loader {
     /// A role's directory: `roles/NAME` beside the playbook, then each
     /// `ANSIBLE_ROLES_PATH` entry, then beside the playbook; a name with a
     /// `/` is a path.
-    fn find_role(&self, name: &str) -> Option<PathBuf> {
+    pub fn find_role(&self, name: &str) -> Option<PathBuf> {
         if name.contains('/') {
             let p = self.playbook_dir.join(name);
             return p.is_dir().then_some(p);
@@ -240,6 +240,15 @@ pub fn block_task(
     };
     task.id = task_id(&task);
     task
+}
+
+/// Where `import_tasks: FILE` is: beside the importing file, then in the
+/// playbook directory.
+pub fn tasks_file(src: &Source<'_>, file: &str) -> Option<std::path::PathBuf> {
+    let here = src.path.parent().unwrap_or(Path::new("."));
+    [here.join(file), src.ctx.playbook_dir.join(file)]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 /// The tasks of `import_tasks: FILE`, found beside the importing file,

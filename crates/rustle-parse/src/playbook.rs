@@ -9,7 +9,7 @@ use rustle_format::{
 };
 
 use crate::include::{
-    Loader, RoleUse, block_task, import_block, import_tasks, role_blocks, role_use,
+    Loader, RoleUse, block_task, import_block, import_tasks, role_blocks, role_use, tasks_file,
 };
 
 use crate::error::{Located, ParseError};
@@ -429,8 +429,12 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             ));
         }
         // Loaded here, run as the engine decides: `when` and `loop` apply
-        // to the include itself, its vars to the included tasks.
-        "include_tasks" if !templated(&args, &["_raw_params", "file"]) => {
+        // to the include itself, its vars to the included tasks. What is
+        // missing now is Ansible's run-time failure, not a parse error.
+        "include_tasks"
+            if !templated(&args, &["_raw_params", "file"])
+                && include_file(&args).is_some_and(|f| tasks_file(src, f).is_some()) =>
+        {
             let file = args
                 .get("_raw_params")
                 .or_else(|| args.get("file"))
@@ -444,7 +448,13 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             task.id = task_id(&task);
             return Ok(task);
         }
-        "include_role" if !templated(&args, &["name", "tasks_from"]) => {
+        "include_role"
+            if !templated(&args, &["name", "tasks_from"])
+                && args
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| src.ctx.find_role(n).is_some()) =>
+        {
             let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
             let use_ = RoleUse {
                 name: text("name").unwrap_or_default(),
@@ -512,6 +522,13 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
     };
     task.id = task_id(&task);
     Ok(task)
+}
+
+/// The file an `include_tasks` names.
+fn include_file(args: &Map<String, Value>) -> Option<&str> {
+    args.get("_raw_params")
+        .or_else(|| args.get("file"))
+        .and_then(Value::as_str)
 }
 
 /// Whether any of `keys` in `args` is a template (known only at run time).

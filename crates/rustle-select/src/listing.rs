@@ -90,7 +90,9 @@ fn walk(task: &Task, inherited: &[String], role: Option<&str>, f: &mut dyn FnMut
     tags.extend(task_tags(task.keywords.get("tags")));
     tags.sort();
     tags.dedup();
-    if let Some(b) = &task.block {
+    // An include is listed itself, not what it includes (known at run
+    // time to Ansible).
+    if let Some(b) = task.block.as_ref().filter(|_| task.action == Task::BLOCK) {
         let role = b.role.as_ref().map(|r| r.name.as_str()).or(role);
         for t in &b.block {
             walk(t, &tags, role, f);

@@ -40,7 +40,8 @@ impl Module for Include {
         let Some(label) = args.string(&[LABEL])? else {
             return Err(ModuleError::new(
                 "rustle loads what include_tasks and include_role include when it parses the \
-                 playbook, so their file and role names cannot be templates yet",
+                 playbook: the file or role could not be loaded then (a templated name, which \
+                 rustle does not support yet, or one that did not exist)",
             ));
         };
         Ok(Outcome::new(result([
