@@ -417,12 +417,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             if keywords.contains_key("loop") {
                 return Err(src.err(node.mark, "You cannot use loops on 'import_tasks' statements. You should use 'include_tasks' instead."));
             }
-            let file = args
-                .get("_raw_params")
-                .or_else(|| args.get("file"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
+            let file = include_file(&args).unwrap_or_default().to_owned();
             let tasks = import_tasks(src, &file, node.mark, handler)?;
             return Ok(import_block(
                 name, keywords, when, task_vars, tasks, None, source,
@@ -435,12 +430,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             if !templated(&args, &["_raw_params", "file"])
                 && include_file(&args).is_some_and(|f| tasks_file(src, f).is_some()) =>
         {
-            let file = args
-                .get("_raw_params")
-                .or_else(|| args.get("file"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
+            let file = include_file(&args).unwrap_or_default().to_owned();
             let tasks = import_tasks(src, &file, node.mark, handler)?;
             let mut task = import_block(name, keywords, when, task_vars, tasks, None, source);
             task.action = action;

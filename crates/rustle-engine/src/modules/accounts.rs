@@ -127,6 +127,15 @@ pub fn bin_path(target: &dyn Target, name: &str) -> String {
     super::bin::get_bin_path(target, name, &[]).unwrap_or_else(|| name.to_owned())
 }
 
+/// The trimmed stdout of a command that succeeded (no task environment).
+pub fn exec_out(ctx: &ModuleCtx, argv: &[&str]) -> Option<String> {
+    let out = ctx
+        .target
+        .exec(&ExecRequest::new(argv.iter().copied()))
+        .ok()?;
+    (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// What `run_command` returns: exit code, stdout and stderr.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ran {

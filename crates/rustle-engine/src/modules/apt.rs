@@ -486,7 +486,7 @@ impl Run<'_> {
             return Err(unsupported("a deb URL"));
         }
 
-        let locale = self.best_locale()?;
+        let locale = super::bin::best_parsable_locale(self.ctx);
         self.env = [
             ("DEBIAN_FRONTEND", "noninteractive"),
             ("DEBIAN_PRIORITY", "critical"),
@@ -594,31 +594,6 @@ impl Run<'_> {
         r.insert("cache_updated".into(), json!(updated_cache));
         r.insert("cache_update_time".into(), json!(updated_cache_time));
         Err(if ok { Exit::Done(r) } else { Exit::Fail(r) })
-    }
-
-    /// `get_best_parsable_locale`.
-    fn best_locale(&self) -> Step<String> {
-        let Some(locale) = self.bin_path("locale") else {
-            return Ok("C".into());
-        };
-        let ran = self.exec(vec![locale, "-a".into()])?;
-        if ran.rc != 0 || ran.out.is_empty() {
-            return Ok("C".into());
-        }
-        let available: Vec<&str> = ran.out.trim().lines().collect();
-        let preferences = [
-            "C.utf8",
-            "C.UTF-8",
-            "en_US.utf8",
-            "en_US.UTF-8",
-            "C",
-            "POSIX",
-        ];
-        Ok(preferences
-            .iter()
-            .find(|p| available.contains(p))
-            .unwrap_or(&"C")
-            .to_string())
     }
 
     /// `get_updated_cache_time`: the mtime and it as whole seconds.

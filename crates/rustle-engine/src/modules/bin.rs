@@ -1,7 +1,9 @@
-//! `get_bin_path`: where a module finds the tools it runs on the target.
+//! `get_bin_path` and `get_best_parsable_locale`: where a module finds the
+//! tools it runs on the target, and the locale it runs them in.
 
+use super::ModuleCtx;
 use crate::Target;
-use crate::target::FileKind;
+use crate::target::{ExecRequest, FileKind};
 
 /// The directories searched after a module's own: Debian's default `PATH`,
 /// which also holds the sbin directories ansible-core appends to `PATH`.
@@ -37,4 +39,32 @@ pub fn searched_path(opt_dirs: &[&str]) -> String {
         .copied()
         .collect::<Vec<_>>()
         .join(":")
+}
+
+/// ansible-core's `get_best_parsable_locale`: the first of the locales it
+/// prefers that `locale -a` lists, else `C`.
+pub fn best_parsable_locale(ctx: &ModuleCtx) -> String {
+    let Some(locale) = get_bin_path(ctx.target, "locale", &[]) else {
+        return "C".into();
+    };
+    let mut req = ExecRequest::new([locale, "-a".to_owned()]);
+    req.env = ctx.env.to_vec();
+    let out = match ctx.target.exec(&req) {
+        Ok(out) if out.rc == 0 => out,
+        _ => return "C".into(),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let available: Vec<&str> = text.trim().lines().collect();
+    [
+        "C.utf8",
+        "C.UTF-8",
+        "en_US.utf8",
+        "en_US.UTF-8",
+        "C",
+        "POSIX",
+    ]
+    .into_iter()
+    .find(|p| available.contains(p))
+    .unwrap_or("C")
+    .to_owned()
 }

@@ -413,7 +413,7 @@ impl Run<'_, '_> {
             repo = format!("file://{}", expand_user(&repo, home));
         }
 
-        let locale = self.best_parsable_locale();
+        let locale = super::bin::best_parsable_locale(self.ctx);
         for key in ["LANG", "LC_ALL", "LC_MESSAGES", "LC_CTYPE", "LANGUAGE"] {
             self.env.push((key.into(), locale.clone()));
         }
@@ -628,35 +628,6 @@ impl Run<'_, '_> {
             self.create_archive(p, dest, archive, &repo, &mut result)?;
         }
         Ok(result)
-    }
-
-    /// `get_best_parsable_locale`.
-    fn best_parsable_locale(&self) -> String {
-        let Some(locale) = get_bin_path(self.ctx.target, "locale", &[]) else {
-            return "C".into();
-        };
-        let mut req = ExecRequest::new([locale, "-a".to_owned()]);
-        req.env = self.ctx.env.to_vec();
-        let Ok(out) = self.ctx.target.exec(&req) else {
-            return "C".into();
-        };
-        if out.rc != 0 {
-            return "C".into();
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let available: Vec<&str> = text.trim().lines().collect();
-        [
-            "C.utf8",
-            "C.UTF-8",
-            "en_US.utf8",
-            "en_US.UTF-8",
-            "C",
-            "POSIX",
-        ]
-        .into_iter()
-        .find(|p| available.contains(p))
-        .unwrap_or("C")
-        .to_owned()
     }
 
     fn ssh_supports_acceptnewhostkey(&self) -> Step<bool> {

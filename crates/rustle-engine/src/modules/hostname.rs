@@ -16,11 +16,12 @@
 use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
+use super::accounts::exec_out;
 use super::accounts::{Ran, run};
 use super::bin::{get_bin_path, searched_path};
 use super::fileattrs::py_os_error;
 use super::{Args, Effect, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
-use crate::target::{ExecRequest, FileKind};
+use crate::target::FileKind;
 
 pub struct Hostname;
 
@@ -252,15 +253,6 @@ impl Platform {
             _ => Strategy::Unimplemented,
         }
     }
-}
-
-/// The trimmed stdout of a command that succeeded.
-fn exec_out(ctx: &ModuleCtx, argv: &[&str]) -> Option<String> {
-    let out = ctx
-        .target
-        .exec(&ExecRequest::new(argv.iter().copied()))
-        .ok()?;
-    (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// Python's `socket.getfqdn()`: `gethostbyaddr(gethostname())`, the first

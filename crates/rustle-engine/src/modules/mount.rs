@@ -18,12 +18,13 @@
 use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
+use super::accounts::exec_out;
 use super::accounts::{Ran, run};
 use super::args::expand_user;
 use super::bin::{get_bin_path, searched_path};
 use super::fileattrs::py_os_error;
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
-use crate::target::{ExecRequest, FileKind};
+use crate::target::FileKind;
 
 pub struct Mount;
 
@@ -233,14 +234,6 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\134")
         .replace(' ', "\\040")
         .replace('&', "\\046")
-}
-
-fn exec_out(ctx: &ModuleCtx, argv: &[&str]) -> Option<String> {
-    let out = ctx
-        .target
-        .exec(&ExecRequest::new(argv.iter().copied()))
-        .ok()?;
-    (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// `get_linux_mounts`: mount point -> source, a bind mount's source
