@@ -122,6 +122,23 @@ impl Host {
         }
     }
 
+    /// The same host, reconnected if its master went away while deploy
+    /// was busy elsewhere (building a runner can outlast its idle time).
+    pub async fn revive(self) -> Result<Host, HostError> {
+        match self {
+            Host::Local => Ok(Host::Local),
+            Host::Ssh(conn) => {
+                let conn = std::sync::Arc::new(conn)
+                    .revive()
+                    .await
+                    .map_err(|e| HostError::Unreachable(e.to_string()))?;
+                std::sync::Arc::try_unwrap(conn)
+                    .map(Host::Ssh)
+                    .map_err(|_| HostError::Failed("the connection is shared".into()))
+            }
+        }
+    }
+
     pub fn is_remote(&self) -> bool {
         matches!(self, Host::Ssh(_))
     }

@@ -16,7 +16,7 @@ mod progress;
 mod target;
 mod toolchain;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -156,27 +156,76 @@ struct Site {
     layout: Layout,
     /// The probe's triple, or why there is none (SSH hosts only).
     detected: Option<Result<String, String>>,
+    /// The runner bases the probe found on the host.
+    bases: BTreeSet<String>,
+    /// Whether the probe made the host's directories ([`place::prepare_script`]).
+    prepared: bool,
 }
 
-/// Connects to `hp` (SSH hosts), probes it, and works out its layout.
-async fn open(hp: HostPlan, opts: &DeployOptions) -> Result<Site, HostError> {
-    let root_for = |home: &str| match (&opts.output_dir, var(&hp, "rustle_remote_dir")) {
-        (Some(out), _) => out.display().to_string(),
-        (None, Some(d)) if d.starts_with('/') => d.trim_end_matches('/').to_owned(),
-        (None, Some(d)) => format!("{home}/{}", d.trim_start_matches("~/")),
-        (None, None) => format!("{home}/.cache/rustle"),
-    };
+impl Site {
+    async fn revive(self) -> Result<Site, HostError> {
+        Ok(Site {
+            host: self.host.revive().await?,
+            ..self
+        })
+    }
+
+    /// Whether the host holds `base`, when the probe prepared the host.
+    fn prepared_base(&self, base: &Base) -> Option<bool> {
+        self.prepared.then(|| self.bases.contains(&base.sha256))
+    }
+}
+
+/// Where rustle's files go on a host: an absolute directory, or one under
+/// the remote user's home (known only after the probe).
+enum Root {
+    At(String),
+    Home(String),
+}
+
+impl Root {
+    fn of(hp: &HostPlan, opts: &DeployOptions) -> Root {
+        match (&opts.output_dir, var(hp, "rustle_remote_dir")) {
+            (Some(out), _) => Root::At(out.display().to_string()),
+            (None, Some(d)) if d.starts_with('/') => Root::At(d.trim_end_matches('/').to_owned()),
+            (None, Some(d)) => Root::Home(d.trim_start_matches("~/").to_owned()),
+            (None, None) => Root::Home(".cache/rustle".to_owned()),
+        }
+    }
+
+    fn path(&self, home: &str) -> String {
+        match self {
+            Root::At(p) => p.clone(),
+            Root::Home(rel) => format!("{home}/{rel}"),
+        }
+    }
+
+    /// The same, as a shell word for the host's `sh`.
+    fn shell(&self) -> String {
+        match self {
+            Root::At(p) => rustle_ssh::quote(p),
+            Root::Home(rel) => format!("\"$HOME\"/{}", rustle_ssh::quote(rel)),
+        }
+    }
+}
+
+/// Connects to `hp` (SSH hosts), probes it, and works out its layout; with
+/// `prepare`, the probe also makes the directories placing needs.
+async fn open(hp: HostPlan, opts: &DeployOptions, prepare: bool) -> Result<Site, HostError> {
+    let root = Root::of(&hp, opts);
     let remote = matches!(hp.connection, Connection::Ssh { .. });
     let needs_probe = remote && (opts.output_dir.is_none() || var(&hp, "rustle_target").is_none());
     if !needs_probe {
         return Ok(Site {
             layout: Layout {
-                root: root_for(&local_home()),
+                root: root.path(&local_home()),
                 host: hp.name.clone(),
             },
             plan: hp,
             host: Host::Local,
             detected: None,
+            bases: BTreeSet::new(),
+            prepared: false,
         });
     }
     let ep = rustle_ssh::Endpoint::new(&hp.name, &hp.connection)
@@ -185,7 +234,17 @@ async fn open(hp: HostPlan, opts: &DeployOptions) -> Result<Site, HostError> {
         .await
         .map_err(|e| HostError::Unreachable(e.to_string()))?;
     let host = Host::Ssh(conn);
-    let facts = match host.sh_ok("probing the host", target::PROBE).await {
+    // --compile-only (an output dir) never touches the host's files.
+    let prepare = prepare && opts.output_dir.is_none();
+    let script = target::probe_script(
+        &root.shell(),
+        &if prepare {
+            place::prepare_script(&hp.name, true)
+        } else {
+            String::new()
+        },
+    );
+    let facts = match host.sh_ok("probing the host", &script).await {
         Ok(out) => target::parse_probe(&out).map_err(HostError::Failed),
         Err(e) => Err(e),
     };
@@ -205,12 +264,14 @@ async fn open(hp: HostPlan, opts: &DeployOptions) -> Result<Site, HostError> {
     };
     Ok(Site {
         layout: Layout {
-            root: root_for(&facts.home),
+            root: root.path(&facts.home),
             host: hp.name.clone(),
         },
         plan: hp,
         host,
         detected: Some(facts.triple),
+        bases: facts.bases,
+        prepared: prepare,
     })
 }
 
@@ -244,13 +305,14 @@ where
 async fn open_all(
     hosts: Vec<HostPlan>,
     opts: &DeployOptions,
+    prepare: bool,
 ) -> (Vec<Site>, BTreeMap<String, HostError>) {
     let shared = Arc::new(opts.clone());
     let results = each(hosts, opts.parallel, move |hp: HostPlan| {
         let opts = shared.clone();
         async move {
             let name = hp.name.clone();
-            (name, open(hp, &opts).await)
+            (name, open(hp, &opts, prepare).await)
         }
     })
     .await;
@@ -325,12 +387,24 @@ pub fn deploy(
     progress: &Progress,
 ) -> Result<(Document, Report), DeployError> {
     let rt = runtime()?;
-    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts));
+    // The toolchain questions (rustc, cargo metadata, hashing the runner's
+    // sources) take as long as connecting: ask them for this machine's
+    // triple, the usual answer, while the hosts connect.
+    let early = {
+        let opts = opts.clone();
+        std::thread::spawn(move || -> Result<_, DeployError> {
+            let local =
+                toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
+            let recipes = recipes(std::iter::once(local.clone()), &opts);
+            Ok((local, recipes))
+        })
+    };
+    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts, true));
     let mut deployment = Deployment::default();
     record(&mut deployment, open_errors);
 
     // Triples, then one runner per triple.
-    let local = toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
+    let (local, mut early_recipes) = early.join().expect("the toolchain thread panicked")?;
     let mut triples = BTreeMap::new();
     let mut fallback = Vec::new();
     for s in &sites {
@@ -349,7 +423,16 @@ pub fn deploy(
     }
     let mut bases: BTreeMap<String, Arc<Base>> = BTreeMap::new();
     let mut report = Report::default();
-    for (triple, recipe) in recipes(triples.values().cloned(), opts) {
+    let needed: BTreeSet<String> = triples.values().cloned().collect();
+    let mut needed_recipes = recipes(
+        needed
+            .iter()
+            .filter(|t| !early_recipes.contains_key(*t))
+            .cloned(),
+        opts,
+    );
+    needed_recipes.extend(early_recipes.extract_if(.., |t, _| needed.contains(t)));
+    for (triple, recipe) in needed_recipes {
         let recipe = match recipe {
             Ok(r) => r,
             Err(e) if opts.fallback_ssh && unbuildable(&e) => {
@@ -434,6 +517,10 @@ pub fn deploy(
         let progress = prog.clone();
         async move {
             let name = site.plan.name.clone();
+            let site = match site.revive().await {
+                Ok(site) => site,
+                Err(e) => return (name, Ok(Err(e))),
+            };
             let r = place_one(&site, &triple, base, &slices, verify, &progress).await;
             site.host.close().await;
             (name, r)
@@ -547,9 +634,16 @@ async fn place_one(
     })?;
     // At most the base and the tail cross (place() skips a base the host has).
     let bar = progress.bytes(name.clone(), (base.bytes.len() + tail.len()) as u64);
-    let placed = place::place(&site.host, &site.layout, base, &tail, verify, &mut |n| {
-        bar.set(n)
-    })
+    let prepared = site.prepared_base(&base);
+    let placed = place::place(
+        &site.host,
+        &site.layout,
+        prepared,
+        base,
+        &tail,
+        verify,
+        &mut |n| bar.set(n),
+    )
     .await;
     bar.finish();
     Ok(placed.map(|p| {
@@ -570,7 +664,7 @@ async fn place_one(
 /// anything (it connects to probe hosts and look for cached bases).
 pub fn dry_run(doc: Document, opts: &DeployOptions) -> Result<Vec<String>, DeployError> {
     let rt = runtime()?;
-    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts));
+    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts, false));
     let mut lines = Vec::new();
     let local = toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
     let mut triples = BTreeMap::new();
@@ -623,10 +717,10 @@ pub fn dry_run(doc: Document, opts: &DeployOptions) -> Result<Vec<String>, Deplo
             })?;
         let tail = rustle_payload::tail(&payload).len();
         let base = match bases.get(triple) {
-            Some(b) => match rt.block_on(place::has_base(&site.host, &site.layout, b)) {
-                Ok(true) => "the runner base is already there".to_owned(),
-                _ => format!("plus the {}-byte runner base", b.bytes.len()),
-            },
+            Some(b) if site.bases.contains(&b.sha256) => {
+                "the runner base is already there".to_owned()
+            }
+            Some(b) => format!("plus the {}-byte runner base", b.bytes.len()),
             None => "plus the runner base once built".to_owned(),
         };
         lines.push(format!(
@@ -681,7 +775,7 @@ where
             let op = op.clone();
             async move {
                 let name = hp.name.clone();
-                let r = match open(hp, &opts).await {
+                let r = match open(hp, &opts, false).await {
                     Ok(site) => {
                         let site = Arc::new(site);
                         let r = op(site.clone(), item).await;

@@ -82,21 +82,27 @@ fn sha256_of(path: &str) -> String {
     format!("{{ sha256sum {p} 2>/dev/null || shasum -a 256 {p}; }} | cut -d' ' -f1")
 }
 
-/// Whether the host already has `base` (over SSH; never for local hosts).
-pub async fn has_base(host: &Host, layout: &Layout, base: &Base) -> Result<bool, HostError> {
-    if !host.is_remote() {
-        return Ok(false);
+/// A script that makes `$root/<host>` (and over SSH `$root/bases`) and
+/// sweeps what cut transfers left behind there long ago; `$root` is set by
+/// the caller (deploy runs it inside the host probe).
+pub fn prepare_script(host: &str, remote: bool) -> String {
+    let d = format!("\"$root\"/{}", quote(host));
+    let mut s = format!(
+        "mkdir -p {d} && find {d} -maxdepth 1 -name '.rustle-runner.*' -mmin +30 -exec rm -f {{}} + ;"
+    );
+    if remote {
+        s.push_str(" mkdir -p \"$root/bases\";");
     }
-    let out = host
-        .sh(&format!("test -f {}", quote(&layout.base(&base.sha256))))
-        .await?;
-    Ok(out.rc == 0)
+    s
 }
 
-/// Puts `base ++ tail` at the layout's runner path.
+/// Puts `base ++ tail` at the layout's runner path. `prepared` is whether
+/// the host holds the base, when the probe already ran [`prepare_script`];
+/// otherwise placing prepares first, one round trip more.
 pub async fn place(
     host: &Host,
     layout: &Layout,
+    prepared: Option<bool>,
     base: Arc<Base>,
     tail: &[u8],
     verify: bool,
@@ -109,25 +115,27 @@ pub async fn place(
     let expected = base.sha256_with(tail);
     let remote = host.is_remote();
 
-    // Make the directories, sweep what cut transfers left behind long ago,
-    // and see whether the base is already there.
     let base_path = layout.base(&base.sha256);
-    let mut prep = format!(
-        "mkdir -p {d} && find {d} -maxdepth 1 -name '.rustle-runner.*' -mmin +30 -exec rm -f {{}} + ; ",
-        d = quote(&dir)
-    );
-    if remote {
-        prep.push_str(&format!(
-            "mkdir -p {b} && if [ -f {p} ]; then echo have; fi",
-            b = quote(&format!("{}/bases", layout.root)),
-            p = quote(&base_path)
-        ));
-    }
-    let have_base = host
-        .sh_ok("preparing the runner directory", &prep)
-        .await?
-        .trim()
-        == "have";
+    let have_base = match prepared {
+        Some(have) => have,
+        None => {
+            let mut prep = format!(
+                "root={}\n{}\n",
+                quote(&layout.root),
+                prepare_script(&layout.host, remote)
+            );
+            if remote {
+                prep.push_str(&format!(
+                    "if [ -f {} ]; then echo have; fi",
+                    quote(&base_path)
+                ));
+            }
+            host.sh_ok("preparing the runner directory", &prep)
+                .await?
+                .trim()
+                == "have"
+        }
+    };
 
     let mut script = String::from("set -e\n");
     let mut cleanup = vec![tmp.clone()];

@@ -1,10 +1,23 @@
 //! What deploy learns about a host in one round trip (its home directory,
-//! OS, machine and libc) and the Rust target triple that follows.
+//! OS, machine and libc, and which runner bases it already holds) and the
+//! Rust target triple that follows.
+
+use std::collections::BTreeSet;
 
 /// The probe, run with the remote user's `sh`: one line each for `$HOME`,
 /// `uname -s`, `uname -m` and the libc (`musl` when its loader exists).
-pub const PROBE: &str = "printf '%s\\n' \"$HOME\"; uname -s; uname -m; \
+const PROBE: &str = "printf '%s\\n' \"$HOME\"; uname -s; uname -m; \
      if ls /lib/ld-musl-* >/dev/null 2>&1; then echo musl; else echo gnu; fi";
+
+/// The line between the probe's answers and the bases it lists.
+const BASES: &str = "-- bases";
+
+/// The probe, then `prepare` (a script run with `$root` set to `root`, a
+/// shell word), then the names in `$root/bases`: the same round trip
+/// that learns the triple readies the host for placing.
+pub fn probe_script(root: &str, prepare: &str) -> String {
+    format!("{PROBE}\nroot={root}\n{prepare}\necho '{BASES}'; ls \"$root/bases\" 2>/dev/null; true")
+}
 
 /// A host as the probe saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,11 +25,14 @@ pub struct Facts {
     pub home: String,
     /// The triple the probe's answers map to, or why there is none.
     pub triple: Result<String, String>,
+    /// The runner bases (sha256 names) the host holds.
+    pub bases: BTreeSet<String>,
 }
 
 /// Reads the probe's output.
 pub fn parse_probe(out: &str) -> Result<Facts, String> {
-    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    let (answers, bases) = out.split_once(BASES).unwrap_or((out, ""));
+    let lines: Vec<&str> = answers.lines().map(str::trim).collect();
     let [home, os, machine, libc, ..] = lines[..] else {
         return Err(format!("the host probe printed {out:?}"));
     };
@@ -26,6 +42,11 @@ pub fn parse_probe(out: &str) -> Result<Facts, String> {
     Ok(Facts {
         home: home.to_owned(),
         triple: triple_for(os, machine, libc),
+        bases: bases
+            .split_whitespace()
+            .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -136,6 +157,7 @@ mod tests {
     #[test]
     fn probe_output() {
         let f = parse_probe("/home/u\nLinux\naarch64\ngnu\n").unwrap();
+        assert!(f.bases.is_empty());
         assert_eq!(f.home, "/home/u");
         assert_eq!(f.triple.as_deref(), Ok("aarch64-unknown-linux-gnu"));
         assert!(parse_probe("/home/u\nLinux\n").is_err());

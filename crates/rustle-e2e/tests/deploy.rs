@@ -2,7 +2,8 @@
 //! toolchains: dry runs, the runner base cached on the host, the build
 //! cache, verification of runners in place, rollback, cleanup, unreachable
 //! hosts, a transfer cut midway, unknown targets with and without
-//! `--fallback-ssh`, and a real aarch64 runner run under qemu.
+//! `--fallback-ssh`, a real aarch64 runner run under qemu, and the SSH
+//! master deploy opens serving exec too (or replaced once it has gone).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -257,6 +258,53 @@ fn dry_run_deploy_verify_rollback_and_cleanup_over_ssh() {
         "left behind: {:?}",
         std::fs::read_dir(&remote).map(|d| d.count())
     );
+}
+
+/// Connections sshd accepted for `host` so far (its log says so at VERBOSE).
+fn logins(hosts: &SshHosts, host: &str) -> usize {
+    std::fs::read_to_string(hosts.dir().join(format!("{host}.log")))
+        .unwrap()
+        .matches("Accepted publickey")
+        .count()
+}
+
+#[test]
+fn exec_reuses_the_master_deploy_opened_and_replaces_one_that_has_gone() {
+    let hosts = SshHosts::start(1).unwrap();
+    let s = Setup::new(Some(&hosts), "");
+    let plan = s.plan(&playbook("v1", ""));
+    let run = |control: &str, persist: &str, pause: Duration| {
+        let persist = PathBuf::from(persist);
+        let envs = [
+            ("RUSTLE_CACHE_DIR", runner_cache()),
+            ("RUSTLE_CONTROL_DIR", s.path(control)),
+            ("RUSTLE_CONTROL_PERSIST", persist),
+        ];
+        let envs: Vec<(&str, &Path)> = envs.iter().map(|(k, v)| (*k, v.as_path())).collect();
+        let deployed = stage("rustle-deploy", &[], &envs, &plan);
+        assert_eq!(
+            deployed.status.code(),
+            Some(0),
+            "{}",
+            text(&deployed.stderr)
+        );
+        std::thread::sleep(pause);
+        let ran = stage("rustle-exec", &[], &envs, &deployed.stdout);
+        assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+        let said = std::fs::read_to_string(s.path("out/host1/version.txt")).unwrap();
+        assert_eq!(said, "v1\n");
+    };
+
+    // deploy's master serves exec: one login for the whole pipe.
+    let before = logins(&hosts, "host1");
+    run("cp1", "60", Duration::ZERO);
+    assert_eq!(logins(&hosts, "host1") - before, 1);
+
+    // A master that idled out (after 1 s here) is replaced, not an error:
+    // exec logs in again (deploy may have had to as well).
+    let before = logins(&hosts, "host1");
+    run("cp2", "1", Duration::from_millis(2500));
+    assert!(logins(&hosts, "host1") - before >= 2);
 }
 
 #[test]

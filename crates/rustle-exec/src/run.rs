@@ -85,8 +85,29 @@ pub enum Link {
 impl Link {
     /// Opens the host's connection if it has none yet.
     async fn open(self, timeout: Duration) -> Link {
-        let Link::Closed(driver) = self else {
-            return self;
+        let driver = match self {
+            Link::Closed(driver) => driver,
+            // Open since an earlier stretch: still there?
+            Link::SshRunner(conn, path) => {
+                return match conn.revive().await {
+                    Ok(conn) => Link::SshRunner(conn, path),
+                    Err(e) => Link::Down(Status::Unreachable, connect_failure(e)),
+                };
+            }
+            Link::SshEngine(conn, target) => {
+                if conn.session.check().await.is_ok() {
+                    return Link::SshEngine(conn, target);
+                }
+                drop(target);
+                return match conn.revive().await {
+                    Ok(conn) => match crate::ssh_target::open(conn.clone()).await {
+                        Ok(target) => Link::SshEngine(conn, Arc::new(target)),
+                        Err(e) => Link::Down(Status::Unreachable, format!("{}: {e}", conn.host)),
+                    },
+                    Err(e) => Link::Down(Status::Unreachable, connect_failure(e)),
+                };
+            }
+            other => return other,
         };
         match driver {
             Driver::LocalRunner(path) => Link::LocalRunner(path),

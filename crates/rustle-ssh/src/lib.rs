@@ -5,6 +5,14 @@
 //! and `ansible_ssh_extra_args`, with failures to connect classified as
 //! unreachable. Commands run over the master's channels; files go up over
 //! SFTP (`openssh-sftp-client`) on the same master.
+//!
+//! Masters outlive the stage that opened them, as Ansible's
+//! `ControlPersist=60s` does: each inventory host's master listens under
+//! `~/.cache/rustle/cp/<hash of host and endpoint>/` and exits after 60
+//! idle seconds, so exec reuses the connection deploy opened and a second
+//! run reuses the first one's. `RUSTLE_CONTROL_PERSIST=0` turns that off
+//! (then closing a connection ends its master) and `RUSTLE_CONTROL_DIR`
+//! moves the sockets.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -65,10 +73,16 @@ impl Endpoint {
     }
 }
 
-/// An open master connection; closing it (or dropping it) ends the master.
+/// An open master connection. Closing it leaves a persistent master
+/// running for the next stage; dropping it, or closing one that does not
+/// persist, ends the master.
 pub struct Conn {
     pub host: String,
     pub session: Arc<Session>,
+    persist: bool,
+    /// How it was opened, to open it again ([`Conn::revive`]).
+    endpoint: Box<Endpoint>,
+    timeout: Duration,
     // Keeps the options file alive as long as the master may read it.
     _options: Option<tempfile::NamedTempFile>,
 }
@@ -104,11 +118,127 @@ fn ssh_options(args: &[String]) -> (Vec<(String, String)>, Vec<String>) {
     (opts, jumps)
 }
 
-/// Opens the master connection to `ep`.
+/// How long an idle master waits for the next stage, from
+/// `RUSTLE_CONTROL_PERSIST` (seconds; 0 turns persistence off).
+fn persist_for() -> Option<std::num::NonZeroUsize> {
+    match std::env::var("RUSTLE_CONTROL_PERSIST") {
+        Ok(v) => v.trim().parse().ok().and_then(std::num::NonZeroUsize::new),
+        Err(_) => std::num::NonZeroUsize::new(60),
+    }
+}
+
+/// The directory of `ep`'s persistent master: one per inventory host and
+/// endpoint (so aliases of one address never share a master's session
+/// limit), under a root only this user can write. `None` when there is
+/// no safe, short enough place (a socket path must fit in 108 bytes).
+fn control_dir(ep: &Endpoint) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let root = match std::env::var_os("RUSTLE_CONTROL_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::Path::new(&std::env::var_os("HOME")?).join(".cache/rustle/cp"),
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&root)
+        .ok()?;
+    // Another user's or a writable directory could hold a planted socket.
+    let meta = std::fs::metadata(&root).ok()?;
+    if meta.uid() != current_uid() || meta.mode() & 0o022 != 0 {
+        return None;
+    }
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| sweep(&root));
+    let key = rustle_format::sha256_hex(
+        format!(
+            "{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}",
+            ep.host, ep.address, ep.port, ep.user, ep.private_key_file, ep.extra_args
+        )
+        .as_bytes(),
+    );
+    let dir = root.join(&key[..16]);
+    // <dir>/.ssh-connectionXXXXXX/master
+    (dir.as_os_str().len() + 40 <= 108).then_some(dir)
+}
+
+/// Removes what masters that exited long ago left under `root`: their
+/// directories (a log, no socket) and then empty host directories. Only
+/// entries untouched for five minutes go, so a master another process is
+/// starting right now keeps its directory.
+fn sweep(root: &std::path::Path) {
+    let old = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(300)))
+    };
+    for host_dir in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let host_dir = host_dir.path();
+        for entry in std::fs::read_dir(&host_dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if !p.join("master").exists() && old(&p) {
+                let _ = std::fs::remove_dir_all(&p);
+            }
+        }
+        if old(&host_dir) {
+            // Fails, as it should, while anything is left inside.
+            let _ = std::fs::remove_dir(&host_dir);
+        }
+    }
+}
+
+/// This process's uid (the owner of `/proc/self`).
+fn current_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid())
+}
+
+/// A live master already listening in `dir`; dead ones' directories go.
+async fn resume(dir: &std::path::Path) -> Option<Session> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let sock = entry.path().join("master");
+        if !sock.exists() {
+            // A master that exited left its log behind.
+            let _ = std::fs::remove_dir_all(entry.path());
+            continue;
+        }
+        let session = Session::resume_mux(sock.into_boxed_path(), None);
+        if session.check().await.is_ok() {
+            return Some(session);
+        }
+        let _ = std::fs::remove_dir_all(entry.path());
+    }
+    None
+}
+
+/// Opens the master connection to `ep`, or reuses the persistent one an
+/// earlier stage left for it.
 pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError> {
+    let persist = persist_for();
+    let dir = persist.and_then(|_| control_dir(ep));
+    if let Some(dir) = &dir
+        && let Some(session) = resume(dir).await
+    {
+        return Ok(Conn {
+            host: ep.host.clone(),
+            session: Arc::new(session),
+            persist: true,
+            endpoint: Box::new(ep.clone()),
+            timeout,
+            _options: None,
+        });
+    }
     let mut b = SessionBuilder::default();
-    b.control_directory(std::env::temp_dir())
-        .connect_timeout(ep.timeout.unwrap_or(timeout))
+    match (&dir, persist) {
+        (Some(dir), Some(idle)) => {
+            std::fs::create_dir_all(dir)?;
+            b.control_directory(dir)
+                .control_persist(openssh::ControlPersist::IdleFor(idle));
+        }
+        _ => {
+            b.control_directory(std::env::temp_dir());
+        }
+    }
+    b.connect_timeout(ep.timeout.unwrap_or(timeout))
         .known_hosts_check(KnownHosts::Strict)
         .server_alive_interval(Duration::from_secs(15));
     if let Some(u) = &ep.user {
@@ -173,6 +303,9 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
     Ok(Conn {
         host: ep.host.clone(),
         session: Arc::new(session),
+        persist: dir.is_some(),
+        endpoint: Box::new(ep.clone()),
+        timeout,
         _options: options,
     })
 }
@@ -272,10 +405,27 @@ impl Conn {
         result.and(closed).map_err(|e| self.err(&e))
     }
 
-    /// Closes the master connection cleanly.
+    /// This connection, or a new one to the same host if its master has
+    /// gone: a persistent master exits after its idle time, which a long
+    /// pause between two uses (a runner build, other hosts' batches) can
+    /// outlast.
+    pub async fn revive(self: Arc<Self>) -> Result<Arc<Conn>, SshError> {
+        if self.session.check().await.is_ok() {
+            return Ok(self);
+        }
+        let fresh = connect(&self.endpoint, self.timeout).await?;
+        Ok(Arc::new(fresh))
+    }
+
+    /// Done with the connection: a persistent master stays for the next
+    /// stage (it exits once idle); any other is closed cleanly.
     pub async fn close(self) {
         if let Ok(session) = Arc::try_unwrap(self.session) {
-            let _ = session.close().await;
+            if self.persist {
+                let _ = session.detach();
+            } else {
+                let _ = session.close().await;
+            }
         }
     }
 }
