@@ -189,3 +189,30 @@ fn result_tests() {
     assert!(c("nope is undefined") && c("ok is defined"));
     assert!(t.condition(&json!("'s' is changed")).is_err());
 }
+
+#[test]
+fn attributes_of_undefined_chain_but_using_them_fails_with_the_name() {
+    let t = templar(json!({"d": {"a": 1}}));
+    let msg = |s: &str| t.render(&json!(s)).unwrap_err().message;
+    assert_eq!(msg("{{ missing.attr }}"), "'missing' is undefined");
+    assert_eq!(msg("x {{ missing.attr }}"), "'missing' is undefined");
+    assert_eq!(
+        msg("{{ d.nokey.deeper }}"),
+        "object of type 'dict' has no attribute 'nokey'"
+    );
+    assert_eq!(
+        msg("{% for x in missing.attr %}{{ x }}{% endfor %}"),
+        "'missing' is undefined"
+    );
+    let c = |s: &str| t.condition(&json!(s));
+    assert_eq!(c("missing.attr is undefined"), Ok(true));
+    assert_eq!(c("d.nokey.deeper is defined"), Ok(false));
+    assert_eq!(
+        c("missing.attr == 1").unwrap_err().message,
+        "Error while evaluating conditional: 'missing' is undefined"
+    );
+    assert_eq!(
+        t.render(&json!("{{ d.nokey.deeper | default('x') }}")),
+        Ok(json!("x"))
+    );
+}
