@@ -3,6 +3,10 @@
 //! reports what it included (`_rustle_included`, which exec shows as
 //! Ansible's `included: X for host`), after which the engine runs the
 //! block. `when` and `loop` apply to the include itself, as in Ansible.
+//! An include with a templated name has one block per file or role it
+//! may include (`Block::candidate`); the engine passes them as
+//! [`CANDIDATES`] and the rendered name picks one here, or fails as
+//! Ansible does for a file or role that is not there.
 
 use serde_json::json;
 
@@ -12,6 +16,9 @@ pub struct Include;
 
 /// The argument the engine adds: what the include names in its report.
 pub const LABEL: &str = "_rustle_label";
+/// The argument the engine adds for a templated name: what each name that
+/// has a candidate reports (`{name: label}`).
+pub const CANDIDATES: &str = "_rustle_candidates";
 
 impl Module for Include {
     fn params(&self) -> &'static [&'static str] {
@@ -27,6 +34,7 @@ impl Module for Include {
             "rolespec_validate",
             "tasks_from",
             "vars_from",
+            CANDIDATES,
             LABEL,
         ]
     }
@@ -43,6 +51,27 @@ impl Module for Include {
                  playbook: the file or role could not be loaded then (a templated name, which \
                  rustle does not support yet, or one that did not exist)",
             ));
+        };
+        let label = match args.get(CANDIDATES) {
+            None => label,
+            Some(candidates) => {
+                let name = args
+                    .string(&["_raw_params", "file", "name"])?
+                    .unwrap_or_default();
+                match candidates.get(&name).and_then(|l| l.as_str()) {
+                    Some(found) => found.to_owned(),
+                    None if args.get("name").is_some() => {
+                        return Err(ModuleError::new(format!(
+                            "the role '{name}' was not found in the roles paths"
+                        )));
+                    }
+                    None => {
+                        return Err(ModuleError::new(format!(
+                            "Could not find or access '{label}' on the Ansible Controller."
+                        )));
+                    }
+                }
+            }
         };
         Ok(Outcome::new(result([
             ("_rustle_included", json!(label)),
