@@ -9,8 +9,8 @@ use rustle_format::{
 };
 
 use crate::include::{
-    Loader, RoleUse, block_task, import_block, import_tasks, role_blocks, role_candidates, role_use,
-    task_candidates, tasks_file,
+    Loader, RoleUse, block_task, import_block, import_tasks, role_blocks, role_candidates,
+    role_use, task_candidates, tasks_file,
 };
 
 use crate::error::{Located, ParseError};

@@ -105,11 +105,20 @@ impl HostRun<'_> {
             None if is_role => written.to_owned(),
             None => self.include_label(task, b, written),
         };
-        include.args.insert(INCLUDE_LABEL.into(), Json::String(label));
+        include
+            .args
+            .insert(INCLUDE_LABEL.into(), Json::String(label));
         if let Some(candidates) = &candidates {
-            let names = b.block.iter().filter_map(|t| t.block.as_ref()?.candidate.clone());
+            let names = b
+                .block
+                .iter()
+                .filter_map(|t| t.block.as_ref()?.candidate.clone());
             let map = names
-                .zip(candidates.iter().map(|(label, _)| Json::String(label.clone())))
+                .zip(
+                    candidates
+                        .iter()
+                        .map(|(label, _)| Json::String(label.clone())),
+                )
                 .collect();
             include
                 .args
