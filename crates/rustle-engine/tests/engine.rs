@@ -933,10 +933,17 @@ fn a_templated_include_runs_the_candidate_its_rendered_name_selects() {
 
 #[test]
 fn a_templated_include_without_a_candidate_fails_as_ansible() {
-    let r = run(&one_play(vec![templated_include(json!(["a", "nope"]))]));
+    let include = templated_include(json!(["a", "nope"])).kw("ignore_errors", json!(true));
+    let after = task("debug", json!({"msg": "after"}));
+    let r = run(&one_play(vec![include, after]));
     let res = r.results();
-    assert_eq!(res.len(), 1, "nothing is included: {res:#?}");
+    assert_eq!(
+        res.len(),
+        1,
+        "nothing is included, nothing runs after: {res:#?}"
+    );
     assert_eq!(res[0].status, Status::Failed);
+    assert!(!res[0].ignored);
     assert_eq!(
         res[0].result["results"][1]["msg"],
         json!(

@@ -2,7 +2,8 @@
 //! include (the included tasks are the task's block); running one only
 //! reports what it included (`_rustle_included`, which exec shows as
 //! Ansible's `included: X for host`), after which the engine runs the
-//! block. `when` and `loop` apply to the include itself, as in Ansible.
+//! block. `when` and `loop` apply to the include itself, as in Ansible;
+//! `apply` to the included tasks (the engine's `run_include`).
 //! An include with a templated name has one block per file or role it
 //! may include (`Block::candidate`); the engine passes them as
 //! [`CANDIDATES`] and the rendered name picks one here, or fails as
@@ -40,11 +41,6 @@ impl Module for Include {
     }
 
     fn run(&self, _ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        if args.get("apply").is_some() {
-            return Err(ModuleError::new(
-                "apply is not supported by rustle's include_tasks and include_role yet",
-            ));
-        }
         let Some(label) = args.string(&[LABEL])? else {
             return Err(ModuleError::new(
                 "rustle loads what include_tasks and include_role include when it parses the \

@@ -99,6 +99,9 @@ impl HostRun<'_> {
         });
         let mut include = task.clone();
         include.block = None;
+        // A file or role that is not there fails the host even under
+        // `ignore_errors`, as in Ansible (its strategy raises it).
+        include.keywords.remove("ignore_errors");
         let label = match &candidates {
             Some(_) if is_role => written.to_owned(),
             Some(_) => self.include_label(task, &Block::default(), written),
@@ -153,9 +156,7 @@ impl HostRun<'_> {
                     }
                 }
             };
-            let mut parent = task.clone();
-            parent.when = Vec::new();
-            parent.keywords = rustle_format::Vars::new();
+            let mut parent = applied(task);
             parent.vars.extend(vars);
             let flow = self.run_block(state, key, &parent, chosen);
             if flow != Flow::Continue {
@@ -240,6 +241,38 @@ impl HostRun<'_> {
         }
         Flow::Continue
     }
+}
+
+/// What an include's tasks inherit from it: its vars, and the keywords
+/// of its `apply` (conditions, vars and keywords such as `tags` or
+/// `become`), not its own keywords or conditions, which are the
+/// include's.
+fn applied(include: &Task) -> Task {
+    let mut parent = include.clone();
+    parent.when = Vec::new();
+    parent.keywords = rustle_format::Vars::new();
+    let Some(Json::Object(apply)) = include.args.get("apply") else {
+        return parent;
+    };
+    for (k, v) in apply {
+        match k.as_str() {
+            "when" => {
+                parent.when = match v {
+                    Json::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                }
+            }
+            "vars" => {
+                if let Json::Object(vars) = v {
+                    parent.vars.extend(vars.clone());
+                }
+            }
+            _ => {
+                parent.keywords.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    parent
 }
 
 /// `task` as it runs in a play with inheritable `keywords` (the play's):

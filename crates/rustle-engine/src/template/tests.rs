@@ -216,3 +216,26 @@ fn attributes_of_undefined_chain_but_using_them_fails_with_the_name() {
         Ok(json!("x"))
     );
 }
+
+#[test]
+fn hostvars_attributes_chain_to_undefined() {
+    let Json::Object(others) = json!({"web1": {"port": 80}}) else {
+        panic!()
+    };
+    let Json::Object(vars) = json!({"inventory_hostname": "me", "h": "web1"}) else {
+        panic!()
+    };
+    let t = Templar::with_hostvars(environment(), vec![Arc::new(vars)], Arc::new(others));
+    let r = |s: &str| t.render(&json!(s));
+    assert_eq!(r("{{ hostvars[h].port }}"), Ok(json!(80)));
+    assert_eq!(r("{{ hostvars[h].missing | default(1) }}"), Ok(json!(1)));
+    assert_eq!(
+        r("{{ hostvars['nohost'].port | default(2) }}"),
+        Ok(json!(2))
+    );
+    assert_eq!(
+        r("{{ hostvars[h].missing.deeper is defined }}"),
+        Ok(json!(false))
+    );
+    assert!(r("{{ hostvars[h].missing }}").is_err());
+}
