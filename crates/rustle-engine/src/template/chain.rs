@@ -198,10 +198,16 @@ fn end(toks: &[(Token, Span)], i: usize) -> usize {
 fn operand(toks: &[(Token, Span)], last: usize) -> Option<Operand> {
     let mut j = last;
     let mut filters = Vec::new();
-    // Filters, read backwards: `| name` or `| name(args)`.
+    // Filters, read backwards: `| name` or `| name(args)`. A `default`
+    // among them makes what follows it defined: no chain to rewrite (the
+    // `default` is one of its own).
+    let settles = |name: &str| matches!(name, "default" | "d" | "mandatory");
     loop {
         match toks[j].0 {
             Token::Ident(name) if j >= 2 && matches!(toks[j - 1].0, Token::Pipe) => {
+                if settles(name) {
+                    return None;
+                }
                 filters.push((name.to_owned(), None));
                 j -= 2;
             }
@@ -209,6 +215,9 @@ fn operand(toks: &[(Token, Span)], last: usize) -> Option<Operand> {
                 let open = opening(toks, j)?;
                 match (open >= 3).then(|| (&toks[open - 1].0, &toks[open - 2].0)) {
                     Some((Token::Ident(name), Token::Pipe)) => {
+                        if settles(name) {
+                            return None;
+                        }
                         let args = (open + 1 < j).then(|| (end(toks, open), start(toks, j)));
                         filters.push(((*name).to_owned(), args));
                         j = open - 3;
@@ -295,6 +304,14 @@ mod tests {
             expr("m | lower | default(1)"),
             "(__rustle_chain((m)) | lower if __rustle_chain((m)) is defined \
              else __rustle_undefined()) | default(1)"
+        );
+    }
+
+    #[test]
+    fn a_default_inside_ends_the_chain() {
+        assert_eq!(
+            expr("m.a | default('a') | upper | default('b')"),
+            "__rustle_chain((m), 'a', 'a') | default('a') | upper | default('b')"
         );
     }
 
