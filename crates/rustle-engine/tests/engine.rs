@@ -944,10 +944,14 @@ fn a_templated_include_without_a_candidate_fails_as_ansible() {
     );
     assert_eq!(res[0].status, Status::Failed);
     assert!(!res[0].ignored);
+    let path = "/srv/playbooks/tasks/nope.yml";
     assert_eq!(
         res[0].result["results"][1]["msg"],
-        json!(
-            "Could not find or access '/srv/playbooks/tasks/nope.yml' on the Ansible Controller."
-        )
+        json!(format!(
+            "Could not find or access '{path}' on the Ansible Controller: Unable to retrieve \
+             file contents.\nCould not find or access '{path}' on the Ansible Controller.\n\
+             If you are using a module and expect the file to exist on the remote, see the \
+             remote_src option: [Errno 2] No such file or directory: '{path}'"
+        ))
     );
 }

@@ -62,8 +62,13 @@ impl Module for Include {
                         )));
                     }
                     None => {
+                        let missing =
+                            format!("Could not find or access '{label}' on the Ansible Controller");
                         return Err(ModuleError::new(format!(
-                            "Could not find or access '{label}' on the Ansible Controller."
+                            "{missing}: Unable to retrieve file contents.\n{missing}.\n\
+                             If you are using a module and expect the file to exist on the \
+                             remote, see the remote_src option: [Errno 2] No such file or \
+                             directory: '{label}'"
                         )));
                     }
                 }
