@@ -492,8 +492,19 @@ fn lookups_match_ansible() {
 
 /// include_tasks and include_role at run time, as ansible-playbook: vars,
 /// loops with their own loop variable, a false condition, nesting, blocks,
-/// tasks_from, the same role twice.
+/// tasks_from, the same role twice, templated file and role names, and
+/// `apply` (also with `--tags`, which selects the included tasks by the
+/// tags `apply` gives them).
 #[test]
 fn includes_match_ansible() {
-    same_as_ansible("fixtures/playbooks/includes/main.yml", "out");
+    let book = "fixtures/playbooks/includes/main.yml";
+    same_as_ansible(book, "out");
+    let tagged = ["-t", "applied"];
+    let ansible = run_ansible(&[&[book, "-e", "out=/nonexistent"][..], &tagged].concat());
+    let rustle = rustle_e2e::run_rustle_planned(&[book, "-e", "out=/nonexistent"], &tagged);
+    assert_eq!(ansible.status.code(), Some(0));
+    assert_eq!(rustle.status.code(), Some(0));
+    let (a, r) = (comparable(&ansible.stdout), comparable(&rustle.stderr));
+    assert!(a.contains("from apply for other"), "{a}");
+    assert_eq!(a, r);
 }

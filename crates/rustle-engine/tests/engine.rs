@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use rustle_engine::{LocalTarget, NoFiles, run_host};
 use rustle_format::{Event, HostStats, Status, TaskKey};
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 #[test]
 fn events_come_in_order_and_end_with_host_done() {
@@ -874,4 +874,84 @@ fn become_runs_tasks_as_another_user() {
     assert_eq!(r.result(0).result["stdout"], json!("nobody"));
     assert_eq!(r.result(1).result["stdout"], json!("root"));
     assert_eq!(r.result(2).result["stdout"], json!("in"));
+}
+
+/// One candidate of a templated include: a block of `tasks` selected by
+/// `name`.
+fn candidate(name: &str, tasks: Vec<rustle_format::Task>) -> rustle_format::Task {
+    let mut t = task(rustle_format::Task::BLOCK, json!({}));
+    t.block = Some(rustle_format::Block {
+        block: tasks,
+        candidate: Some(name.into()),
+        ..Default::default()
+    });
+    t
+}
+
+fn templated_include(items: Json) -> rustle_format::Task {
+    let mut inc = task(
+        "include_tasks",
+        json!({"_raw_params": "tasks/{{ which }}.yml"}),
+    )
+    .kw("loop", items)
+    .kw("loop_control", json!({"loop_var": "which"}));
+    let say = |file: &str, msg: &str| {
+        let mut t = task("debug", json!({"msg": msg}));
+        t.source = format!("{file}:1:3");
+        t
+    };
+    inc.block = Some(rustle_format::Block {
+        block: vec![
+            candidate("tasks/a.yml", vec![say("tasks/a.yml", "in a {{ which }}")]),
+            candidate("tasks/b.yml", vec![say("tasks/b.yml", "in b {{ which }}")]),
+        ],
+        ..Default::default()
+    });
+    inc
+}
+
+#[test]
+fn a_templated_include_runs_the_candidate_its_rendered_name_selects() {
+    let r = run(&one_play(vec![templated_include(json!(["b", "a"]))]));
+    let res = r.results();
+    let included: Vec<&Json> = res[0].result["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["_rustle_included"])
+        .collect();
+    assert_eq!(
+        included,
+        [
+            &json!("/srv/playbooks/tasks/b.yml"),
+            &json!("/srv/playbooks/tasks/a.yml")
+        ]
+    );
+    let msgs: Vec<&Json> = res[1..].iter().map(|r| &r.result["msg"]).collect();
+    assert_eq!(msgs, [&json!("in b b"), &json!("in a a")]);
+}
+
+#[test]
+fn a_templated_include_without_a_candidate_fails_as_ansible() {
+    let include = templated_include(json!(["a", "nope"])).kw("ignore_errors", json!(true));
+    let after = task("debug", json!({"msg": "after"}));
+    let r = run(&one_play(vec![include, after]));
+    let res = r.results();
+    assert_eq!(
+        res.len(),
+        1,
+        "nothing is included, nothing runs after: {res:#?}"
+    );
+    assert_eq!(res[0].status, Status::Failed);
+    assert!(!res[0].ignored);
+    let path = "/srv/playbooks/tasks/nope.yml";
+    assert_eq!(
+        res[0].result["results"][1]["msg"],
+        json!(format!(
+            "Could not find or access '{path}' on the Ansible Controller: Unable to retrieve \
+             file contents.\nCould not find or access '{path}' on the Ansible Controller.\n\
+             If you are using a module and expect the file to exist on the remote, see the \
+             remote_src option: [Errno 2] No such file or directory: '{path}'"
+        ))
+    );
 }

@@ -108,6 +108,12 @@ pub struct Block {
     /// Set when the block holds a role's tasks (or one of its handlers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// Set when the block is one of the files (or roles) an include with a
+    /// templated name may include: the name, as the include's rendered
+    /// `file` (or role `name`) gives it, that selects this block. The
+    /// include's block then holds one such block per candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<String>,
 }
 
 /// A role as it applies to the tasks of its block.

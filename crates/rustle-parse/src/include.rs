@@ -480,3 +480,83 @@ pub fn role_use(src: &Source<'_>, node: &Node) -> Result<RoleUse, ParseError> {
     }
     Ok(use_)
 }
+
+/// What an `include_tasks` with a templated name may include, for the
+/// engine to choose from once it renders the name: every `*.yml`/`*.yaml`
+/// file of the directory the name's literal start names, beside the
+/// including file and in the playbook directory (where `import_tasks`
+/// looks), each loaded once as a block keyed by the name that selects it
+/// (`dir/file.yml`, as written). A file that does not load as a task list
+/// (vars, a playbook, the including file itself) is no candidate.
+pub fn task_candidates(src: &Source<'_>, written: &str, mark: Mark, handler: bool) -> Vec<Task> {
+    let literal = &written[..written.find(['{']).unwrap_or(written.len())];
+    let dir = &literal[..literal.rfind('/').map_or(0, |i| i + 1)];
+    let here = src.path.parent().unwrap_or(Path::new("."));
+    let mut names: Vec<String> = [here, src.ctx.playbook_dir.as_path()]
+        .iter()
+        .filter_map(|base| std::fs::read_dir(base.join(dir)).ok())
+        .flatten()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_file())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".yml") || name.ends_with(".yaml"))
+        .map(|name| format!("{dir}{name}"))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|key| {
+            let tasks = import_tasks(src, &key, mark, handler).ok()?;
+            Some(candidate(tasks, key, src, mark))
+        })
+        .collect()
+}
+
+/// What an `include_role` with a templated name may include: every role
+/// in the roles paths `find_role` searches, each as a block keyed by its
+/// name. A role that does not load (no `tasks_from` file, a broken file)
+/// is no candidate.
+pub fn role_candidates(src: &Source<'_>, tasks_from: &str, mark: Mark) -> Vec<Task> {
+    let ctx = src.ctx;
+    let mut names: Vec<String> = std::iter::once(ctx.playbook_dir.join("roles"))
+        .chain(ctx.roles_path.iter().cloned())
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| ctx.find_role(name).is_some())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let use_ = RoleUse {
+                name: name.clone(),
+                tasks_from: tasks_from.to_owned(),
+                keywords: Map::new(),
+                when: Vec::new(),
+                vars: Map::new(),
+                params: Map::new(),
+                mark,
+                from_tasks: true,
+            };
+            let (role_block, handlers) = role_blocks(src, use_).ok()?;
+            ctx.pending_handlers.borrow_mut().extend(handlers);
+            Some(candidate(vec![role_block], name, src, mark))
+        })
+        .collect()
+}
+
+/// One candidate of a templated include: its tasks in a block keyed by
+/// the name that selects it.
+fn candidate(tasks: Vec<Task>, key: String, src: &Source<'_>, mark: Mark) -> Task {
+    let block = Block {
+        block: tasks,
+        candidate: Some(key),
+        ..Block::default()
+    };
+    let source = format!("{}:{}:{}", src.display, mark.line, mark.col);
+    block_task(None, Map::new(), Vec::new(), Map::new(), block, source)
+}

@@ -9,7 +9,8 @@ use rustle_format::{
 };
 
 use crate::include::{
-    Loader, RoleUse, block_task, import_block, import_tasks, role_blocks, role_use, tasks_file,
+    Loader, RoleUse, block_task, import_block, import_tasks, role_blocks, role_candidates,
+    role_use, task_candidates, tasks_file,
 };
 
 use crate::error::{Located, ParseError};
@@ -433,6 +434,22 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
             let file = include_file(&args).unwrap_or_default().to_owned();
             let tasks = import_tasks(src, &file, node.mark, handler)?;
             let mut task = import_block(name, keywords, when, task_vars, tasks, None, source);
+            task.action = action;
+            task.args = args;
+            task.id = task_id(&task);
+            return Ok(task);
+        }
+        // A templated name: every file or role it may name is loaded, and
+        // the engine picks one when it has rendered the name.
+        "include_tasks" | "include_role" if templated(&args, &["_raw_params", "file", "name"]) => {
+            let candidates = if short_action(&action) == "include_tasks" {
+                let written = include_file(&args).unwrap_or_default();
+                task_candidates(src, written, node.mark, handler)
+            } else {
+                let tasks_from = args.get("tasks_from").and_then(Value::as_str);
+                role_candidates(src, tasks_from.unwrap_or("main"), node.mark)
+            };
+            let mut task = import_block(name, keywords, when, task_vars, candidates, None, source);
             task.action = action;
             task.args = args;
             task.id = task_id(&task);

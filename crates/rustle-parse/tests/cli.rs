@@ -180,3 +180,46 @@ fn roles_are_found_on_the_roles_path() {
     );
     assert!(String::from_utf8_lossy(&found.stdout).contains("      greeter : hi\tTAGS: []"));
 }
+
+/// A templated include names its candidates: the task files of the
+/// directory its literal part names (not other YAML, not other files),
+/// and for include_role every role on the roles path.
+#[test]
+fn templated_includes_load_their_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("os/debian.yml", "- debug: msg=deb\n");
+    write("os/redhat.yaml", "- debug: msg=rh\n");
+    write("os/vars.yml", "key: value\n");
+    write("os/notes.txt", "- debug: msg=no\n");
+    write("roles/one/tasks/main.yml", "- debug: msg=one\n");
+    write("roles/two/tasks/main.yml", "- debug: msg=two\n");
+    write("roles/empty/README", "not a role\n");
+    write(
+        "site.yml",
+        "- hosts: localhost\n  tasks:\n    - include_tasks: \"os/{{ family }}.yml\"\n    \
+         - include_role:\n        name: \"{{ r }}\"\n",
+    );
+    let out = parse(&[dir.path().join("site.yml").to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tasks = &doc["parsed"]["plays"][0]["tasks"];
+    let names = |task: &serde_json::Value| -> Vec<String> {
+        task["block"]["block"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["block"]["candidate"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&tasks[0]), ["os/debian.yml", "os/redhat.yaml"]);
+    assert_eq!(names(&tasks[1]), ["one", "two"]);
+}

@@ -10,7 +10,8 @@ use serde_json::Value as Json;
 use std::sync::Arc;
 
 use super::{Flow, HostRun, PlayState, RoleScope};
-use crate::modules::INCLUDE_LABEL;
+use crate::modules::{INCLUDE_CANDIDATES, INCLUDE_LABEL};
+use crate::template::is_template;
 
 impl HostRun<'_> {
     /// Runs one entry of a task list: a block or a task.
@@ -71,34 +72,93 @@ impl HostRun<'_> {
         task: &Task,
         b: &Block,
     ) -> Flow {
+        let is_role = task.action.rsplit('.').next() == Some("include_role");
+        let written = task
+            .args
+            .get("_raw_params")
+            .or_else(|| task.args.get("file"))
+            .or_else(|| task.args.get("name").filter(|_| is_role))
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        // A templated name: each block is a candidate, the one its
+        // rendered name selects runs.
+        let candidates: Option<Vec<(String, &Block)>> = is_template(written).then(|| {
+            b.block
+                .iter()
+                .filter_map(|t| {
+                    let cb = t.block.as_ref()?;
+                    let name = cb.candidate.as_deref()?;
+                    let label = if is_role {
+                        name.to_owned()
+                    } else {
+                        self.include_label(task, cb, name)
+                    };
+                    Some((label, cb))
+                })
+                .collect()
+        });
         let mut include = task.clone();
         include.block = None;
-        include.args.insert(
-            INCLUDE_LABEL.into(),
-            Json::String(self.include_label(task, b)),
-        );
+        // A file or role that is not there fails the host even under
+        // `ignore_errors`, as in Ansible (its strategy raises it).
+        include.keywords.remove("ignore_errors");
+        let label = match &candidates {
+            Some(_) if is_role => written.to_owned(),
+            Some(_) => self.include_label(task, &Block::default(), written),
+            None if is_role => written.to_owned(),
+            None => self.include_label(task, b, written),
+        };
+        include
+            .args
+            .insert(INCLUDE_LABEL.into(), Json::String(label));
+        if let Some(candidates) = &candidates {
+            let names = b
+                .block
+                .iter()
+                .filter_map(|t| t.block.as_ref()?.candidate.clone());
+            let map = names
+                .zip(
+                    candidates
+                        .iter()
+                        .map(|(label, _)| Json::String(label.clone())),
+                )
+                .collect();
+            include
+                .args
+                .insert(INCLUDE_CANDIDATES.into(), Json::Object(map));
+        }
         let (flow, status, result) = self.run_task_result(state, key.clone(), &include);
         if flow != Flow::Continue || !matches!(status, Status::Ok | Status::Changed) {
             return flow;
         }
-        let runs: Vec<rustle_format::Vars> = match result.get("results") {
+        let included = |r: Option<&Json>| r.and_then(Json::as_str).map(str::to_owned);
+        let runs: Vec<(rustle_format::Vars, Option<String>)> = match result.get("results") {
             Some(Json::Array(items)) => items
                 .iter()
-                .filter(|i| i.get("_rustle_included").is_some())
-                .map(loop_vars)
+                .filter_map(|i| Some((loop_vars(i), Some(included(i.get("_rustle_included"))?))))
                 .collect(),
-            _ => vec![rustle_format::Vars::new()],
+            _ => vec![(
+                rustle_format::Vars::new(),
+                included(result.get("_rustle_included")),
+            )],
         };
         // Each file included counts as a result of its own, as in Ansible.
         for _ in 1..runs.len() {
             self.stats.count(Status::Ok, false, false);
         }
-        for vars in runs {
-            let mut parent = task.clone();
-            parent.when = Vec::new();
-            parent.keywords = rustle_format::Vars::new();
+        for (vars, label) in runs {
+            let chosen = match &candidates {
+                None => b,
+                Some(candidates) => {
+                    match candidates.iter().find(|(l, _)| Some(l) == label.as_ref()) {
+                        Some((_, cb)) => cb,
+                        None => continue,
+                    }
+                }
+            };
+            let mut parent = applied(task);
             parent.vars.extend(vars);
-            let flow = self.run_block(state, key, &parent, b);
+            let flow = self.run_block(state, key, &parent, chosen);
             if flow != Flow::Continue {
                 return flow;
             }
@@ -106,17 +166,10 @@ impl HostRun<'_> {
         Flow::Continue
     }
 
-    /// What an include names in its report: the included file's path, or
-    /// the role's name.
-    fn include_label(&self, task: &Task, b: &Block) -> String {
-        if task.action.rsplit('.').next() == Some("include_role") {
-            return task
-                .args
-                .get("name")
-                .and_then(Json::as_str)
-                .unwrap_or_default()
-                .to_owned();
-        }
+    /// The path an `include_tasks` of `written` reports: the included
+    /// file's, as its first task's source gives it, else `written` beside
+    /// the including file; absolute.
+    fn include_label(&self, task: &Task, b: &Block, written: &str) -> String {
         let file = |source: &str| {
             let mut parts = source.rsplitn(3, ':');
             let _ = (parts.next(), parts.next());
@@ -125,12 +178,6 @@ impl HostRun<'_> {
         let path = match b.block.first() {
             Some(child) => file(&child.source),
             None => {
-                let written = task
-                    .args
-                    .get("_raw_params")
-                    .or_else(|| task.args.get("file"))
-                    .and_then(Json::as_str)
-                    .unwrap_or_default();
                 let here = file(&task.source);
                 match here.rsplit_once('/') {
                     Some((dir, _)) => format!("{dir}/{written}"),
@@ -194,6 +241,38 @@ impl HostRun<'_> {
         }
         Flow::Continue
     }
+}
+
+/// What an include's tasks inherit from it: its vars, and the keywords
+/// of its `apply` (conditions, vars and keywords such as `tags` or
+/// `become`), not its own keywords or conditions, which are the
+/// include's.
+fn applied(include: &Task) -> Task {
+    let mut parent = include.clone();
+    parent.when = Vec::new();
+    parent.keywords = rustle_format::Vars::new();
+    let Some(Json::Object(apply)) = include.args.get("apply") else {
+        return parent;
+    };
+    for (k, v) in apply {
+        match k.as_str() {
+            "when" => {
+                parent.when = match v {
+                    Json::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                }
+            }
+            "vars" => {
+                if let Json::Object(vars) = v {
+                    parent.vars.extend(vars.clone());
+                }
+            }
+            _ => {
+                parent.keywords.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    parent
 }
 
 /// `task` as it runs in a play with inheritable `keywords` (the play's):

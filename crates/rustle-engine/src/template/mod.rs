@@ -1,7 +1,9 @@
 //! Templating with Ansible 2.19 semantics on minijinja: strict undefined
-//! variables, native result types, lazy variables and boolean-only
+//! variables (whose attributes chain to undefined, `chain.rs`), native
+//! result types, lazy variables and boolean-only
 //! conditionals.
 
+mod chain;
 mod convert;
 mod filters;
 pub mod lookups;
@@ -95,6 +97,7 @@ pub fn environment() -> Arc<Environment<'static>> {
     // `d.items()`), which Ansible templates call.
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     filters::register(&mut env);
+    chain::register(&mut env);
     lookups::register(&mut env);
     Arc::new(env)
 }
@@ -136,8 +139,9 @@ pub(crate) fn render_text(
         .keep_trailing_newline(true)
         .build()?;
     env.set_syntax(syntax);
-    env.render_str(source, ctx.clone())
-        .map_err(|e| render::name_undefined(e, source, &ctx).into())
+    let source = chain::rewrite(source, false, env.syntax());
+    env.render_str(&source, ctx.clone())
+        .map_err(|e| render::name_undefined(e, &source, &ctx).into())
 }
 
 /// Jinja's whitespace options for a template file.

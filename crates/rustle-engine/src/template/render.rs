@@ -5,6 +5,7 @@
 use minijinja::{Environment, Error, ErrorKind, Value};
 use serde_json::Value as Json;
 
+use super::chain;
 use super::convert::to_value;
 use super::omit;
 
@@ -78,9 +79,10 @@ pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Va
         let text = env.render_str("{{ value }}", minijinja::context!(value))?;
         return Ok(Value::from(format!("{lead}{text}{trail}")));
     }
+    let source = chain::rewrite(s, false, env.syntax());
     let text = env
-        .render_str(s, ctx.clone())
-        .map_err(|e| name_undefined(e, s, ctx))?;
+        .render_str(&source, ctx.clone())
+        .map_err(|e| name_undefined(e, &source, ctx))?;
     Ok(Value::from(keep_trailing_newlines(s, text)))
 }
 
@@ -92,7 +94,17 @@ pub fn name_undefined(err: Error, source: &str, ctx: &Value) -> Error {
     if err.kind() != ErrorKind::UndefinedError {
         return err;
     }
-    let Some(path) = err.range().and_then(|r| source.get(r)).map(str::trim) else {
+    // An attribute's range may start at its dot: take in the whole path.
+    let path_char = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    let Some(path) = err
+        .range()
+        .map(|r| {
+            let head = source.get(..r.start).unwrap_or_default();
+            head.trim_end_matches(path_char).len()..r.end
+        })
+        .and_then(|r| source.get(r))
+        .map(str::trim)
+    else {
         return err;
     };
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
@@ -135,9 +147,11 @@ fn keep_trailing_newlines(template: &str, mut text: String) -> String {
 /// Evaluates an expression; an undefined result is an error naming the
 /// undefined variable.
 pub fn eval_expr(env: &Environment<'static>, ctx: &Value, expr: &str) -> Result<Value, Error> {
+    let source = chain::rewrite(expr, true, env.syntax());
     let value = env
-        .compile_expression_owned(expr.to_owned())?
-        .eval(ctx.clone())?;
+        .compile_expression_owned(source.clone().into_owned())?
+        .eval(ctx.clone())
+        .map_err(|e| name_undefined(e, &source, ctx))?;
     if value.is_undefined() {
         return Err(undefined_error(env, ctx, expr));
     }

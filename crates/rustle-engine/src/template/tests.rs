@@ -189,3 +189,53 @@ fn result_tests() {
     assert!(c("nope is undefined") && c("ok is defined"));
     assert!(t.condition(&json!("'s' is changed")).is_err());
 }
+
+#[test]
+fn attributes_of_undefined_chain_but_using_them_fails_with_the_name() {
+    let t = templar(json!({"d": {"a": 1}}));
+    let msg = |s: &str| t.render(&json!(s)).unwrap_err().message;
+    assert_eq!(msg("{{ missing.attr }}"), "'missing' is undefined");
+    assert_eq!(msg("x {{ missing.attr }}"), "'missing' is undefined");
+    assert_eq!(
+        msg("{{ d.nokey.deeper }}"),
+        "object of type 'dict' has no attribute 'nokey'"
+    );
+    assert_eq!(
+        msg("{% for x in missing.attr %}{{ x }}{% endfor %}"),
+        "'missing' is undefined"
+    );
+    let c = |s: &str| t.condition(&json!(s));
+    assert_eq!(c("missing.attr is undefined"), Ok(true));
+    assert_eq!(c("d.nokey.deeper is defined"), Ok(false));
+    assert_eq!(
+        c("missing.attr == 1").unwrap_err().message,
+        "Error while evaluating conditional: 'missing' is undefined"
+    );
+    assert_eq!(
+        t.render(&json!("{{ d.nokey.deeper | default('x') }}")),
+        Ok(json!("x"))
+    );
+}
+
+#[test]
+fn hostvars_attributes_chain_to_undefined() {
+    let Json::Object(others) = json!({"web1": {"port": 80}}) else {
+        panic!()
+    };
+    let Json::Object(vars) = json!({"inventory_hostname": "me", "h": "web1"}) else {
+        panic!()
+    };
+    let t = Templar::with_hostvars(environment(), vec![Arc::new(vars)], Arc::new(others));
+    let r = |s: &str| t.render(&json!(s));
+    assert_eq!(r("{{ hostvars[h].port }}"), Ok(json!(80)));
+    assert_eq!(r("{{ hostvars[h].missing | default(1) }}"), Ok(json!(1)));
+    assert_eq!(
+        r("{{ hostvars['nohost'].port | default(2) }}"),
+        Ok(json!(2))
+    );
+    assert_eq!(
+        r("{{ hostvars[h].missing.deeper is defined }}"),
+        Ok(json!(false))
+    );
+    assert!(r("{{ hostvars[h].missing }}").is_err());
+}
