@@ -94,6 +94,14 @@ pub fn envelope(text: &str) -> Result<Envelope<'_>, VaultError> {
 /// Decrypts vault text with the first secret that opens it, trying those
 /// whose label matches the text's vault id first, as Ansible does.
 pub fn decrypt(text: &str, secrets: &[VaultSecret]) -> Result<Vec<u8>, VaultError> {
+    decrypt_with(text, secrets).map(|(plain, _)| plain)
+}
+
+/// [`decrypt`], also giving the secret that opened the text.
+pub fn decrypt_with<'s>(
+    text: &str,
+    secrets: &'s [VaultSecret],
+) -> Result<(Vec<u8>, &'s VaultSecret), VaultError> {
     let env = envelope(text)?;
     if env.cipher != "AES256" {
         return Err(VaultError::Cipher(env.cipher.to_owned()));
@@ -116,7 +124,7 @@ pub fn decrypt(text: &str, secrets: &[VaultSecret]) -> Result<Vec<u8>, VaultErro
         .chain(secrets.iter().filter(|s| s.label != label));
     for secret in ordered {
         if let Some(plain) = open(secret.password.0.as_bytes(), &salt, &mac, &cipher) {
-            return Ok(plain);
+            return Ok((plain, secret));
         }
     }
     Err(VaultError::NoMatch)

@@ -13,12 +13,15 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
-/// True when any string inside `json` holds template syntax.
+/// True when `json` needs rendering: a string inside holds template
+/// syntax, or a value inside is vaulted (decrypted when rendered).
 pub fn has_template(json: &Json) -> bool {
     match json {
         Json::String(s) => is_template(s),
         Json::Array(items) => items.iter().any(has_template),
-        Json::Object(map) => map.values().any(has_template),
+        Json::Object(map) => {
+            rustle_vault::value::vault_text(json).is_some() || map.values().any(has_template)
+        }
         _ => false,
     }
 }
@@ -26,6 +29,11 @@ pub fn has_template(json: &Json) -> bool {
 /// Renders every string of `json`; entries that render to the omit
 /// placeholder are dropped from lists and maps.
 pub fn render_json(env: &Environment<'static>, ctx: &Value, json: &Json) -> Result<Value, Error> {
+    if let Some(plain) = crate::vault::open(json) {
+        return plain
+            .map(|p| to_value(&p))
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e));
+    }
     match json {
         Json::String(s) => render_str(env, ctx, s),
         Json::Array(items) => {
