@@ -163,7 +163,11 @@ pub struct VaultArgs {
     #[arg(short = 'J', long)]
     pub ask_vault_pass: bool,
     /// A vault password file (its output, if executable); repeatable.
-    #[arg(long = "vault-password-file", alias = "vault-pass-file", value_name = "FILE")]
+    #[arg(
+        long = "vault-password-file",
+        alias = "vault-pass-file",
+        value_name = "FILE"
+    )]
     pub vault_password_file: Vec<PathBuf>,
     /// A vault identity, `[label@]FILE` or `[label@]prompt`; repeatable.
     #[arg(long = "vault-id", value_name = "ID")]
@@ -216,8 +220,13 @@ mod tests {
         // A script's output keeps its spaces, less the line end (Ansible).
         assert_eq!(read_password_file(&script).unwrap().0, " from script ");
         let err = read_password_file(&empty).unwrap_err().to_string();
-        assert!(err.contains("Invalid vault password was provided from file"), "{err}");
-        let err = read_password_file(&dir.join("missing")).unwrap_err().to_string();
+        assert!(
+            err.contains("Invalid vault password was provided from file"),
+            "{err}"
+        );
+        let err = read_password_file(&dir.join("missing"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Could not read vault password file"), "{err}");
 
         let ids = vec!["prod@prompt".parse().unwrap()];
@@ -233,7 +242,11 @@ mod tests {
             .collect();
         assert_eq!(
             labels,
-            [("prod", "typed"), ("default", "two words"), ("default", "typed")]
+            [
+                ("prod", "typed"),
+                ("default", "two words"),
+                ("default", "typed")
+            ]
         );
         assert_eq!(asked, ["Vault password (prod): ", "Vault password: "]);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -75,7 +75,10 @@ pub fn encrypt_leaves(value: &Json, secret: &VaultSecret) -> std::io::Result<Jso
     }
     let tagged = |key: &str, plain: &str| -> std::io::Result<Json> {
         let text = crate::encrypt(plain.as_bytes(), secret)?;
-        Ok(Json::Object(Map::from_iter([(key.to_owned(), Json::String(text))])))
+        Ok(Json::Object(Map::from_iter([(
+            key.to_owned(),
+            Json::String(text),
+        )])))
     };
     match value {
         Json::String(s) => tagged(VAULT_KEY, s),

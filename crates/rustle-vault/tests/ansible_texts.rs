@@ -37,7 +37,10 @@ fn secret(label: &str, file: &str) -> VaultSecret {
 fn opens_encrypt_string_1_1() {
     let s = secret("default", "vault-pass.txt");
     assert_eq!(s.password.0, "rustle vault test password");
-    assert_eq!(decrypt_str(&text("string-1.1.txt"), &[s]).unwrap(), "hunter2");
+    assert_eq!(
+        decrypt_str(&text("string-1.1.txt"), &[s]).unwrap(),
+        "hunter2"
+    );
 }
 
 #[test]
@@ -83,7 +86,11 @@ fn what_it_writes_ansible_vault_opens() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout, b"from rustle\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
