@@ -1,7 +1,7 @@
 //! Ansible Vault end to end, on one sshd host: a playbook with an inline
 //! `!vault` variable, an encrypted `vars_files` file (a string, an int, a
-//! dict), an encrypted `group_vars` file, a vaulted module argument and a
-//! `no_log` task, run by ansible-playbook with `--vault-password-file` and
+//! dict), an encrypted `group_vars` file, a vaulted module argument, an
+//! encrypted `copy` source and `template`, and a `no_log` task, run by ansible-playbook with `--vault-password-file` and
 //! by rustle through a deployed runner and in SSH mode with the same flag:
 //! the same output, exit code and files. No decrypted secret reaches the
 //! parse, plan or deploy documents, the runner placed on the host, or a
@@ -17,7 +17,14 @@ const PLAYBOOK: &str = "fixtures/playbooks/vault/site.yml";
 const PASSWORD_FILE: &str = "fixtures/playbooks/vault/vault-pass.txt";
 const WRONG_FILE: &str = "fixtures/playbooks/vault/wrong-pass.txt";
 /// The decrypted values, none of which the playbook spells out.
-const SECRETS: &[&str] = &["tok-123", "s3cr3t-db!", "from-group-vars", "inline content"];
+const SECRETS: &[&str] = &[
+    "tok-123",
+    "s3cr3t-db!",
+    "from-group-vars",
+    "inline content",
+    "a secret file",
+    "encrypted template for",
+];
 
 /// The documents one rustle run went through, and exec's output.
 struct Run {
@@ -112,6 +119,8 @@ fn vaulted_playbook_as_ansible_in_runner_and_ssh_mode() {
         conf.contains("password = s3cr3t-db!\nport = 5432\ntoken = tok-123\n"),
         "{conf}"
     );
+    let copied = std::fs::read_to_string(dirs[1].join("host1.secret")).unwrap();
+    assert_eq!(copied, "a secret file\n");
 
     // The runner placed on the host holds no secret, in its bytes or its
     // embedded slice.

@@ -50,18 +50,50 @@ pub fn open(value: &Json) -> Option<Result<Json, String>> {
     })
 }
 
-/// `value` with every vaulted value inside decrypted.
-pub fn open_all(value: &Json) -> Result<Json, String> {
-    if let Some(plain) = open(value) {
-        return plain;
+/// A controller file's bytes as a module uses them: a vault-encrypted file
+/// (a `copy` or `template` source) decrypted, as Ansible's action plugins
+/// do on the controller; any other file as it is. `name` is the file as
+/// the task names it, for the error.
+pub fn open_file(bytes: Vec<u8>, name: &str) -> Result<Vec<u8>, String> {
+    if !rustle_vault::is_encrypted(&bytes) {
+        return Ok(bytes);
     }
-    Ok(match value {
-        Json::Array(items) => Json::Array(items.iter().map(open_all).collect::<Result<_, _>>()?),
-        Json::Object(map) => Json::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), open_all(v)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-        other => other.clone(),
-    })
+    let text = String::from_utf8_lossy(&bytes);
+    let secrets = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
+    rustle_vault::decrypt(&text, &secrets).map_err(|e| format!("{e} on {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustle_format::Secret;
+    use serde_json::json;
+
+    use crate::template::to_value;
+
+    /// One test: the secrets and the cache are per process.
+    #[test]
+    fn decrypts_with_the_secrets_set() {
+        let secret = VaultSecret {
+            label: "default".into(),
+            password: Secret("engine-test".into()),
+        };
+        let text = rustle_vault::encrypt(b"plain", &secret).unwrap();
+        let value = json!({ rustle_format::VAULT_KEY: text });
+        set_secrets(&[]);
+        let err = open(&value).unwrap().unwrap_err();
+        assert_eq!(
+            err,
+            "Attempting to decrypt but no vault secrets found (vault id 'default')"
+        );
+        assert!(to_value(&value).as_str().is_none());
+        set_secrets(std::slice::from_ref(&secret));
+        assert_eq!(to_value(&value).as_str(), Some("plain"));
+        let int = rustle_vault::value::encrypt_leaves(&json!(7), &secret).unwrap();
+        assert_eq!(to_value(&int).as_i64(), Some(7));
+        let file = rustle_vault::encrypt(b"file text", &secret).unwrap();
+        assert_eq!(open_file(file.into_bytes(), "f").unwrap(), b"file text");
+        assert_eq!(open_file(b"as is".to_vec(), "f").unwrap(), b"as is");
+        assert!(open(&json!({"other": text})).is_none());
+    }
 }

@@ -608,7 +608,7 @@ mod tests {
             "lone a=1\n[web]\nweb[1:2] ansible_port=22\n[db]\ndb1:2222\n[prod:children]\nweb\ndb\n[prod:vars]\nenv=prod\n",
         )
         .unwrap();
-        let inv = load(&[p.display().to_string()], dir.path()).unwrap();
+        let inv = load(&[p.display().to_string()], dir.path(), &[]).unwrap();
         let groups: Vec<String> = inv
             .groups
             .iter()
@@ -629,7 +629,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("hosts");
         std::fs::write(&p, "[a:children]\nnope\n").unwrap();
-        let err = load(&[p.display().to_string()], dir.path())
+        let err = load(&[p.display().to_string()], dir.path(), &[])
             .unwrap_err()
             .to_string();
         assert!(

@@ -218,7 +218,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn unhex(text: &[u8]) -> Result<Vec<u8>, VaultError> {
     let text = text.trim_ascii();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(VaultError::Hex("odd-length string".into()));
     }
     let digit = |c: u8| match c {
@@ -251,7 +251,7 @@ mod tests {
             let plain: Vec<u8> = (0..n).map(|i| i as u8).collect();
             let text = encrypt(&plain, &s).unwrap();
             assert!(text.starts_with("$ANSIBLE_VAULT;1.1;AES256\n"));
-            assert_eq!(decrypt(&text, &[s.clone()]).unwrap(), plain);
+            assert_eq!(decrypt(&text, std::slice::from_ref(&s)).unwrap(), plain);
         }
     }
 

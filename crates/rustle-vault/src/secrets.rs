@@ -231,7 +231,7 @@ mod tests {
 
         let ids = vec!["prod@prompt".parse().unwrap()];
         let mut asked = Vec::new();
-        let got = collect(&ids, &[plain.clone()], true, &mut |p| {
+        let got = collect(&ids, std::slice::from_ref(&plain), true, &mut |p| {
             asked.push(p.to_owned());
             Ok("typed\n".into())
         })

@@ -116,7 +116,10 @@ mod tests {
         assert!(enc["l"][0].get(VAULT_KEY).is_some());
         assert!(contains_vaulted(&enc));
         assert!(!contains_vaulted(&plain));
-        assert_eq!(decrypt_all(&enc, &[secret.clone()]).unwrap(), plain);
+        assert_eq!(
+            decrypt_all(&enc, std::slice::from_ref(&secret)).unwrap(),
+            plain
+        );
         let other = VaultSecret {
             label: "default".into(),
             password: Secret("no".into()),
