@@ -23,6 +23,13 @@ pub const VAULT_KEY: &str = "__ansible_vault";
 /// decrypted, as in Ansible.
 pub const VAULT_JSON_KEY: &str = "__ansible_vault_json";
 
+/// True when `value` is a vaulted value (either form above).
+pub fn is_vaulted(value: &Value) -> bool {
+    value.as_object().is_some_and(|m| {
+        m.len() == 1 && (m.contains_key(VAULT_KEY) || m.contains_key(VAULT_JSON_KEY))
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
