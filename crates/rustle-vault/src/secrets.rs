@@ -160,7 +160,7 @@ fn ask_one(
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct VaultArgs {
     /// Ask for the vault password (on the terminal).
-    #[arg(short = 'J', long)]
+    #[arg(short = 'J', long, alias = "ask-vault-password")]
     pub ask_vault_pass: bool,
     /// A vault password file (its output, if executable); repeatable.
     #[arg(

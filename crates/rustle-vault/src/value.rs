@@ -66,22 +66,14 @@ pub fn decrypt_all(value: &Json, secrets: &[VaultSecret]) -> Result<Json, VaultE
 }
 
 /// Encrypts every leaf of `value` (the values read from a whole-file
-/// vault) with `secret`, keeping maps and lists and their keys: strings
-/// under [`VAULT_KEY`], other leaves as JSON text under [`VAULT_JSON_KEY`].
-/// Values already vaulted are kept as they are.
+/// vault) with `secret`, keeping maps and lists and their keys: each leaf
+/// as its JSON text under [`VAULT_JSON_KEY`]. Values already vaulted (an
+/// inline `!vault` inside the file) are kept as they are.
 pub fn encrypt_leaves(value: &Json, secret: &VaultSecret) -> std::io::Result<Json> {
     if vault_text(value).is_some() {
         return Ok(value.clone());
     }
-    let tagged = |key: &str, plain: &str| -> std::io::Result<Json> {
-        let text = crate::encrypt(plain.as_bytes(), secret)?;
-        Ok(Json::Object(Map::from_iter([(
-            key.to_owned(),
-            Json::String(text),
-        )])))
-    };
     match value {
-        Json::String(s) => tagged(VAULT_KEY, s),
         Json::Array(items) => items
             .iter()
             .map(|v| encrypt_leaves(v, secret))
@@ -92,7 +84,13 @@ pub fn encrypt_leaves(value: &Json, secret: &VaultSecret) -> std::io::Result<Jso
             .map(|(k, v)| Ok((k.clone(), encrypt_leaves(v, secret)?)))
             .collect::<std::io::Result<Map<_, _>>>()
             .map(Json::Object),
-        other => tagged(VAULT_JSON_KEY, &other.to_string()),
+        leaf => {
+            let text = crate::encrypt(leaf.to_string().as_bytes(), secret)?;
+            Ok(Json::Object(Map::from_iter([(
+                VAULT_JSON_KEY.to_owned(),
+                Json::String(text),
+            )])))
+        }
     }
 }
 
@@ -113,7 +111,9 @@ mod tests {
         let enc = encrypt_leaves(&plain, &secret).unwrap();
         assert!(!enc.to_string().contains("text"));
         assert!(enc["n"].get(VAULT_JSON_KEY).is_some());
-        assert!(enc["l"][0].get(VAULT_KEY).is_some());
+        assert!(enc["l"][0].get(VAULT_JSON_KEY).is_some());
+        let inline = json!({ VAULT_KEY: "$ANSIBLE_VAULT;1.1;AES256\n6162\n" });
+        assert_eq!(encrypt_leaves(&inline, &secret).unwrap(), inline);
         assert!(contains_vaulted(&enc));
         assert!(!contains_vaulted(&plain));
         assert_eq!(

@@ -30,9 +30,13 @@ pub fn has_template(json: &Json) -> bool {
 /// placeholder are dropped from lists and maps.
 pub fn render_json(env: &Environment<'static>, ctx: &Value, json: &Json) -> Result<Value, Error> {
     if let Some(plain) = crate::vault::open(json) {
-        return plain
-            .map(|p| to_value(&p))
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e));
+        let plain = plain.map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
+        // An inline `!vault` string is a literal; a value from an encrypted
+        // variable file renders as written.
+        return match rustle_vault::value::vault_text(json) {
+            Some((_, true)) => render_json(env, ctx, &plain),
+            _ => Ok(to_value(&plain)),
+        };
     }
     match json {
         Json::String(s) => render_str(env, ctx, s),
