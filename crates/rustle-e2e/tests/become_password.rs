@@ -5,7 +5,10 @@
 //! `ansible_become_password` in the inventory (which must not end up in
 //! the runner placed on the host), and rustle in SSH mode with the
 //! password file must print the same output and leave the same root-owned
-//! files. A wrong password fails the task with Ansible's words.
+//! files. A wrong password fails the task with Ansible's words. A
+//! vault-encrypted `ansible_become_password` (inline `!vault` in
+//! host_vars) stays encrypted in the runner and is decrypted with exec's
+//! `--vault-password-file`, with the same result.
 
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::Path;
@@ -125,6 +128,43 @@ fn become_password_from_a_file_or_the_inventory_as_ansible() {
         );
         assert_eq!(std::fs::read(&file).unwrap(), b"root's\n");
     }
+
+    // A vaulted become password in host_vars beside the inventory.
+    let vaulted_inv = tmp.path().join("vaulted-inventory");
+    std::fs::create_dir_all(vaulted_inv.join("host_vars")).unwrap();
+    let vaulted = vaulted_inv.join("hosts.ini");
+    std::fs::write(&vaulted, &base).unwrap();
+    let vault_file = rustle_e2e::root().join("fixtures/playbooks/vault/vault-pass.txt");
+    let secret = rustle_format::VaultSecret {
+        label: "default".into(),
+        password: rustle_vault::read_password_file(&vault_file).unwrap(),
+    };
+    let text = rustle_vault::encrypt(PASSWORD.as_bytes(), &secret).unwrap();
+    let indented: String = text.lines().map(|l| format!("  {l}\n")).collect();
+    std::fs::write(
+        vaulted_inv.join("host_vars/host1.yml"),
+        format!("ansible_become_password: !vault |\n{indented}"),
+    )
+    .unwrap();
+    let out = tmp.path().join("vaulted");
+    let vault_arg = ["--vault-password-file", vault_file.to_str().unwrap()];
+    let (code, text) = rustle(&vaulted, &out, true, &vault_arg);
+    let shown_vaulted = comparable(&text).replace(&out.display().to_string(), "$OUT");
+    assert_eq!(shown[0], shown_vaulted, "vaulted become password");
+    assert_eq!(code, runs[0].0, "vaulted become password exit code");
+    let meta = std::fs::metadata(out.join("host1.txt")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 0);
+    let runner = walk(&remote)
+        .into_iter()
+        .find_map(|f| rustle_payload::read_embedded_file(&f).ok())
+        .expect("a runner on the host");
+    let slice = runner.slice.to_json();
+    assert!(
+        !slice
+            .windows(PASSWORD.len())
+            .any(|w| w == PASSWORD.as_bytes()),
+        "the slice holds the decrypted password"
+    );
 
     // No password at all: "Missing sudo password" in both.
     let var = format!("out={}", dirs[0].display());

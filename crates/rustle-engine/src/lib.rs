@@ -15,6 +15,7 @@ pub mod shell_target;
 pub mod target;
 pub mod template;
 mod util;
+pub mod vault;
 
 use std::sync::atomic::AtomicBool;
 

@@ -172,6 +172,8 @@ pub struct Conductor<'d, H: Write, E: Write> {
     forks: usize,
     timeout: Duration,
     interrupt: Interrupt,
+    /// Sent with every stretch.
+    vault_secrets: Vec<rustle_format::VaultSecret>,
 }
 
 /// How a batch ended.
@@ -240,6 +242,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             forks: plan.forks as usize,
             timeout: opts.timeout,
             interrupt,
+            vault_secrets: opts.vault_secrets.clone(),
         })
     }
 
@@ -374,6 +377,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                         batch: batch.clone(),
                         hostvars: hostvars.clone(),
                         become_password: rec.become_password.clone(),
+                        vault_secrets: self.vault_secrets.clone(),
                     },
                     first: first.clone(),
                     slices: self.slices.clone(),

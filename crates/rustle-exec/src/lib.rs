@@ -38,6 +38,9 @@ pub struct ExecOptions {
     /// `--ask-become-pass` / `--become-password-file`: sent to each host's
     /// stretches, used where the host has no `ansible_become_password`.
     pub become_password: Option<rustle_format::Secret>,
+    /// `--vault-password-file`, `--vault-id`, `--ask-vault-pass`: sent with
+    /// every stretch (on a runner's stdin), to decrypt vaulted values.
+    pub vault_secrets: Vec<rustle_format::VaultSecret>,
 }
 
 #[derive(Debug, thiserror::Error)]

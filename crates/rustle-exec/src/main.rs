@@ -29,6 +29,8 @@ struct Args {
     /// Read the become password from a file (its output, if executable).
     #[arg(long, alias = "become-pass-file", value_name = "FILE")]
     become_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    vault: rustle_vault::secrets::VaultArgs,
 }
 
 /// The become password from `-K` or `--become-password-file`, as
@@ -67,6 +69,7 @@ fn become_password(args: &Args) -> anyhow::Result<Option<Secret>> {
 fn run(args: Args) -> anyhow::Result<i32> {
     // Asked first, as ansible-playbook does, before the plan arrives.
     let become_password = become_password(&args)?;
+    let vault_secrets = args.vault.secrets()?;
     let doc = Document::read(std::io::stdin().lock(), &[Stage::Planned, Stage::Deployed])
         .context("reading stdin")?;
     let opts = ExecOptions {
@@ -75,6 +78,7 @@ fn run(args: Args) -> anyhow::Result<i32> {
         palette: Palette::detect(std::io::stderr().is_terminal()),
         json_summary: args.json_summary,
         become_password,
+        vault_secrets,
     };
     let code = execute(
         &doc,

@@ -21,12 +21,12 @@ pub use document::{
 pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
 pub use hash::sha256_hex;
 pub use parsed::{
-    Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, Task, Vars, src_candidates,
-    src_dirs, src_subdir,
+    Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, Task, VAULT_JSON_KEY, VAULT_KEY,
+    Vars, is_vaulted, src_candidates, src_dirs, src_subdir,
 };
 pub use plan::{Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint};
 pub use slice::{HostSlice, SliceParts, SlicePlay};
-pub use stretch::{HostState, Secret, Stretch};
+pub use stretch::{HostState, Secret, Stretch, VaultSecret};
 
 /// Re-exported so that every stage uses the same JSON value type.
 pub use serde_json::{Map, Value};

@@ -6,6 +6,31 @@ use serde_json::{Map, Value};
 /// Variables as written (values may hold raw `{{ }}` templates).
 pub type Vars = Map<String, Value>;
 
+/// A value encrypted with Ansible Vault stays encrypted in every document,
+/// and the engine decrypts it when a template or a module reads it. An
+/// inline `!vault` string is the object
+/// `{"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n..."}` holding the vault
+/// text; its plain text is a literal string, never templated (as Ansible).
+pub const VAULT_KEY: &str = "__ansible_vault";
+
+/// A leaf value of a whole-file vault (a `vars_files`, `group_vars`,
+/// `host_vars`, role vars or `-e @file` file that is vault-encrypted):
+/// `rustle-parse` decrypts the file to read its YAML and encrypts each leaf
+/// again (same secret, fresh salt) as `{"__ansible_vault_json": "<vault
+/// text>"}`, whose plain text is the leaf's JSON text. So the leaf keeps
+/// its type (`port: 5432` is the integer 5432 again) and, once decrypted,
+/// is rendered like any other value written in a file (`"{{ x }}"`
+/// templates work, as in Ansible). The keys of such a file stay visible in
+/// the document; only the values are secret.
+pub const VAULT_JSON_KEY: &str = "__ansible_vault_json";
+
+/// True when `value` is a vaulted value (either form above).
+pub fn is_vaulted(value: &Value) -> bool {
+    value.as_object().is_some_and(|m| {
+        m.len() == 1 && (m.contains_key(VAULT_KEY) || m.contains_key(VAULT_JSON_KEY))
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]

@@ -118,7 +118,8 @@ impl HostPlan {
     /// The host's become password when its inventory gives it as plain
     /// text. Slices leave it out (so it is never embedded in a runner on
     /// the target) and exec sends it in the stretch instead. A templated
-    /// value stays in the slice and is rendered at run time.
+    /// value stays in the slice and is rendered at run time, and so does a
+    /// vaulted one (decrypted by the engine with exec's vault secrets).
     pub fn become_password(&self) -> Option<crate::Secret> {
         BECOME_PASSWORD_VARS
             .iter()

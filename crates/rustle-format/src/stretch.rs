@@ -38,6 +38,20 @@ pub struct Stretch {
     /// `ansible_become_password`. It reaches a runner on its stdin only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub become_password: Option<Secret>,
+    /// The vault secrets given to `rustle-exec` (`--vault-password-file`,
+    /// `--vault-id`, `--ask-vault-pass`), to decrypt vaulted values. Like
+    /// the become password, they reach a runner on its stdin only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vault_secrets: Vec<VaultSecret>,
+}
+
+/// One vault password and its vault id label (`default` when none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VaultSecret {
+    pub label: String,
+    pub password: Secret,
 }
 
 /// A password: serialized as itself, shown by `Debug` as asterisks.

@@ -22,13 +22,17 @@ pub enum ParseError {
     /// it (exit code 1, like ansible-playbook).
     #[error("{0}")]
     Missing(Located),
+    /// A vault-encrypted file that no vault secret given opens (exit code
+    /// 1, like ansible-playbook).
+    #[error("{message} on {}", path.display())]
+    Vault { path: PathBuf, message: String },
 }
 
 impl ParseError {
     /// The exit code ansible-playbook uses for the same problem.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ParseError::Read { .. } | ParseError::Missing(_) => 1,
+            ParseError::Read { .. } | ParseError::Missing(_) | ParseError::Vault { .. } => 1,
             ParseError::Syntax(_) => 4,
         }
     }

@@ -25,6 +25,8 @@ pub struct Loader {
     roles_seen: RefCell<Vec<(String, Map<String, Value>)>>,
     /// Handlers of roles used in the current play, for its handler list.
     pub pending_handlers: RefCell<Vec<Task>>,
+    /// Vault secrets, for vault-encrypted `vars_files`.
+    pub vault_secrets: Vec<rustle_format::VaultSecret>,
 }
 
 impl Loader {
@@ -45,6 +47,7 @@ impl Loader {
             stack: RefCell::new(Vec::new()),
             roles_seen: RefCell::new(Vec::new()),
             pending_handlers: RefCell::new(Vec::new()),
+            vault_secrets: Vec::new(),
         }
     }
 
@@ -94,6 +97,7 @@ impl Loader {
             path: path.to_owned(),
             source,
         })?;
+        crate::not_vaulted(path, &text)?;
         let src = Source {
             path,
             text: &text,
@@ -310,6 +314,9 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>),
         let Some(path) = main_file(&dir.join(sub), "main") else {
             return Ok(Map::new());
         };
+        if std::fs::read(&path).is_ok_and(|b| rustle_vault::is_encrypted(&b)) {
+            return crate::vars_file(&path, &ctx.vault_secrets);
+        }
         ctx.with_file(&path, src, use_.mark, |inner, root| {
             match root.map(|r| (r, r.to_json())) {
                 None | Some((_, Value::Null)) => Ok(Map::new()),

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rustle_format::{Group, Host, Inventory, Map, Value};
+use rustle_format::{Group, Host, Inventory, Map, Value, VaultSecret};
 
 use crate::error::{Located, ParseError};
 use crate::yaml::{self, Kind, Mark, Node};
@@ -11,7 +11,11 @@ use crate::yaml::{self, Kind, Mark, Node};
 /// Builds one inventory from every source, in order, then adds the
 /// `group_vars/` and `host_vars/` found beside each source and beside the
 /// playbook (the playbook's win).
-pub fn load(sources: &[String], playbook_dir: &Path) -> Result<Inventory, ParseError> {
+pub fn load(
+    sources: &[String],
+    playbook_dir: &Path,
+    secrets: &[VaultSecret],
+) -> Result<Inventory, ParseError> {
     let mut b = Builder::default();
     let mut var_dirs = Vec::new();
     for s in sources {
@@ -30,7 +34,7 @@ pub fn load(sources: &[String], playbook_dir: &Path) -> Result<Inventory, ParseE
     var_dirs.push(playbook_dir.to_path_buf());
     var_dirs.dedup();
     for dir in var_dirs {
-        add_vars_dirs(&mut inv, &dir)?;
+        add_vars_dirs(&mut inv, &dir, secrets)?;
     }
     inv.sources = sources.to_vec();
     Ok(inv)
@@ -41,6 +45,7 @@ fn load_file(b: &mut Builder, path: &Path) -> Result<(), ParseError> {
         path: path.to_owned(),
         source,
     })?;
+    crate::not_vaulted(path, &text)?;
     let yaml_like = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yml" | "yaml" | "json")
@@ -83,19 +88,27 @@ fn inventory_dir_files(dir: &Path) -> Result<Vec<PathBuf>, ParseError> {
 /// Variables from `DIR/group_vars/NAME` and `DIR/host_vars/NAME`: a file
 /// with no extension or `.yml`/`.yaml`/`.json`, or a directory of such
 /// files read in sorted order.
-fn add_vars_dirs(inv: &mut Inventory, dir: &Path) -> Result<(), ParseError> {
+fn add_vars_dirs(
+    inv: &mut Inventory,
+    dir: &Path,
+    secrets: &[VaultSecret],
+) -> Result<(), ParseError> {
     for g in &mut inv.groups {
-        let vars = vars_for(&dir.join("group_vars"), &g.name)?;
+        let vars = vars_for(&dir.join("group_vars"), &g.name, secrets)?;
         g.group_vars.extend(vars);
     }
     for h in &mut inv.hosts {
-        let vars = vars_for(&dir.join("host_vars"), &h.name)?;
+        let vars = vars_for(&dir.join("host_vars"), &h.name, secrets)?;
         h.vars.extend(vars);
     }
     Ok(())
 }
 
-fn vars_for(base: &Path, name: &str) -> Result<Map<String, Value>, ParseError> {
+fn vars_for(
+    base: &Path,
+    name: &str,
+    secrets: &[VaultSecret],
+) -> Result<Map<String, Value>, ParseError> {
     let mut out = Map::new();
     if !base.is_dir() {
         return Ok(out);
@@ -115,7 +128,7 @@ fn vars_for(base: &Path, name: &str) -> Result<Map<String, Value>, ParseError> {
         files.extend(inside);
     }
     for f in files {
-        out.extend(crate::vars_file(&f)?);
+        out.extend(crate::vars_file(&f, secrets)?);
     }
     Ok(out)
 }
@@ -595,7 +608,7 @@ mod tests {
             "lone a=1\n[web]\nweb[1:2] ansible_port=22\n[db]\ndb1:2222\n[prod:children]\nweb\ndb\n[prod:vars]\nenv=prod\n",
         )
         .unwrap();
-        let inv = load(&[p.display().to_string()], dir.path()).unwrap();
+        let inv = load(&[p.display().to_string()], dir.path(), &[]).unwrap();
         let groups: Vec<String> = inv
             .groups
             .iter()
@@ -616,7 +629,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("hosts");
         std::fs::write(&p, "[a:children]\nnope\n").unwrap();
-        let err = load(&[p.display().to_string()], dir.path())
+        let err = load(&[p.display().to_string()], dir.path(), &[])
             .unwrap_err()
             .to_string();
         assert!(

@@ -14,7 +14,7 @@ pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use rustle_format::{Document, Map, Parsed, Value};
+use rustle_format::{Document, Map, Parsed, Value, VaultSecret};
 
 pub use error::{Located, ParseError};
 pub use kv::{parse_kv, split_args};
@@ -30,6 +30,8 @@ pub struct ParseOptions {
     pub extra_vars: Vec<String>,
     /// `--roles-path` entries, searched before `ANSIBLE_ROLES_PATH`.
     pub roles_path: Vec<PathBuf>,
+    /// Vault secrets, to read vault-encrypted variable files.
+    pub vault_secrets: Vec<VaultSecret>,
 }
 
 /// Parses a playbook and its inventory into a document at stage `parsed`.
@@ -45,11 +47,12 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut loader = include::Loader::new(playbook_dir.clone());
+    loader.vault_secrets = opts.vault_secrets.clone();
     loader
         .roles_path
         .splice(0..0, opts.roles_path.iter().cloned());
     let plays = playbook::load_playbook(&loader, &playbook_path, &opts.playbook, display)?;
-    let mut inventory = inventory::load(&opts.inventory, &playbook_dir)?;
+    let mut inventory = inventory::load(&opts.inventory, &playbook_dir, &opts.vault_secrets)?;
     let wants_localhost = plays
         .iter()
         .any(|p| p.hosts.split([',', ':']).any(|h| h.trim() == "localhost"));
@@ -59,7 +62,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Document, ParseError> {
     let files = playbook::referenced_files(&plays, &playbook_dir)?;
     let mut extra_vars = Map::new();
     for e in &opts.extra_vars {
-        extra_vars.extend(extra_var(e)?);
+        extra_vars.extend(extra_var(e, &opts.vault_secrets)?);
     }
     Ok(Document::new(Parsed {
         playbook: opts.playbook.display().to_string(),
@@ -98,10 +101,10 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// One `-e` value: `@file` (YAML/JSON), a YAML/JSON mapping, or `k=v` pairs.
-fn extra_var(text: &str) -> Result<Map<String, Value>, ParseError> {
+fn extra_var(text: &str, secrets: &[VaultSecret]) -> Result<Map<String, Value>, ParseError> {
     if let Some(file) = text.strip_prefix('@') {
         let path = Path::new(file);
-        return vars_file(path);
+        return vars_file(path, secrets);
     }
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
@@ -114,13 +117,56 @@ fn extra_var(text: &str) -> Result<Map<String, Value>, ParseError> {
 }
 
 /// A YAML/JSON file of variables (vars_files, group_vars, host_vars);
-/// an empty file has none.
-pub(crate) fn vars_file(path: &Path) -> Result<Map<String, Value>, ParseError> {
+/// an empty file has none. A vault-encrypted file is decrypted with
+/// `secrets` to be read, and its values are encrypted again, leaf by leaf,
+/// with the secret that opened it (see [`rustle_format::VAULT_KEY`]), so
+/// that no plain text reaches the document.
+pub(crate) fn vars_file(
+    path: &Path,
+    secrets: &[VaultSecret],
+) -> Result<Map<String, Value>, ParseError> {
     let text = std::fs::read_to_string(path).map_err(|source| ParseError::Read {
         path: path.to_owned(),
         source,
     })?;
-    yaml_mapping(path, &text)
+    if !rustle_vault::is_encrypted(text.as_bytes()) {
+        return yaml_mapping(path, &text);
+    }
+    let vault_err = |message: String| ParseError::Vault {
+        path: path.to_owned(),
+        message,
+    };
+    let (plain, secret) =
+        rustle_vault::decrypt_with(&text, secrets).map_err(|e| vault_err(e.to_string()))?;
+    let plain = String::from_utf8(plain)
+        .map_err(|_| vault_err("the decrypted vault is not UTF-8 text".into()))?;
+    let vars = yaml_mapping(path, &plain).map_err(|e| match e {
+        // The offending line is secret: say where, not what.
+        ParseError::Syntax(mut located) => {
+            located.line_text = None;
+            ParseError::Syntax(located)
+        }
+        other => other,
+    })?;
+    vars.into_iter()
+        .map(|(k, v)| Ok((k, rustle_vault::value::encrypt_leaves(&v, secret)?)))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| vault_err(format!("encrypting the values again: {e}")))
+}
+
+/// Only variable files may be vault-encrypted here: a vaulted playbook,
+/// task file or inventory is refused clearly rather than read as YAML.
+pub(crate) fn not_vaulted(path: &Path, text: &str) -> Result<(), ParseError> {
+    if rustle_vault::is_encrypted(text.as_bytes()) {
+        return Err(ParseError::Vault {
+            path: path.to_owned(),
+            message: "rustle reads vault-encrypted variable files (vars_files, group_vars, \
+                      host_vars, role vars, -e @file) but not encrypted playbooks, task files \
+                      or inventories"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 fn yaml_mapping(path: &Path, text: &str) -> Result<Map<String, Value>, ParseError> {

@@ -46,15 +46,25 @@ struct Args {
     /// List no task with these tags.
     #[arg(long)]
     skip_tags: Vec<String>,
+    #[command(flatten)]
+    vault: rustle_vault::secrets::VaultArgs,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let vault_secrets = match args.vault.secrets() {
+        Ok(secrets) => secrets,
+        Err(e) => {
+            eprintln!("rustle-parse: error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let opts = ParseOptions {
         playbook: args.playbook,
         inventory: args.inventory,
         extra_vars: args.extra_vars,
         roles_path: args.roles_path,
+        vault_secrets,
     };
     let doc = match parse(&opts) {
         Ok(doc) => doc,

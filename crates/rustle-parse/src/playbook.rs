@@ -266,7 +266,7 @@ fn vars_files(
                 format!("vars file {} was not found", choices.join(", ")),
             ));
         };
-        out.extend(crate::vars_file(&path)?);
+        out.extend(crate::vars_file(&path, &src.ctx.vault_secrets)?);
     }
     if !templated.is_empty() {
         keywords.insert("vars_files".into(), Value::Array(templated));
@@ -779,6 +779,7 @@ pub fn load_playbook(
         path: shown.to_owned(),
         source,
     })?;
+    crate::not_vaulted(shown, &text)?;
     let src = Source {
         path: shown,
         text: &text,

@@ -12,8 +12,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Ansible's JSON encoding of `!unsafe` text: never templated.
 pub const UNSAFE_KEY: &str = "__ansible_unsafe";
-/// Ansible's JSON encoding of `!vault` text: decrypted only at run time.
-pub const VAULT_KEY: &str = "__ansible_vault";
+/// `!vault` text: decrypted only at run time (see the format crate).
+pub use rustle_format::VAULT_KEY;
 
 /// A position in a YAML file, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

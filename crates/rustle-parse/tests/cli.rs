@@ -223,3 +223,55 @@ fn templated_includes_load_their_candidates() {
     assert_eq!(names(&tasks[0]), ["os/debian.yml", "os/redhat.yaml"]);
     assert_eq!(names(&tasks[1]), ["one", "two"]);
 }
+
+/// Every way ansible-playbook takes a vault password opens the vault
+/// fixture's encrypted files: `--vault-password-file` (a file, or a script
+/// whose output is the password), `--vault-id label@file`, and
+/// `ANSIBLE_VAULT_PASSWORD_FILE`; a missing password file is an error
+/// naming it.
+#[test]
+fn vault_passwords_from_flags_scripts_and_the_environment() {
+    const BOOK: &str = "fixtures/playbooks/vault/site.yml";
+    const FILE: &str = "fixtures/playbooks/vault/vault-pass.txt";
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("pass.sh");
+    let password = std::fs::read_to_string(root().join(FILE)).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' '{}'\n", password.trim()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = script.to_str().unwrap();
+    let id = format!("prod@{FILE}");
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rustle-parse"));
+        cmd.arg(BOOK).args(args).current_dir(root());
+        cmd.env_remove("ANSIBLE_VAULT_PASSWORD_FILE");
+        if let Some(file) = env {
+            cmd.env("ANSIBLE_VAULT_PASSWORD_FILE", file);
+        }
+        cmd.output().unwrap()
+    };
+    for (args, env) in [
+        (&["--vault-password-file", FILE][..], None),
+        (&["--vault-password-file", script][..], None),
+        (&["--vault-id", &id][..], None),
+        (&[][..], Some(FILE)),
+    ] {
+        let out = run(args, env);
+        assert!(
+            out.status.success(),
+            "{args:?} {env:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = run(&["--vault-password-file", "no/such/file"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Could not read vault password file 'no/such/file'"),
+        "{err}"
+    );
+}

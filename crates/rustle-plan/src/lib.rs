@@ -55,6 +55,12 @@ pub enum PlanError {
     },
     #[error("--limit: {0}")]
     Limit(#[source] rustle_select::PatternError),
+    /// Plan reads connection variables without the vault password.
+    #[error(
+        "host {host}: {var} is vault-encrypted; rustle-plan connects from what the \
+         inventory gives in plain text and never decrypts: give {var} unencrypted"
+    )]
+    VaultedConnection { host: String, var: String },
     #[error("play {play} ({name:?}): {msg}")]
     Keyword {
         play: usize,
@@ -161,7 +167,7 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         .iter()
         .filter(|h| in_plays.contains(&h.name))
         .map(|h| host_plan(inv, &membership, &h.name, opts))
-        .collect();
+        .collect::<Result<_, _>>()?;
     doc.plan = Some(Plan {
         check: opts.check,
         diff: opts.diff,
@@ -304,13 +310,27 @@ fn any_selected(task: &rustle_format::Task, inherited: &[String], filter: &TagFi
     }
 }
 
-fn host_plan(inv: &Inventory, membership: &Membership, name: &str, opts: &PlanOptions) -> HostPlan {
+fn host_plan(
+    inv: &Inventory,
+    membership: &Membership,
+    name: &str,
+    opts: &PlanOptions,
+) -> Result<HostPlan, PlanError> {
     let groups = membership.groups_of(name);
     let vars = merged_vars(inv, name, &groups);
     let implicit = inv.host(name).is_some_and(|h| h.implicit);
+    if let Some(var) = CONNECTION_VARS
+        .iter()
+        .find(|k| vars.get(**k).is_some_and(rustle_format::is_vaulted))
+    {
+        return Err(PlanError::VaultedConnection {
+            host: name.to_owned(),
+            var: (*var).to_owned(),
+        });
+    }
     let connection = connection(name, &vars, implicit);
     let ssh_mode = opts.ssh_only || vars.get("rustle_mode").and_then(Value::as_str) == Some("ssh");
-    HostPlan {
+    Ok(HostPlan {
         name: name.to_owned(),
         groups: groups.keys().cloned().collect(),
         vars,
@@ -321,8 +341,23 @@ fn host_plan(inv: &Inventory, membership: &Membership, name: &str, opts: &PlanOp
             ExecMode::Runner
         },
         slice_sha256: String::new(),
-    }
+    })
 }
+
+/// The variables [`connection`] and the execution mode are read from.
+const CONNECTION_VARS: &[&str] = &[
+    "ansible_connection",
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_ssh_timeout",
+    "ansible_timeout",
+    "rustle_mode",
+];
 
 /// Group depths below `all` (the longest path, as Ansible computes them)
 /// and each group's hosts, computed once for all hosts.

@@ -186,3 +186,20 @@ fn fixture_plans_are_golden() {
         expect_test::expect_file![golden].assert_eq(&String::from_utf8(out.stdout).unwrap());
     }
 }
+
+/// Plan never has the vault password: a vault-encrypted connection
+/// variable is refused, naming the host and the variable, not guessed.
+#[test]
+fn refuses_vaulted_connection_variables() {
+    let mut doc: serde_json::Value = serde_json::from_slice(&parsed_demo()).unwrap();
+    doc["parsed"]["inventory"]["hosts"][0]["vars"]["ansible_connection"] =
+        serde_json::json!({"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162\n"});
+    let out = plan(doc.to_string().as_bytes(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("host localhost: ansible_connection is vault-encrypted"),
+        "{err}"
+    );
+}

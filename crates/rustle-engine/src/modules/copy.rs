@@ -28,6 +28,7 @@ impl Module for Copy {
             "remote_src",
             "validate",
             "directory_mode",
+            "decrypt",
         ]
     }
 
@@ -210,6 +211,7 @@ fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
                 .files
                 .find(&src)
                 .map_err(|_| ModuleError::new(format!("Could not find or access '{src}'")))?;
+            let bytes = decrypted(args, bytes, &src)?;
             Ok(Source {
                 bytes,
                 name: Some(src),
@@ -218,6 +220,15 @@ fn read_source(ctx: &ModuleCtx, args: &Args) -> Result<Source, ModuleError> {
         }
         (None, None) => Err(ModuleError::new("src (or content) is required")),
     }
+}
+
+/// A controller source as copy writes it: decrypted when it is a vault
+/// (unless `decrypt: false`).
+pub fn decrypted(args: &Args, bytes: Vec<u8>, src: &str) -> Result<Vec<u8>, ModuleError> {
+    if !args.bool("decrypt", true)? {
+        return Ok(bytes);
+    }
+    crate::vault::open_file(bytes, src).map_err(ModuleError::new)
 }
 
 /// A file key's full path on the controller (keys are relative to the

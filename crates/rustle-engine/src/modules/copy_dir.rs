@@ -62,6 +62,7 @@ pub fn from_controller(
             .files
             .read(&file_key)
             .map_err(|e| ModuleError::new(format!("could not find src={file_key}, {e}")))?;
+        let bytes = super::copy::decrypted(args, bytes, &file_key)?;
         let source = Source {
             bytes,
             name: Some(land(r)),

@@ -37,6 +37,7 @@ impl Module for Template {
             .files
             .read(&src)
             .map_err(|_| ModuleError::new(format!("Could not find or access '{src}'")))?;
+        let bytes = crate::vault::open_file(bytes, &src).map_err(ModuleError::new)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| ModuleError::new(format!("{src} is not UTF-8 text")))?;
         let opts = FileOptions {

@@ -215,8 +215,10 @@ impl<'a> HostRun<'a> {
             batch,
             hostvars,
             become_password,
+            vault_secrets,
         } = stretch;
         self.become_password = become_password;
+        crate::vault::set_secrets(&vault_secrets);
         self.stats = state.stats;
         self.facts = Vars::new();
         self.add_facts(state.facts);

@@ -4,7 +4,15 @@ use minijinja::value::ValueKind;
 use minijinja::{Error, ErrorKind, Value};
 use serde_json::Value as Json;
 
+/// The template value of a plan value; a vaulted value is decrypted here
+/// (an invalid value carrying the error when it cannot be).
 pub fn to_value(json: &Json) -> Value {
+    if let Some(plain) = crate::vault::open(json) {
+        return match plain {
+            Ok(plain) => to_value(&plain),
+            Err(e) => Value::from(Error::new(ErrorKind::InvalidOperation, e)),
+        };
+    }
     match json {
         Json::Null => Value::from(()),
         Json::Bool(b) => Value::from(*b),

@@ -452,10 +452,12 @@ fn not_found(term: &str) -> String {
     format!("Unable to access the file '{term}': File not found. Use -vvvvv to see paths searched.")
 }
 
+/// A controller file's text; a vault-encrypted file is decrypted, as
+/// Ansible's loader does for lookups.
 fn read(path: &str) -> Result<String, String> {
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map_err(|e| format!("could not read {path}: {e}"))
+    let bytes = std::fs::read(path).map_err(|e| format!("could not read {path}: {e}"))?;
+    let bytes = crate::vault::open_file(bytes, path)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `ansible_search_path`: the role's directory (when in a role), then

@@ -14,12 +14,15 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
-/// True when any string inside `json` holds template syntax.
+/// True when `json` needs rendering: a string inside holds template
+/// syntax, or a value inside is vaulted (decrypted when rendered).
 pub fn has_template(json: &Json) -> bool {
     match json {
         Json::String(s) => is_template(s),
         Json::Array(items) => items.iter().any(has_template),
-        Json::Object(map) => map.values().any(has_template),
+        Json::Object(map) => {
+            rustle_vault::value::vault_text(json).is_some() || map.values().any(has_template)
+        }
         _ => false,
     }
 }
@@ -27,6 +30,15 @@ pub fn has_template(json: &Json) -> bool {
 /// Renders every string of `json`; entries that render to the omit
 /// placeholder are dropped from lists and maps.
 pub fn render_json(env: &Environment<'static>, ctx: &Value, json: &Json) -> Result<Value, Error> {
+    if let Some(plain) = crate::vault::open(json) {
+        let plain = plain.map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
+        // An inline `!vault` string is a literal; a value from an encrypted
+        // variable file renders as written.
+        return match rustle_vault::value::vault_text(json) {
+            Some((_, true)) => render_json(env, ctx, &plain),
+            _ => Ok(to_value(&plain)),
+        };
+    }
     match json {
         Json::String(s) => render_str(env, ctx, s),
         Json::Array(items) => {

@@ -1,0 +1,108 @@
+//! Vault texts made by the real `ansible-vault` (ansible-core 2.19) open
+//! with rustle-vault, and what rustle-vault writes opens with the same
+//! passwords. The files in `tests/data` were made once with:
+//!
+//! ```sh
+//! V=target/ansible-venv/bin/ansible-vault
+//! $V encrypt_string --vault-password-file vault-pass.txt 'hunter2'            # string-1.1.txt
+//! $V encrypt_string --vault-id prod@other-pass.txt 'a secret with spaces ...' # string-1.2.txt
+//! cp file-plain.yml file.yml && $V encrypt --vault-password-file vault-pass.txt file.yml
+//! printf 0123456789abcdef > block16.txt && $V encrypt --vault-password-file vault-pass.txt block16.txt
+//! ```
+//! (the `!vault |` line and the indentation of `encrypt_string`'s output removed).
+
+use std::path::PathBuf;
+
+use rustle_format::VaultSecret;
+use rustle_vault::{VaultError, decrypt, decrypt_str, read_password_file};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn text(name: &str) -> String {
+    std::fs::read_to_string(data(name)).unwrap()
+}
+
+fn secret(label: &str, file: &str) -> VaultSecret {
+    VaultSecret {
+        label: label.into(),
+        password: read_password_file(&data(file)).unwrap(),
+    }
+}
+
+#[test]
+fn opens_encrypt_string_1_1() {
+    let s = secret("default", "vault-pass.txt");
+    assert_eq!(s.password.0, "rustle vault test password");
+    assert_eq!(
+        decrypt_str(&text("string-1.1.txt"), &[s]).unwrap(),
+        "hunter2"
+    );
+}
+
+#[test]
+fn opens_encrypt_string_1_2_with_a_label() {
+    let right = secret("prod", "other-pass.txt");
+    let wrong = secret("default", "vault-pass.txt");
+    assert_eq!(
+        decrypt_str(&text("string-1.2.txt"), &[wrong.clone(), right]).unwrap(),
+        "a secret with spaces and ünïcode, longer than one AES block"
+    );
+    assert_eq!(
+        decrypt(&text("string-1.2.txt"), &[wrong]),
+        Err(VaultError::NoMatch)
+    );
+}
+
+#[test]
+fn opens_encrypted_files() {
+    let s = secret("default", "vault-pass.txt");
+    assert_eq!(
+        decrypt_str(&text("file.yml"), std::slice::from_ref(&s)).unwrap(),
+        text("file-plain.yml")
+    );
+    // A whole block of plain text gets a whole block of padding.
+    assert_eq!(
+        decrypt(&text("block16.txt"), &[s]).unwrap(),
+        b"0123456789abcdef"
+    );
+}
+
+#[test]
+fn what_it_writes_ansible_vault_opens() {
+    let Some(venv) = ansible_vault() else {
+        panic!("ansible-vault not found: run scripts/install-ansible");
+    };
+    let dir = tempfile_dir();
+    let s = secret("default", "vault-pass.txt");
+    let file = dir.join("enc.txt");
+    std::fs::write(&file, rustle_vault::encrypt(b"from rustle\n", &s).unwrap()).unwrap();
+    let out = std::process::Command::new(venv)
+        .args(["view", "--vault-password-file"])
+        .arg(data("vault-pass.txt"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"from rustle\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn ansible_vault() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/ansible-venv/bin/ansible-vault");
+    path.exists().then_some(path)
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rustle-vault-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
