@@ -96,9 +96,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn cache_key(workspace: &Path, tc: &Toolchain, triple: &str) -> Result<String, DeployError> {
+fn cache_key(
+    workspace: &Path,
+    inputs: Vec<PathBuf>,
+    tc: &Toolchain,
+    triple: &str,
+) -> Result<String, DeployError> {
     let mut h = Sha256::new();
-    for f in runner_inputs(workspace)? {
+    for f in inputs {
         let bytes = std::fs::read(&f).map_err(|e| DeployError::Io {
             what: format!("reading {}", f.display()),
             source: e,
@@ -127,8 +132,18 @@ pub struct Recipe {
 
 /// Chooses the toolchain for `triple` and looks the runner up in the cache.
 pub fn recipe(triple: &str, cache: &Path) -> Result<Recipe, DeployError> {
-    let toolchain = toolchain::for_triple(triple)?;
-    let key = cache_key(&source_dir(), &toolchain, triple)?;
+    let workspace = source_dir();
+    // cargo metadata and rustc answer side by side.
+    let (toolchain, inputs) = std::thread::scope(|s| {
+        let inputs = s.spawn(|| runner_inputs(&workspace));
+        let toolchain = toolchain::for_triple(triple);
+        (
+            toolchain,
+            inputs.join().expect("reading the runner's inputs"),
+        )
+    });
+    let toolchain = toolchain?;
+    let key = cache_key(&workspace, inputs?, &toolchain, triple)?;
     let path = cache.join("runners").join(&key).join("rustle-runner");
     Ok(Recipe {
         triple: triple.to_owned(),

@@ -38,17 +38,25 @@ impl HostError {
 }
 
 impl Host {
-    /// Runs `script` with `sh -c`.
-    pub async fn sh(&self, script: &str) -> Result<Output, HostError> {
+    /// Runs `script` with `sh -c`, `stdin` on its standard input.
+    pub async fn sh_in(&self, script: &str, stdin: Option<&[u8]>) -> Result<Output, HostError> {
         match self {
             Host::Local => {
-                let out = tokio::process::Command::new("sh")
+                use tokio::io::AsyncWriteExt;
+                let running = |e: std::io::Error| HostError::Failed(format!("running sh: {e}"));
+                let mut child = tokio::process::Command::new("sh")
                     .arg("-c")
                     .arg(script)
-                    .stdin(std::process::Stdio::null())
-                    .output()
-                    .await
-                    .map_err(|e| HostError::Failed(format!("running sh: {e}")))?;
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map_err(running)?;
+                if let Some(mut w) = child.stdin.take() {
+                    // A script that stops reading early is its own business.
+                    let _ = w.write_all(stdin.unwrap_or_default()).await;
+                }
+                let out = child.wait_with_output().await.map_err(running)?;
                 Ok(Output {
                     rc: out.status.code().unwrap_or(-1),
                     stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -57,7 +65,7 @@ impl Host {
             }
             Host::Ssh(conn) => {
                 let out = conn
-                    .sh(script, None)
+                    .sh(script, stdin)
                     .await
                     .map_err(|e| HostError::Unreachable(e.to_string()))?;
                 // 255 is ssh's own failure: the connection, not the script.
@@ -79,7 +87,17 @@ impl Host {
 
     /// Runs `script` and requires exit 0; `what` names it in the error.
     pub async fn sh_ok(&self, what: &str, script: &str) -> Result<String, HostError> {
-        let out = self.sh(script).await?;
+        self.sh_ok_in(what, script, None).await
+    }
+
+    /// The same with `stdin` on the script's standard input.
+    pub async fn sh_ok_in(
+        &self,
+        what: &str,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<String, HostError> {
+        let out = self.sh_in(script, stdin).await?;
         if out.rc != 0 {
             return Err(HostError::Failed(format!(
                 "{what} failed (exit {}): {}",

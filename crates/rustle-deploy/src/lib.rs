@@ -160,6 +160,72 @@ struct Site {
     bases: BTreeSet<String>,
     /// Whether the probe made the host's directories ([`place::prepare_script`]).
     prepared: bool,
+    /// The runner the probe placed too ([`Speculation`]).
+    early: Option<(place::Placed, String)>,
+}
+
+/// What deploy can place in the same round trip as the probe: this
+/// machine's runner when the build cache holds it (the usual case) and
+/// the host's payload. The probe places it only where the host matches
+/// the triple and already holds the base; elsewhere deploy goes on as
+/// usual.
+struct Speculation {
+    triple: String,
+    base: Arc<Base>,
+    /// The probe answers the triple runs on ([`target::probe_pattern`]).
+    pattern: String,
+    slices: Arc<Slices>,
+    verify: bool,
+}
+
+/// `None` until the toolchain has answered; then the speculation, if any.
+type Speculating = tokio::sync::watch::Receiver<Option<Option<Arc<Speculation>>>>;
+
+impl Speculation {
+    /// The probe's tail for host `hp`: place the runner, given the payload
+    /// on stdin; `None` if the host's payload cannot be built (placing
+    /// reports that later) or the host needs another triple.
+    async fn then_for(
+        self: Arc<Self>,
+        hp: &HostPlan,
+    ) -> Option<(String, Vec<u8>, place::Placed, String)> {
+        if var(hp, "rustle_target").is_some_and(|t| t != self.triple) || self.pattern.is_empty() {
+            return None;
+        }
+        let spec = self.clone();
+        let name = hp.name.clone();
+        let (tail, slice_sha256) = tokio::task::spawn_blocking(move || {
+            let slice = spec.slices.slice(&name)?;
+            let payload = rustle_payload::build(&slice, |f| std::fs::read(&f.path)).ok()?;
+            Some((rustle_payload::tail(&payload).to_vec(), slice.sha256()))
+        })
+        .await
+        .ok()??;
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let expected = self.base.sha256_with(&tail);
+        let assemble = place::assemble_script(
+            &hp.name,
+            &nonce,
+            &self.base.sha256,
+            &expected,
+            place::Arrival::Stdin,
+            self.verify,
+        );
+        let then = format!(
+            "case \"$os:$machine:$libc\" in\n{pattern})\n\
+             if [ -f \"$root\"/bases/{sha} ]; then\n( cd \"$root\" || exit 1\n{assemble}) && echo '{placed}'\n\
+             else cat > /dev/null; fi ;;\n*) cat > /dev/null ;;\nesac",
+            pattern = self.pattern,
+            sha = self.base.sha256,
+            placed = target::PLACED,
+        );
+        let placed = place::Placed {
+            path: String::new(),
+            sha256: expected,
+            sent: tail.len() as u64,
+        };
+        Some((then, tail, placed, slice_sha256))
+    }
 }
 
 impl Site {
@@ -210,8 +276,14 @@ impl Root {
 }
 
 /// Connects to `hp` (SSH hosts), probes it, and works out its layout; with
-/// `prepare`, the probe also makes the directories placing needs.
-async fn open(hp: HostPlan, opts: &DeployOptions, prepare: bool) -> Result<Site, HostError> {
+/// `prepare`, the probe also makes the directories placing needs, and
+/// places the runner when `speculating` gives one that fits.
+async fn open(
+    hp: HostPlan,
+    opts: &DeployOptions,
+    prepare: bool,
+    speculating: Option<Speculating>,
+) -> Result<Site, HostError> {
     let root = Root::of(&hp, opts);
     let remote = matches!(hp.connection, Connection::Ssh { .. });
     let needs_probe = remote && (opts.output_dir.is_none() || var(&hp, "rustle_target").is_none());
@@ -226,6 +298,7 @@ async fn open(hp: HostPlan, opts: &DeployOptions, prepare: bool) -> Result<Site,
             detected: None,
             bases: BTreeSet::new(),
             prepared: false,
+            early: None,
         });
     }
     let ep = rustle_ssh::Endpoint::new(&hp.name, &hp.connection)
@@ -236,6 +309,18 @@ async fn open(hp: HostPlan, opts: &DeployOptions, prepare: bool) -> Result<Site,
     let host = Host::Ssh(conn);
     // --compile-only (an output dir) never touches the host's files.
     let prepare = prepare && opts.output_dir.is_none();
+    let speculation = match speculating {
+        Some(mut rx) if prepare => rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|ready| ready.clone().flatten()),
+        _ => None,
+    };
+    let early = match speculation {
+        Some(spec) => spec.then_for(&hp).await,
+        None => None,
+    };
     let script = target::probe_script(
         &root.shell(),
         &if prepare {
@@ -243,8 +328,10 @@ async fn open(hp: HostPlan, opts: &DeployOptions, prepare: bool) -> Result<Site,
         } else {
             String::new()
         },
+        early.as_ref().map_or("", |(then, ..)| then),
     );
-    let facts = match host.sh_ok("probing the host", &script).await {
+    let stdin = early.as_ref().map(|(_, tail, ..)| tail.as_slice());
+    let facts = match host.sh_ok_in("probing the host", &script, stdin).await {
         Ok(out) => target::parse_probe(&out).map_err(HostError::Failed),
         Err(e) => Err(e),
     };
@@ -262,16 +349,24 @@ async fn open(hp: HostPlan, opts: &DeployOptions, prepare: bool) -> Result<Site,
     } else {
         host
     };
+    let layout = Layout {
+        root: root.path(&facts.home),
+        host: hp.name.clone(),
+    };
+    let early = early
+        .filter(|_| facts.placed)
+        .map(|(_, _, placed, slice_sha256)| {
+            let path = layout.runner();
+            (place::Placed { path, ..placed }, slice_sha256)
+        });
     Ok(Site {
-        layout: Layout {
-            root: root.path(&facts.home),
-            host: hp.name.clone(),
-        },
+        layout,
         plan: hp,
         host,
         detected: Some(facts.triple),
         bases: facts.bases,
         prepared: prepare,
+        early,
     })
 }
 
@@ -306,13 +401,15 @@ async fn open_all(
     hosts: Vec<HostPlan>,
     opts: &DeployOptions,
     prepare: bool,
+    speculating: Option<Speculating>,
 ) -> (Vec<Site>, BTreeMap<String, HostError>) {
     let shared = Arc::new(opts.clone());
     let results = each(hosts, opts.parallel, move |hp: HostPlan| {
         let opts = shared.clone();
+        let speculating = speculating.clone();
         async move {
             let name = hp.name.clone();
-            (name, open(hp, &opts, prepare).await)
+            (name, open(hp, &opts, prepare, speculating).await)
         }
     })
     .await;
@@ -387,24 +484,48 @@ pub fn deploy(
     progress: &Progress,
 ) -> Result<(Document, Report), DeployError> {
     let rt = runtime()?;
+    let hosts = runner_hosts(&doc);
+    let shared = Arc::new(Slices::new(doc));
     // The toolchain questions (rustc, cargo metadata, hashing the runner's
     // sources) take as long as connecting: ask them for this machine's
-    // triple, the usual answer, while the hosts connect.
+    // triple, the usual answer, while the hosts connect; with a cached
+    // runner for it, the probes place it too.
+    let (speculate, speculating) = tokio::sync::watch::channel(None);
     let early = {
         let opts = opts.clone();
+        let slices = shared.clone();
         std::thread::spawn(move || -> Result<_, DeployError> {
-            let local =
-                toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
-            let recipes = recipes(std::iter::once(local.clone()), &opts);
-            Ok((local, recipes))
+            let answer = (|| {
+                let local =
+                    toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
+                let recipes = recipes(std::iter::once(local.clone()), &opts);
+                let base = match recipes.get(&local) {
+                    Some(Ok(r)) if r.cached => Some(Arc::new(Base::new(read_runner(&r.path)?))),
+                    _ => None,
+                };
+                Ok((local, recipes, base))
+            })();
+            let spec = match &answer {
+                Ok((local, _, Some(base))) => Some(Arc::new(Speculation {
+                    pattern: target::probe_pattern(local),
+                    triple: local.clone(),
+                    base: base.clone(),
+                    slices,
+                    verify: opts.verify,
+                })),
+                _ => None,
+            };
+            speculate.send_replace(Some(spec));
+            answer
         })
     };
-    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts, true));
+    let (sites, open_errors) = rt.block_on(open_all(hosts, opts, true, Some(speculating)));
     let mut deployment = Deployment::default();
     record(&mut deployment, open_errors);
 
     // Triples, then one runner per triple.
-    let (local, mut early_recipes) = early.join().expect("the toolchain thread panicked")?;
+    let (local, mut early_recipes, local_base) =
+        early.join().expect("the toolchain thread panicked")?;
     let mut triples = BTreeMap::new();
     let mut fallback = Vec::new();
     for s in &sites {
@@ -466,10 +587,11 @@ pub fn deploy(
                 &built.key[..12]
             ));
         }
-        bases.insert(
-            triple.clone(),
-            Arc::new(Base::new(read_runner(&built.path)?)),
-        );
+        let base = match &local_base {
+            Some(b) if triple == local => b.clone(),
+            _ => Arc::new(Base::new(read_runner(&built.path)?)),
+        };
+        bases.insert(triple.clone(), base);
         report.builds.push(built);
     }
     if let Some(path) = &opts.runner {
@@ -494,11 +616,23 @@ pub fn deploy(
         }
     }
 
-    // Embed each host's slice and place the result.
-    let shared = Arc::new(Slices::new(doc));
+    // Embed each host's slice and place the result (unless the probe did).
     let mut jobs = Vec::new();
-    for site in sites {
+    let mut placed_early = Vec::new();
+    for mut site in sites {
         let name = site.plan.name.clone();
+        if let (Some((placed, slice_sha256)), Some(t)) = (site.early.take(), triples.get(&name)) {
+            let entry = DeployedHost {
+                target: t.clone(),
+                path: placed.path,
+                sha256: placed.sha256,
+                slice_sha256,
+                verified: opts.verify,
+            };
+            placed_early.push((name, Ok(Ok((entry, placed.sent)))));
+            rt.block_on(site.host.close());
+            continue;
+        }
         match triples
             .get(&name)
             .and_then(|t| bases.get(t).map(|b| (t, b)))
@@ -529,7 +663,7 @@ pub fn deploy(
     let mut doc = Arc::try_unwrap(shared)
         .unwrap_or_else(|_| unreachable!("every host task has ended"))
         .doc;
-    for (name, r) in results {
+    for (name, r) in placed_early.into_iter().chain(results) {
         match r {
             Ok(Ok((entry, sent))) => {
                 report.sent += sent;
@@ -664,7 +798,7 @@ async fn place_one(
 /// anything (it connects to probe hosts and look for cached bases).
 pub fn dry_run(doc: Document, opts: &DeployOptions) -> Result<Vec<String>, DeployError> {
     let rt = runtime()?;
-    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts, false));
+    let (sites, open_errors) = rt.block_on(open_all(runner_hosts(&doc), opts, false, None));
     let mut lines = Vec::new();
     let local = toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
     let mut triples = BTreeMap::new();
@@ -775,7 +909,7 @@ where
             let op = op.clone();
             async move {
                 let name = hp.name.clone();
-                let r = match open(hp, &opts, false).await {
+                let r = match open(hp, &opts, false, None).await {
                     Ok(site) => {
                         let site = Arc::new(site);
                         let r = op(site.clone(), item).await;

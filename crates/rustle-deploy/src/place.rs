@@ -78,7 +78,11 @@ pub struct Placed {
 
 /// `sha256sum` where coreutils has it, `shasum -a 256` elsewhere.
 fn sha256_of(path: &str) -> String {
-    let p = quote(path);
+    sha256_of_word(&quote(path))
+}
+
+/// The same for a path already quoted as a shell word.
+fn sha256_of_word(p: &str) -> String {
     format!("{{ sha256sum {p} 2>/dev/null || shasum -a 256 {p}; }} | cut -d' ' -f1")
 }
 
@@ -96,6 +100,74 @@ pub fn prepare_script(host: &str, remote: bool) -> String {
     s
 }
 
+/// How a runner's bytes reach the host, for [`assemble_script`].
+pub enum Arrival<'a> {
+    /// Whole (base and tail) in the temp file already: a local write.
+    Whole,
+    /// The tail uploaded to `tail_tmp` and the base cached under `bases/`,
+    /// maybe just uploaded to `base_tmp` (paths relative to the root).
+    Uploaded {
+        tail_tmp: &'a str,
+        base_tmp: Option<&'a str>,
+    },
+    /// The tail on the script's stdin, the base already cached.
+    Stdin,
+}
+
+/// The script, run in the layout's root, that turns what arrived into
+/// `<host>/rustle-runner`: assembled under a temp name, made executable,
+/// checked with `verify` before the old runner is touched (a bad base is
+/// dropped so the next deploy sends it again), the old runner kept as
+/// `rustle-runner.prev`, then renamed into place.
+pub fn assemble_script(
+    host: &str,
+    nonce: &str,
+    base_sha256: &str,
+    expected: &str,
+    arrival: Arrival<'_>,
+    verify: bool,
+) -> String {
+    let tmp = quote(&format!("{host}/.rustle-runner.{nonce}.tmp"));
+    let stdin_tail = quote(&format!("{host}/.rustle-runner.{nonce}.tail"));
+    let path = quote(&format!("{host}/rustle-runner"));
+    let base = quote(&format!("bases/{base_sha256}"));
+    let mut cleanup = vec![tmp.clone()];
+    let mut body = String::new();
+    match arrival {
+        Arrival::Whole => {}
+        Arrival::Uploaded { tail_tmp, base_tmp } => {
+            let tail = quote(tail_tmp);
+            if let Some(b) = base_tmp {
+                body.push_str(&format!("mv -f {} {base}\n", quote(b)));
+            }
+            body.push_str(&format!("cat {base} {tail} > {tmp}\n"));
+            cleanup.push(tail);
+        }
+        Arrival::Stdin => {
+            body.push_str(&format!(
+                "cat > {stdin_tail}\ncat {base} {stdin_tail} > {tmp}\n"
+            ));
+            cleanup.push(stdin_tail);
+        }
+    }
+    body.push_str(&format!("chmod 0755 {tmp}\n"));
+    if verify {
+        let drop_base = if matches!(arrival, Arrival::Whole) {
+            String::new()
+        } else {
+            format!("rm -f {base}; ")
+        };
+        body.push_str(&format!(
+            "found=$({sum})\nif [ \"$found\" != {expected} ]; then {drop_base}echo \"sha256 mismatch: expected {expected}, found $found\" >&2; exit 7; fi\n",
+            sum = sha256_of_word(&tmp),
+        ));
+    }
+    body.push_str(&format!(
+        "if [ -e {path} ]; then ln -f {path} {path}.prev; fi\nmv -f {tmp} {path}\n"
+    ));
+    format!("set -e\ntrap 'rm -f {}' EXIT\n{body}", cleanup.join(" "))
+}
+
 /// Puts `base ++ tail` at the layout's runner path. `prepared` is whether
 /// the host holds the base, when the probe already ran [`prepare_script`];
 /// otherwise placing prepares first, one round trip more.
@@ -109,12 +181,8 @@ pub async fn place(
     sent: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Placed, HostError> {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let dir = layout.dir();
-    let path = layout.runner();
-    let tmp = format!("{dir}/.rustle-runner.{nonce}.tmp");
     let expected = base.sha256_with(tail);
     let remote = host.is_remote();
-
     let base_path = layout.base(&base.sha256);
     let have_base = match prepared {
         Some(have) => have,
@@ -137,60 +205,45 @@ pub async fn place(
         }
     };
 
-    let mut script = String::from("set -e\n");
-    let mut cleanup = vec![tmp.clone()];
+    let under_root = |rel: &str| format!("{}/{rel}", layout.root);
+    let tail_tmp = format!("{}/.rustle-runner.{nonce}.tail", layout.host);
+    let base_tmp = format!("bases/.{}.{nonce}.tmp", base.sha256);
     let mut total = 0u64;
-    if remote {
+    let arrival = if remote {
         if !have_base {
-            let base_tmp = format!("{}/bases/.{}.{nonce}.tmp", layout.root, base.sha256);
-            host.write(&base_tmp, &[&base.bytes], sent).await?;
+            host.write(&under_root(&base_tmp), &[&base.bytes], sent)
+                .await?;
             total += base.bytes.len() as u64;
-            script.push_str(&format!(
-                "mv -f {} {}\n",
-                quote(&base_tmp),
-                quote(&base_path)
-            ));
         }
-        let tail_tmp = format!("{dir}/.rustle-runner.{nonce}.tail");
         let offset = total;
-        host.write(&tail_tmp, &[tail], &mut |n| sent(offset + n))
+        host.write(&under_root(&tail_tmp), &[tail], &mut |n| sent(offset + n))
             .await?;
         total += tail.len() as u64;
-        script.push_str(&format!(
-            "cat {} {} > {}\n",
-            quote(&base_path),
-            quote(&tail_tmp),
-            quote(&tmp)
-        ));
-        cleanup.push(tail_tmp);
+        Arrival::Uploaded {
+            tail_tmp: &tail_tmp,
+            base_tmp: (!have_base).then_some(base_tmp.as_str()),
+        }
     } else {
+        let tmp = under_root(&format!("{}/.rustle-runner.{nonce}.tmp", layout.host));
         host.write(&tmp, &[&base.bytes, tail], sent).await?;
         total += (base.bytes.len() + tail.len()) as u64;
-    }
-    let quoted: Vec<String> = cleanup.iter().map(|p| quote(p)).collect();
-    script.insert_str(0, &format!("trap 'rm -f {}' EXIT\n", quoted.join(" ")));
-    script.push_str(&format!("chmod 0755 {}\n", quote(&tmp)));
-    if verify {
-        // Checked before the old runner is touched; a bad base is dropped
-        // so the next deploy sends it again.
-        let drop_base = if remote {
-            format!("rm -f {}; ", quote(&base_path))
-        } else {
-            String::new()
-        };
-        script.push_str(&format!(
-            "found=$({sum})\nif [ \"$found\" != {expected} ]; then {drop_base}echo \"sha256 mismatch: expected {expected}, found $found\" >&2; exit 7; fi\n",
-            sum = sha256_of(&tmp),
-        ));
-    }
-    script.push_str(&format!(
-        "if [ -e {p} ]; then ln -f {p} {p}.prev; fi\nmv -f {t} {p}\n",
-        p = quote(&path),
-        t = quote(&tmp)
-    ));
-    host.sh_ok("placing the runner", &script).await?;
+        Arrival::Whole
+    };
+    let script = assemble_script(
+        &layout.host,
+        &nonce,
+        &base.sha256,
+        &expected,
+        arrival,
+        verify,
+    );
+    host.sh_ok(
+        "placing the runner",
+        &format!("cd {} || exit 1\n{script}", quote(&layout.root)),
+    )
+    .await?;
     Ok(Placed {
-        path,
+        path: layout.runner(),
         sha256: expected,
         sent: total,
     })

@@ -5,19 +5,62 @@
 use std::collections::BTreeSet;
 
 /// The probe, run with the remote user's `sh`: one line each for `$HOME`,
-/// `uname -s`, `uname -m` and the libc (`musl` when its loader exists).
-const PROBE: &str = "printf '%s\\n' \"$HOME\"; uname -s; uname -m; \
-     if ls /lib/ld-musl-* >/dev/null 2>&1; then echo musl; else echo gnu; fi";
+/// `uname -s`, `uname -m` and the libc (`musl` when its loader exists),
+/// which stay in `$os`, `$machine` and `$libc` for what follows.
+const PROBE: &str = "os=$(uname -s); machine=$(uname -m); \
+     if ls /lib/ld-musl-* >/dev/null 2>&1; then libc=musl; else libc=gnu; fi; \
+     printf '%s\\n' \"$HOME\" \"$os\" \"$machine\" \"$libc\"";
 
 /// The line between the probe's answers and the bases it lists.
 const BASES: &str = "-- bases";
 
+/// The line a probe's `then` prints once it has placed the runner.
+pub const PLACED: &str = "-- placed";
+
 /// The probe, then `prepare` (a script run with `$root` set to `root`, a
 /// shell word), then the names in `$root/bases`: the same round trip
-/// that learns the triple readies the host for placing.
-pub fn probe_script(root: &str, prepare: &str) -> String {
-    format!("{PROBE}\nroot={root}\n{prepare}\necho '{BASES}'; ls \"$root/bases\" 2>/dev/null; true")
+/// that learns the triple readies the host for placing. `then` runs last,
+/// with the probe's variables set.
+pub fn probe_script(root: &str, prepare: &str, then: &str) -> String {
+    format!(
+        "{PROBE}\nroot={root}\n{prepare}\necho '{BASES}'; ls \"$root/bases\" 2>/dev/null\n{then}\ntrue"
+    )
 }
+
+/// A shell `case` pattern matching the probe's `$os:$machine:$libc` of
+/// every host that `triple` runs on (empty when none would).
+pub fn probe_pattern(triple: &str) -> String {
+    let mut alts = Vec::new();
+    for os in ["Linux", "Darwin", "FreeBSD"] {
+        for machine in MACHINES {
+            for libc in ["gnu", "musl"] {
+                if triple_for(os, machine, libc).as_deref() == Ok(triple) {
+                    alts.push(format!("{os}:{machine}:{libc}"));
+                }
+            }
+        }
+    }
+    alts.join("|")
+}
+
+/// The `uname -m` answers [`triple_for`] knows.
+const MACHINES: &[&str] = &[
+    "x86_64",
+    "amd64",
+    "aarch64",
+    "arm64",
+    "i386",
+    "i486",
+    "i586",
+    "i686",
+    "riscv64",
+    "ppc64le",
+    "s390x",
+    "loongarch64",
+    "armv7l",
+    "armv7",
+    "armv6l",
+];
 
 /// A host as the probe saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +70,8 @@ pub struct Facts {
     pub triple: Result<String, String>,
     /// The runner bases (sha256 names) the host holds.
     pub bases: BTreeSet<String>,
+    /// Whether the probe's `then` placed the runner ([`PLACED`]).
+    pub placed: bool,
 }
 
 /// Reads the probe's output.
@@ -47,6 +92,7 @@ pub fn parse_probe(out: &str) -> Result<Facts, String> {
             .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(str::to_owned)
             .collect(),
+        placed: bases.lines().any(|l| l.trim() == PLACED),
     })
 }
 
@@ -155,11 +201,34 @@ mod tests {
     }
 
     #[test]
+    fn probe_patterns_name_every_answer_of_a_triple() {
+        assert_eq!(
+            probe_pattern("x86_64-unknown-linux-gnu"),
+            "Linux:x86_64:gnu|Linux:amd64:gnu"
+        );
+        assert_eq!(
+            probe_pattern("aarch64-unknown-linux-musl"),
+            "Linux:aarch64:musl|Linux:arm64:musl"
+        );
+        assert_eq!(probe_pattern("pdp11-unknown-none"), "");
+        // Every machine triple_for maps is in the list.
+        for m in MACHINES {
+            assert!(triple_for("Linux", m, "gnu").is_ok(), "{m}");
+        }
+    }
+
+    #[test]
     fn probe_output() {
         let f = parse_probe("/home/u\nLinux\naarch64\ngnu\n").unwrap();
         assert!(f.bases.is_empty());
+        assert!(!f.placed);
         assert_eq!(f.home, "/home/u");
         assert_eq!(f.triple.as_deref(), Ok("aarch64-unknown-linux-gnu"));
         assert!(parse_probe("/home/u\nLinux\n").is_err());
+        let sha = "ab".repeat(32);
+        let out = format!("/r\nLinux\nx86_64\ngnu\n-- bases\n{sha}\n.x.tmp\n-- placed\n");
+        let f = parse_probe(&out).unwrap();
+        assert_eq!(f.bases.iter().collect::<Vec<_>>(), [&sha]);
+        assert!(f.placed);
     }
 }

@@ -44,8 +44,27 @@ pub fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
 }
 
-/// `rustc -vV`, which names the toolchain and its host triple.
+/// `rustc -vV`, which names the toolchain and its host triple (asked once
+/// per rustc and process).
 pub fn version_of(rustc: &Path) -> Result<String, DeployError> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+    let known = |seen: &mut Option<HashMap<PathBuf, String>>| {
+        seen.get_or_insert_default().get(rustc).cloned()
+    };
+    if let Some(v) = known(&mut SEEN.lock().expect("unpoisoned")) {
+        return Ok(v);
+    }
+    let v = ask_version(rustc)?;
+    SEEN.lock()
+        .expect("unpoisoned")
+        .get_or_insert_default()
+        .insert(rustc.to_owned(), v.clone());
+    Ok(v)
+}
+
+fn ask_version(rustc: &Path) -> Result<String, DeployError> {
     let out = Command::new(rustc)
         .arg("-vV")
         .output()
@@ -210,13 +229,24 @@ fn gnu_linker(triple: &str) -> Option<String> {
 /// How to build for `triple`, or the error that says what would add a way.
 pub fn for_triple(triple: &str) -> Result<Toolchain, DeployError> {
     let rustc = default_rustc();
-    let version = version_of(&rustc)?;
-    if !known_triple(&rustc, triple)? {
+    // Three questions to rustc, asked side by side.
+    let (version, known, std) = std::thread::scope(|s| {
+        let known = s.spawn(|| known_triple(&rustc, triple));
+        let std = s.spawn(|| has_std(&rustc, triple));
+        let version = version_of(&rustc);
+        (
+            version,
+            known.join().expect("rustc --print target-list"),
+            std.join().expect("rustc --print target-libdir"),
+        )
+    });
+    let version = version?;
+    if !known? {
         return Err(DeployError::UnknownTarget {
             triple: triple.to_owned(),
         });
     }
-    if has_std(&rustc, triple) {
+    if std {
         return Ok(Toolchain {
             kind: Kind::Default,
             rustc,
