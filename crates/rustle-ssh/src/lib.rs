@@ -430,6 +430,144 @@ impl Conn {
     }
 }
 
+/// One long-lived `sh` on a host that runs scripts one after another. A
+/// script then costs a few process starts on the host instead of a new
+/// channel, which sshd starts through the user's login shell and its rc
+/// files (often slower than the work itself). Each script reaches a file
+/// through a quoted here-document and its stdin through a base64 one (a
+/// shell reads ahead on a pipe, so nothing may follow its commands raw);
+/// the exit code and the sizes of stdout and stderr come back on a header
+/// line followed by both outputs.
+pub struct PersistentShell {
+    _child: openssh::Child<Arc<Session>>,
+    stdin: openssh::ChildStdin,
+    stdout: tokio::io::BufReader<openssh::ChildStdout>,
+    host: String,
+}
+
+/// What the persistent shell prints once it is ready, and before each
+/// script's results.
+const READY: &str = "rustle-shell-ready";
+const DONE: &str = "rustle-shell-done";
+/// Ends the here-documents; a script holding this line runs on a channel
+/// of its own instead.
+const EOF_LINE: &str = "__RUSTLE_SHELL_EOF_7f3a9c__";
+
+impl PersistentShell {
+    /// Starts the shell on `conn`'s host: one channel, one login shell.
+    pub async fn start(conn: &Conn) -> Result<PersistentShell, SshError> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let mut child = conn
+            .session
+            .clone()
+            .arc_command("sh")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .await
+            .map_err(|e| conn.err(&e))?;
+        let (Some(mut stdin), Some(stdout)) = (child.stdin().take(), child.stdout().take()) else {
+            return Err(conn.err(&std::io::Error::other("no pipes to the shell")));
+        };
+        let mut stdout = tokio::io::BufReader::new(stdout);
+        let boot = format!(
+            "command -v base64 >/dev/null || exit 3; \
+             T=$(mktemp -d \"${{TMPDIR:-/tmp}}/rustle-sh.XXXXXX\") || exit 1; \
+             trap 'rm -rf \"$T\"' EXIT; printf '%s\\n' {READY}\n"
+        );
+        let io = |e: std::io::Error| conn.err(&e);
+        stdin.write_all(boot.as_bytes()).await.map_err(io)?;
+        stdin.flush().await.map_err(io)?;
+        let mut line = String::new();
+        stdout.read_line(&mut line).await.map_err(io)?;
+        if line.trim_end() != READY {
+            return Err(conn.err(&std::io::Error::other(format!(
+                "the shell did not start (it said {line:?})"
+            ))));
+        }
+        Ok(PersistentShell {
+            _child: child,
+            stdin,
+            stdout,
+            host: conn.host.clone(),
+        })
+    }
+
+    /// Whether [`PersistentShell::run`] can carry `script` (one holding
+    /// the here-document end line cannot).
+    pub fn carries(script: &str) -> bool {
+        !script.lines().any(|l| l == EOF_LINE)
+    }
+
+    /// Runs `script` with `sh`, `stdin` on its standard input (empty when
+    /// `None`), and waits for it. `script` must pass [`Self::carries`].
+    pub async fn run(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output, SshError> {
+        use base64::Engine;
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let mut command = format!("cat > \"$T/s\" <<'{EOF_LINE}'\n{script}\n{EOF_LINE}\n");
+        match stdin {
+            Some(data) if !data.is_empty() => {
+                command.push_str(&format!("base64 -d > \"$T/i\" <<'{EOF_LINE}'\n"));
+                let text = base64::engine::general_purpose::STANDARD.encode(data);
+                for line in text.as_bytes().chunks(76) {
+                    command.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+                    command.push('\n');
+                }
+                command.push_str(EOF_LINE);
+                command.push('\n');
+            }
+            _ => command.push_str(": > \"$T/i\"\n"),
+        }
+        command.push_str(&format!(
+            "sh \"$T/s\" < \"$T/i\" > \"$T/o\" 2> \"$T/e\"; rc=$?; \
+             printf '%s %s %s %s\\n' {DONE} \"$rc\" $(wc -c < \"$T/o\") $(wc -c < \"$T/e\"); \
+             cat \"$T/o\" \"$T/e\"\n"
+        ));
+        let lost = |what: &str, e: std::io::Error| SshError::Command {
+            host: self.host.clone(),
+            msg: format!("the shell on the host went away ({what}: {e})"),
+        };
+        self.stdin
+            .write_all(command.as_bytes())
+            .await
+            .map_err(|e| lost("writing", e))?;
+        self.stdin.flush().await.map_err(|e| lost("writing", e))?;
+        let mut header = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut header)
+            .await
+            .map_err(|e| lost("reading", e))?;
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        let (rc, out_len, err_len) = match fields[..] {
+            [DONE, rc, o, e] if n > 0 => (
+                rc.parse::<i32>().ok(),
+                o.parse::<usize>().ok(),
+                e.parse::<usize>().ok(),
+            ),
+            _ => (None, None, None),
+        };
+        let (Some(rc), Some(out_len), Some(err_len)) = (rc, out_len, err_len) else {
+            return Err(lost(
+                "reading",
+                std::io::Error::other(format!("unexpected reply {header:?}")),
+            ));
+        };
+        let mut stdout = vec![0; out_len];
+        let mut stderr = vec![0; err_len];
+        self.stdout
+            .read_exact(&mut stdout)
+            .await
+            .map_err(|e| lost("reading", e))?;
+        self.stdout
+            .read_exact(&mut stderr)
+            .await
+            .map_err(|e| lost("reading", e))?;
+        Ok(Output { rc, stdout, stderr })
+    }
+}
+
 /// Quotes `s` for a POSIX shell: single quotes, `'` as `'\''`.
 pub fn quote(s: &str) -> String {
     if !s.is_empty()
