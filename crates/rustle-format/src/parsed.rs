@@ -169,14 +169,21 @@ pub struct Role {
 }
 
 /// Actions that read a file from the controller.
-const SRC_ACTIONS: &[&str] = &["copy", "template", "script", "unarchive"];
+const SRC_ACTIONS: &[&str] = &["copy", "template", "script", "unarchive", "include_vars"];
 
 impl Task {
     /// The controller file the task reads, as written: `src` of copy,
     /// template and unarchive (unless `remote_src`), the first word of a
-    /// script's command line. Parse embeds it; slices keep it.
+    /// script's command line, include_vars' `dir`, `file` or free-form
+    /// file. Parse embeds it; slices keep it.
     pub fn controller_src(&self) -> Option<&str> {
         let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        if short == "include_vars" {
+            let arg = |k: &str| self.args.get(k).and_then(serde_json::Value::as_str);
+            return arg("dir")
+                .or_else(|| arg("file"))
+                .or_else(|| arg("_raw_params").map(|f| f.trim_end_matches('\n')));
+        }
         if !SRC_ACTIONS.contains(&short)
             || self
                 .args
@@ -201,10 +208,10 @@ impl Task {
 /// The directory under a role or playbook where an action's `src` lives.
 pub fn src_subdir(action: &str) -> &'static str {
     let short = action.rsplit('.').next().unwrap_or(action);
-    if short == "template" {
-        "templates"
-    } else {
-        "files"
+    match short {
+        "template" => "templates",
+        "include_vars" => "vars",
+        _ => "files",
     }
 }
 

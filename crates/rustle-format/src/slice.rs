@@ -232,8 +232,9 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
             Some(dirs) => out.extend(dirs),
             None => {
                 let keys = crate::src_candidates(src, subdir, role);
-                // copy's directory `src`: the files under it.
-                if subdir == "files" {
+                // copy's directory `src` (include_vars' `dir`): the
+                // files under it.
+                if subdir == "files" || subdir == "vars" {
                     out.extend(keys.iter().map(|k| format!("{}/", k.trim_end_matches('/'))));
                 }
                 out.extend(keys);

@@ -712,6 +712,7 @@ fn task_files(
         }
         return Ok(());
     }
+    let action = short_action(&t.action);
     for key in src_candidates(src, subdir, role) {
         let path = playbook_dir.join(&key);
         if path.is_file() {
@@ -719,9 +720,14 @@ fn task_files(
             break;
         }
         // A directory (copy's `src: dir` or `dir/`): every file under it.
-        if short_action(&t.action) == "copy" && path.is_dir() {
+        if action == "copy" && path.is_dir() {
             add_tree(&format!("{}/", key.trim_end_matches('/')), &path, out)?;
             break;
+        }
+        // include_vars' `dir` is looked up in one place, which depends on
+        // the role (the engine decides): every candidate is embedded.
+        if action == "include_vars" && path.is_dir() {
+            add_tree(&format!("{}/", key.trim_end_matches('/')), &path, out)?;
         }
     }
     Ok(())

@@ -27,6 +27,7 @@ mod git;
 mod group;
 mod hostname;
 mod include;
+mod include_vars;
 mod known_hosts;
 mod lineinfile;
 mod meta;
@@ -92,6 +93,8 @@ pub enum Effect {
     Facts(Vars),
     /// Host variables at `set_fact` precedence.
     SetVars(Vars),
+    /// Host variables at `include_vars` precedence (below `set_fact`).
+    IncludeVars(Vars),
     Meta(MetaAction),
 }
 
@@ -173,6 +176,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("hostname", &hostname::Hostname),
     ("include_role", &include::Include),
     ("include_tasks", &include::Include),
+    ("include_vars", &include_vars::IncludeVars),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),

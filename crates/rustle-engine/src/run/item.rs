@@ -363,6 +363,10 @@ impl FileSource for TaskFiles<'_> {
         ))
     }
 
+    fn exact(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        self.inner.exact(key)
+    }
+
     fn list(&self, dir: &str) -> Vec<String> {
         self.inner.list(dir)
     }
