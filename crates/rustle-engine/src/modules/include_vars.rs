@@ -109,10 +109,7 @@ impl Module for IncludeVars {
                 _ => Vars::new(),
             };
         }
-        res.insert(
-            "ansible_included_var_files".into(),
-            json!(loaded.files),
-        );
+        res.insert("ansible_included_var_files".into(), json!(loaded.files));
         res.insert("ansible_facts".into(), Json::Object(vars.clone()));
         if loaded.encrypted {
             res.insert("_ansible_no_log".into(), json!(true));
@@ -122,7 +119,10 @@ impl Module for IncludeVars {
         } else {
             Effect::IncludeVars(vars)
         };
-        Ok(Outcome { result: res, effect })
+        Ok(Outcome {
+            result: res,
+            effect,
+        })
     }
 }
 
@@ -226,7 +226,10 @@ fn load_dir(ctx: &ModuleCtx, args: &Args, dir: &str, loaded: &mut Loaded) -> Res
             .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
             .collect(),
         Some(Json::Object(_)) => {
-            return Err(Failure(format!("{} must be a list", json!(opt("ignore_files")))));
+            return Err(Failure(format!(
+                "{} must be a list",
+                json!(opt("ignore_files"))
+            )));
         }
         _ => Vec::new(),
     }
@@ -278,7 +281,11 @@ fn load_dir(ctx: &ModuleCtx, args: &Args, dir: &str, loaded: &mut Loaded) -> Res
     let mut current: Option<String> = None;
     let mut dir_vars = Vars::new();
     for (sub, name) in entries {
-        let level = if sub.is_empty() { 1 } else { sub.split('/').count() + 1 };
+        let level = if sub.is_empty() {
+            1
+        } else {
+            sub.split('/').count() + 1
+        };
         if depth != 0 && level > depth {
             continue;
         }
