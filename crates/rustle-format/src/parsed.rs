@@ -265,7 +265,29 @@ pub fn src_dirs(src: &str, subdir: &str, role_path: Option<&str>) -> Option<Vec<
     Some(out)
 }
 
+/// The extensions `include_vars` loads by default.
+pub const VARS_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// The key pattern for the files directly under the playbook directory
+/// with [`VARS_EXTENSIONS`], which a templated `include_vars` name without
+/// a directory in its literal part (`"{{ os }}.yml"`, `"{{ item }}"`) may
+/// name, as `_find_needle` looks beside the playbook last. Parse embeds
+/// them (not the files below); slices keep them.
+pub const TOP_VARS_FILES: &str = "*";
+
 impl Task {
+    /// Whether the task wants [`TOP_VARS_FILES`]: a templated
+    /// `include_vars` file whose literal part names no directory.
+    pub fn wants_top_vars_files(&self) -> bool {
+        let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        short == "include_vars"
+            && !self.args.contains_key("dir")
+            && self
+                .controller_src()
+                .and_then(|src| src.find("{{").map(|at| &src[..at]))
+                .is_some_and(|literal| !literal.contains('/'))
+    }
+
     /// The action of every block.
     pub const BLOCK: &'static str = "block";
     /// The `source` of tasks Ansible adds itself (no file holds them).
@@ -387,6 +409,32 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn include_vars_names_its_controller_files() {
+        let task = |args: serde_json::Value| Task {
+            id: String::new(),
+            name: None,
+            action: "ansible.builtin.include_vars".into(),
+            args: args.as_object().cloned().unwrap(),
+            when: Vec::new(),
+            register: None,
+            vars: Vars::new(),
+            keywords: Vars::new(),
+            source: String::new(),
+            block: None,
+        };
+        let free = task(serde_json::json!({"_raw_params": "vars/main.yml\n"}));
+        assert_eq!(free.controller_src(), Some("vars/main.yml"));
+        assert!(!free.wants_top_vars_files());
+        let dir = task(serde_json::json!({"dir": "conf", "name": "c"}));
+        assert_eq!(dir.controller_src(), Some("conf"));
+        assert_eq!(src_subdir(&dir.action), "vars");
+        let beside = task(serde_json::json!({"file": "{{ os }}.yml"}));
+        assert!(beside.wants_top_vars_files());
+        let under = task(serde_json::json!({"_raw_params": "os/{{ os }}.yml"}));
+        assert!(!under.wants_top_vars_files());
+    }
 
     #[test]
     fn templated_sources_want_their_directories() {

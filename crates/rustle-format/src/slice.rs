@@ -176,6 +176,11 @@ impl Document {
                     || srcs
                         .iter()
                         .any(|d| d.ends_with('/') && f.src.starts_with(d.as_str()))
+                    || (srcs.contains(crate::TOP_VARS_FILES)
+                        && !f.src.contains('/')
+                        && f.src
+                            .rsplit_once('.')
+                            .is_some_and(|(_, ext)| crate::VARS_EXTENSIONS.contains(&ext)))
             })
             .cloned()
             .collect();
@@ -223,6 +228,9 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
             wanted_files(t, role, out);
         }
         return;
+    }
+    if task.wants_top_vars_files() {
+        out.insert(crate::TOP_VARS_FILES.to_owned());
     }
     if let Some(src) = task.controller_src() {
         let subdir = crate::src_subdir(&task.action);

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use rustle_format::{
-    Block, FileRef, Map, Play, Task, Value, keywords, sha256_hex, src_candidates, src_dirs,
-    src_subdir,
+    Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, src_candidates,
+    src_dirs, src_subdir,
 };
 
 use crate::include::{
@@ -701,6 +701,9 @@ fn task_files(
         }
         return Ok(());
     }
+    if t.wants_top_vars_files() {
+        add_top_vars_files(playbook_dir, out)?;
+    }
     let Some(src) = t.controller_src() else {
         return Ok(());
     };
@@ -747,6 +750,29 @@ fn add_file(key: String, path: &Path, out: &mut Vec<FileRef>) -> Result<(), Pars
         sha256: sha256_hex(&bytes),
         size: bytes.len() as u64,
     });
+    Ok(())
+}
+
+/// The vars files directly in the playbook directory (`TOP_VARS_FILES`).
+fn add_top_vars_files(playbook_dir: &Path, out: &mut Vec<FileRef>) -> Result<(), ParseError> {
+    let Ok(entries) = std::fs::read_dir(playbook_dir) else {
+        return Ok(());
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.rsplit_once('.')
+                .is_some_and(|(_, ext)| VARS_EXTENSIONS.contains(&ext))
+        })
+        .collect();
+    names.sort();
+    for name in names {
+        let path = playbook_dir.join(&name);
+        if path.is_file() {
+            add_file(name, &path, out)?;
+        }
+    }
     Ok(())
 }
 

@@ -243,7 +243,10 @@ fn load_dir(ctx: &ModuleCtx, args: &Args, dir: &str, loaded: &mut Loaded) -> Res
             .iter()
             .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
             .collect(),
-        None | Some(Json::Null) => vec!["yaml".into(), "yml".into(), "json".into()],
+        None | Some(Json::Null) => rustle_format::VARS_EXTENSIONS
+            .iter()
+            .map(|e| (*e).to_owned())
+            .collect(),
         Some(_) => {
             return Err(Failure(
                 "Invalid type for \"extensions\" option, it must be a list".into(),
