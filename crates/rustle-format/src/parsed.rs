@@ -233,6 +233,73 @@ pub fn src_candidates(src: &str, subdir: &str, role_path: Option<&str>) -> Vec<S
     out
 }
 
+/// Where `include_vars` looks for a file (`_find_needle('vars', ..)`),
+/// in order: as [`src_candidates`], but outside a role the directory of
+/// the task's own file (`task_dir`, relative to the playbook directory as
+/// task sources are; empty for the playbook's) comes first, its `vars/`
+/// then itself.
+pub fn vars_candidates(src: &str, role_path: Option<&str>, task_dir: &str) -> Vec<String> {
+    let mut out = src_candidates(src, "vars", role_path);
+    if role_path.is_none() && !task_dir.is_empty() && !src.starts_with('/') {
+        out.splice(
+            0..0,
+            [
+                format!("{task_dir}/vars/{src}"),
+                format!("{task_dir}/{src}"),
+            ],
+        );
+    }
+    out
+}
+
+/// Where `include_vars` finds its `dir`: in a role under its `vars/`
+/// (the role itself for a `vars/...` dir), else beside the task's file.
+pub fn vars_dir_candidates(dir: &str, role_path: Option<&str>, task_dir: &str) -> Vec<String> {
+    let dir = dir.trim_end_matches('/');
+    if dir.starts_with('/') {
+        return vec![dir.to_owned()];
+    }
+    match role_path {
+        Some(role) if dir.split('/').next() == Some("vars") => {
+            vec![format!("{role}/{dir}"), dir.to_owned()]
+        }
+        Some(role) => vec![format!("{role}/vars/{dir}")],
+        None if task_dir.is_empty() => vec![dir.to_owned()],
+        None => vec![format!("{task_dir}/{dir}")],
+    }
+}
+
+/// The directory of the file a task is written in, from its `source`
+/// (`file:line:column`): relative to the playbook directory when the file
+/// is inside it, empty for the playbook's own directory.
+pub fn source_dir(source: &str) -> &str {
+    let mut parts = source.rsplitn(3, ':');
+    let file = match (parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(_), Some(file)) => file,
+        _ => return "",
+    };
+    file.rfind('/').map_or("", |i| &file[..i])
+}
+
+impl Task {
+    /// Every key the task's controller file may be found under, in the
+    /// order Ansible looks (see [`src_candidates`], [`vars_candidates`]).
+    pub fn src_keys(&self, role_path: Option<&str>) -> Vec<String> {
+        let Some(src) = self.controller_src() else {
+            return Vec::new();
+        };
+        let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        let task_dir = source_dir(&self.source);
+        match short {
+            "include_vars" if self.args.contains_key("dir") => {
+                vars_dir_candidates(src, role_path, task_dir)
+            }
+            "include_vars" => vars_candidates(src, role_path, task_dir),
+            _ => src_candidates(src, src_subdir(&self.action), role_path),
+        }
+    }
+}
+
 /// For a templated `src` (`conf/{{ item }}`), the directories it can
 /// resolve into, each ending in `/`: the part before the first expression
 /// in each of `src_candidates`' places, but never a role's or the
@@ -434,6 +501,23 @@ mod tests {
         assert!(beside.wants_top_vars_files());
         let under = task(serde_json::json!({"_raw_params": "os/{{ os }}.yml"}));
         assert!(!under.wants_top_vars_files());
+        // In an included task file: beside it first, then the playbook's.
+        let mut inner = task(serde_json::json!({"_raw_params": "x.yml"}));
+        inner.source = "tasks/sub.yml:3:7".into();
+        assert_eq!(source_dir(&inner.source), "tasks");
+        assert_eq!(
+            inner.src_keys(None),
+            ["tasks/vars/x.yml", "tasks/x.yml", "vars/x.yml", "x.yml"]
+        );
+        assert_eq!(
+            inner.src_keys(Some("roles/r")),
+            ["roles/r/vars/x.yml", "roles/r/x.yml", "vars/x.yml", "x.yml"]
+        );
+        let mut dir = dir;
+        dir.source = "tasks/sub.yml:3:7".into();
+        assert_eq!(dir.src_keys(None), ["tasks/conf"]);
+        assert_eq!(dir.src_keys(Some("roles/r")), ["roles/r/vars/conf"]);
+        assert_eq!(source_dir("main.yml:1:3"), "");
     }
 
     #[test]

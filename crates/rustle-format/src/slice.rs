@@ -239,7 +239,7 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
         match crate::src_dirs(src, subdir, role) {
             Some(dirs) => out.extend(dirs),
             None => {
-                let keys = crate::src_candidates(src, subdir, role);
+                let keys = task.src_keys(role);
                 // copy's directory `src` (include_vars' `dir`): the
                 // files under it.
                 if subdir == "files" || subdir == "vars" {

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use rustle_format::{
-    Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, src_candidates,
-    src_dirs, src_subdir,
+    Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, src_dirs,
+    src_subdir,
 };
 
 use crate::include::{
@@ -716,7 +716,7 @@ fn task_files(
         return Ok(());
     }
     let action = short_action(&t.action);
-    for key in src_candidates(src, subdir, role) {
+    for key in t.src_keys(role) {
         let path = playbook_dir.join(&key);
         if path.is_file() {
             add_file(key, &path, out)?;

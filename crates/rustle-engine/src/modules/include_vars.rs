@@ -326,28 +326,20 @@ fn load_dir(ctx: &ModuleCtx, args: &Args, dir: &str, loaded: &mut Loaded) -> Res
     Ok(())
 }
 
-/// `dir` as ansible-core resolves it: in a role, under its `vars/` (or
-/// the role itself for a `vars/...` dir); elsewhere beside the playbook.
+/// `dir` as ansible-core resolves it (`vars_dir_candidates`): in a role,
+/// under its `vars/` (the role itself for a `vars/...` dir that exists);
+/// elsewhere beside the task's file. An absolute controller path.
 fn source_dir(ctx: &ModuleCtx, dir: &str) -> String {
-    let dir = dir.trim_end_matches('/');
-    if dir.starts_with('/') {
-        return dir.to_owned();
-    }
-    match ctx.templar.eval("role_path") {
-        Ok(Json::String(role)) => {
-            if dir.split('/').next() == Some("vars") {
-                let path = format!("{role}/{dir}");
-                let key = key_of(ctx, &path);
-                if !ctx.files.list(&key).is_empty() {
-                    return path;
-                }
-                dir.to_owned()
-            } else {
-                format!("{role}/vars/{dir}")
-            }
-        }
-        _ => format!("{}/{dir}", playbook_dir(ctx)),
-    }
+    let role = match ctx.templar.eval("role_path") {
+        Ok(Json::String(role)) => Some(key_of(ctx, &role)),
+        _ => None,
+    };
+    let keys = rustle_format::vars_dir_candidates(dir, role.as_deref(), ctx.task_dir);
+    let key = keys
+        .iter()
+        .find(|k| !ctx.files.list(k).is_empty())
+        .unwrap_or(&keys[0]);
+    absolute(ctx, key)
 }
 
 fn truthy(v: &Json) -> bool {

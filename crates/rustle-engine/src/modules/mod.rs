@@ -70,6 +70,9 @@ pub struct ModuleCtx<'a> {
     /// writes there); `None` in a runner.
     pub controller: Option<&'a dyn Target>,
     pub files: &'a dyn FileSource,
+    /// The directory of the file the task is written in, relative to the
+    /// playbook directory (empty for the playbook's own).
+    pub task_dir: &'a str,
     /// The task's variables, for modules that evaluate expressions.
     pub templar: &'a Templar,
     pub check: bool,
