@@ -490,6 +490,16 @@ fn lookups_match_ansible() {
     same_as_ansible("fixtures/playbooks/lookups/lookups.yml", "out");
 }
 
+/// include_vars as ansible-playbook: a file, a directory with its
+/// filters, `name`, `hash_behaviour: merge`, templated names (a variable,
+/// loop items, with_first_found), a role's vars/, precedence against play
+/// and task vars, set_fact and extra vars, and the failures of a missing
+/// file and of a file that is not a mapping.
+#[test]
+fn include_vars_match_ansible() {
+    same_as_ansible("fixtures/playbooks/include_vars/main.yml", "out");
+}
+
 /// include_tasks and include_role at run time, as ansible-playbook: vars,
 /// loops with their own loop variable, a false condition, nesting, blocks,
 /// tasks_from, the same role twice, templated file and role names, and

@@ -39,6 +39,11 @@ pub trait FileSource {
     /// trailing `/`), at any depth, in name order; empty when there is no
     /// such directory. Only files are known: empty directories and links
     /// are not kept.
+    /// The file under exactly this key (no lookup in other places).
+    fn exact(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        self.read(key)
+    }
+
     fn list(&self, dir: &str) -> Vec<String> {
         let _ = dir;
         Vec::new()

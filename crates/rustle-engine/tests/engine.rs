@@ -955,3 +955,79 @@ fn a_templated_include_without_a_candidate_fails_as_ansible() {
         ))
     );
 }
+
+/// `include_vars` between stretches, as a runner runs it: the variables
+/// (from embedded files, one of them vault-encrypted) come back in the
+/// host state, and the next stretch ranks them above task vars and below
+/// set_fact. The encrypted file's result is censored in its event.
+#[test]
+fn include_vars_carry_between_stretches() {
+    use rustle_format::{Secret, Stretch, VaultSecret};
+    let secret = VaultSecret {
+        label: "default".into(),
+        password: Secret("include-vars".into()),
+    };
+    let sealed = rustle_vault::encrypt(b"token: s3cret\n", &secret).unwrap();
+    let mut files = MemFiles::default();
+    files
+        .0
+        .insert("vars/plain.yml".into(), b"color: blue\nsize: 3\n".to_vec());
+    files
+        .0
+        .insert("vars/sealed.yml".into(), sealed.into_bytes());
+    let slice = one_play(vec![
+        task("include_vars", json!({"_raw_params": "plain.yml"})),
+        task("include_vars", json!({"file": "sealed.yml"})),
+        task("set_fact", json!({"size": "fact"})),
+        task(
+            "assert",
+            json!({"that": ["color == 'blue'", "size == 'fact'", "token == 's3cret'"]}),
+        )
+        .vars(json!({"color": "task"})),
+    ]);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let cx = rustle_engine::Context {
+        target: &LocalTarget,
+        files: &files,
+        stop: &stop,
+        delegates: None,
+    };
+    let mut events = Vec::new();
+    let first = Stretch {
+        play: 0,
+        from: 1,
+        to: 3,
+        vault_secrets: vec![secret.clone()],
+        ..Stretch::default()
+    };
+    let state = rustle_engine::run_stretch(&slice, first, &cx, &mut |e| events.push(e));
+    assert_eq!(state.included_vars["color"], json!("blue"));
+    assert_eq!(state.included_vars["token"], json!("s3cret"));
+    assert!(!state.vars.contains_key("color"), "{:?}", state.vars);
+    let second = Stretch {
+        play: 0,
+        from: 3,
+        to: 5,
+        state,
+        vault_secrets: vec![secret],
+        ..Stretch::default()
+    };
+    rustle_engine::run_stretch(&slice, second, &cx, &mut |e| events.push(e));
+    let run = Run {
+        events,
+        stats: HostStats::default(),
+    };
+    let results = run.results();
+    assert_eq!(
+        run.statuses(),
+        [Status::Ok, Status::Ok, Status::Ok, Status::Ok],
+        "{results:#?}"
+    );
+    assert_eq!(
+        results[0].result["ansible_included_var_files"],
+        json!(["/srv/playbooks/vars/plain.yml"])
+    );
+    assert_eq!(results[0].result["ansible_facts"]["size"], json!(3));
+    assert!(results[1].result.get("censored").is_some(), "{results:#?}");
+    assert!(!results[1].result.to_string().contains("s3cret"));
+}

@@ -510,6 +510,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                 "ansible_facts".into(),
                 Json::Object(rec.state.facts.clone()),
             );
+            v.extend(rec.state.included_vars.clone());
             v.extend(rec.state.vars.clone());
             out.insert(hp.name.clone(), Json::Object(v));
         }
@@ -582,6 +583,11 @@ fn share(before: &HostState, after: &HostState, other: &mut HostState) {
     for (k, v) in &after.vars {
         if before.vars.get(k) != Some(v) {
             other.vars.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in &after.included_vars {
+        if before.included_vars.get(k) != Some(v) {
+            other.included_vars.insert(k.clone(), v.clone());
         }
     }
     for (k, v) in &after.facts {

@@ -21,8 +21,9 @@ pub use document::{
 pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
 pub use hash::sha256_hex;
 pub use parsed::{
-    Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, Task, VAULT_JSON_KEY, VAULT_KEY,
-    Vars, is_vaulted, src_candidates, src_dirs, src_subdir,
+    Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, TOP_VARS_FILES, Task,
+    VARS_EXTENSIONS, VAULT_JSON_KEY, VAULT_KEY, Vars, is_vaulted, source_dir, src_candidates,
+    src_dirs, src_subdir, vars_candidates, vars_dir_candidates,
 };
 pub use plan::{Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint};
 pub use slice::{HostSlice, SliceParts, SlicePlay};

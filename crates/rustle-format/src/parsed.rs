@@ -169,14 +169,21 @@ pub struct Role {
 }
 
 /// Actions that read a file from the controller.
-const SRC_ACTIONS: &[&str] = &["copy", "template", "script", "unarchive"];
+const SRC_ACTIONS: &[&str] = &["copy", "template", "script", "unarchive", "include_vars"];
 
 impl Task {
     /// The controller file the task reads, as written: `src` of copy,
     /// template and unarchive (unless `remote_src`), the first word of a
-    /// script's command line. Parse embeds it; slices keep it.
+    /// script's command line, include_vars' `dir`, `file` or free-form
+    /// file. Parse embeds it; slices keep it.
     pub fn controller_src(&self) -> Option<&str> {
         let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        if short == "include_vars" {
+            let arg = |k: &str| self.args.get(k).and_then(serde_json::Value::as_str);
+            return arg("dir")
+                .or_else(|| arg("file"))
+                .or_else(|| arg("_raw_params").map(|f| f.trim_end_matches('\n')));
+        }
         if !SRC_ACTIONS.contains(&short)
             || self
                 .args
@@ -201,10 +208,10 @@ impl Task {
 /// The directory under a role or playbook where an action's `src` lives.
 pub fn src_subdir(action: &str) -> &'static str {
     let short = action.rsplit('.').next().unwrap_or(action);
-    if short == "template" {
-        "templates"
-    } else {
-        "files"
+    match short {
+        "template" => "templates",
+        "include_vars" => "vars",
+        _ => "files",
     }
 }
 
@@ -224,6 +231,73 @@ pub fn src_candidates(src: &str, subdir: &str, role_path: Option<&str>) -> Vec<S
     out.push(format!("{subdir}/{src}"));
     out.push(src.to_owned());
     out
+}
+
+/// Where `include_vars` looks for a file (`_find_needle('vars', ..)`),
+/// in order: as [`src_candidates`], but outside a role the directory of
+/// the task's own file (`task_dir`, relative to the playbook directory as
+/// task sources are; empty for the playbook's) comes first, its `vars/`
+/// then itself.
+pub fn vars_candidates(src: &str, role_path: Option<&str>, task_dir: &str) -> Vec<String> {
+    let mut out = src_candidates(src, "vars", role_path);
+    if role_path.is_none() && !task_dir.is_empty() && !src.starts_with('/') {
+        out.splice(
+            0..0,
+            [
+                format!("{task_dir}/vars/{src}"),
+                format!("{task_dir}/{src}"),
+            ],
+        );
+    }
+    out
+}
+
+/// Where `include_vars` finds its `dir`: in a role under its `vars/`
+/// (the role itself for a `vars/...` dir), else beside the task's file.
+pub fn vars_dir_candidates(dir: &str, role_path: Option<&str>, task_dir: &str) -> Vec<String> {
+    let dir = dir.trim_end_matches('/');
+    if dir.starts_with('/') {
+        return vec![dir.to_owned()];
+    }
+    match role_path {
+        Some(role) if dir.split('/').next() == Some("vars") => {
+            vec![format!("{role}/{dir}"), dir.to_owned()]
+        }
+        Some(role) => vec![format!("{role}/vars/{dir}")],
+        None if task_dir.is_empty() => vec![dir.to_owned()],
+        None => vec![format!("{task_dir}/{dir}")],
+    }
+}
+
+/// The directory of the file a task is written in, from its `source`
+/// (`file:line:column`): relative to the playbook directory when the file
+/// is inside it, empty for the playbook's own directory.
+pub fn source_dir(source: &str) -> &str {
+    let mut parts = source.rsplitn(3, ':');
+    let file = match (parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(_), Some(file)) => file,
+        _ => return "",
+    };
+    file.rfind('/').map_or("", |i| &file[..i])
+}
+
+impl Task {
+    /// Every key the task's controller file may be found under, in the
+    /// order Ansible looks (see [`src_candidates`], [`vars_candidates`]).
+    pub fn src_keys(&self, role_path: Option<&str>) -> Vec<String> {
+        let Some(src) = self.controller_src() else {
+            return Vec::new();
+        };
+        let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        let task_dir = source_dir(&self.source);
+        match short {
+            "include_vars" if self.args.contains_key("dir") => {
+                vars_dir_candidates(src, role_path, task_dir)
+            }
+            "include_vars" => vars_candidates(src, role_path, task_dir),
+            _ => src_candidates(src, src_subdir(&self.action), role_path),
+        }
+    }
 }
 
 /// For a templated `src` (`conf/{{ item }}`), the directories it can
@@ -258,7 +332,29 @@ pub fn src_dirs(src: &str, subdir: &str, role_path: Option<&str>) -> Option<Vec<
     Some(out)
 }
 
+/// The extensions `include_vars` loads by default.
+pub const VARS_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// The key pattern for the files directly under the playbook directory
+/// with [`VARS_EXTENSIONS`], which a templated `include_vars` name without
+/// a directory in its literal part (`"{{ os }}.yml"`, `"{{ item }}"`) may
+/// name, as `_find_needle` looks beside the playbook last. Parse embeds
+/// them (not the files below); slices keep them.
+pub const TOP_VARS_FILES: &str = "*";
+
 impl Task {
+    /// Whether the task wants [`TOP_VARS_FILES`]: a templated
+    /// `include_vars` file whose literal part names no directory.
+    pub fn wants_top_vars_files(&self) -> bool {
+        let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        short == "include_vars"
+            && !self.args.contains_key("dir")
+            && self
+                .controller_src()
+                .and_then(|src| src.find("{{").map(|at| &src[..at]))
+                .is_some_and(|literal| !literal.contains('/'))
+    }
+
     /// The action of every block.
     pub const BLOCK: &'static str = "block";
     /// The `source` of tasks Ansible adds itself (no file holds them).
@@ -380,6 +476,49 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn include_vars_names_its_controller_files() {
+        let task = |args: serde_json::Value| Task {
+            id: String::new(),
+            name: None,
+            action: "ansible.builtin.include_vars".into(),
+            args: args.as_object().cloned().unwrap(),
+            when: Vec::new(),
+            register: None,
+            vars: Vars::new(),
+            keywords: Vars::new(),
+            source: String::new(),
+            block: None,
+        };
+        let free = task(serde_json::json!({"_raw_params": "vars/main.yml\n"}));
+        assert_eq!(free.controller_src(), Some("vars/main.yml"));
+        assert!(!free.wants_top_vars_files());
+        let dir = task(serde_json::json!({"dir": "conf", "name": "c"}));
+        assert_eq!(dir.controller_src(), Some("conf"));
+        assert_eq!(src_subdir(&dir.action), "vars");
+        let beside = task(serde_json::json!({"file": "{{ os }}.yml"}));
+        assert!(beside.wants_top_vars_files());
+        let under = task(serde_json::json!({"_raw_params": "os/{{ os }}.yml"}));
+        assert!(!under.wants_top_vars_files());
+        // In an included task file: beside it first, then the playbook's.
+        let mut inner = task(serde_json::json!({"_raw_params": "x.yml"}));
+        inner.source = "tasks/sub.yml:3:7".into();
+        assert_eq!(source_dir(&inner.source), "tasks");
+        assert_eq!(
+            inner.src_keys(None),
+            ["tasks/vars/x.yml", "tasks/x.yml", "vars/x.yml", "x.yml"]
+        );
+        assert_eq!(
+            inner.src_keys(Some("roles/r")),
+            ["roles/r/vars/x.yml", "roles/r/x.yml", "vars/x.yml", "x.yml"]
+        );
+        let mut dir = dir;
+        dir.source = "tasks/sub.yml:3:7".into();
+        assert_eq!(dir.src_keys(None), ["tasks/conf"]);
+        assert_eq!(dir.src_keys(Some("roles/r")), ["roles/r/vars/conf"]);
+        assert_eq!(source_dir("main.yml:1:3"), "");
+    }
 
     #[test]
     fn templated_sources_want_their_directories() {

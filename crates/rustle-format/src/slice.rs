@@ -176,6 +176,11 @@ impl Document {
                     || srcs
                         .iter()
                         .any(|d| d.ends_with('/') && f.src.starts_with(d.as_str()))
+                    || (srcs.contains(crate::TOP_VARS_FILES)
+                        && !f.src.contains('/')
+                        && f.src
+                            .rsplit_once('.')
+                            .is_some_and(|(_, ext)| crate::VARS_EXTENSIONS.contains(&ext)))
             })
             .cloned()
             .collect();
@@ -224,6 +229,9 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
         }
         return;
     }
+    if task.wants_top_vars_files() {
+        out.insert(crate::TOP_VARS_FILES.to_owned());
+    }
     if let Some(src) = task.controller_src() {
         let subdir = crate::src_subdir(&task.action);
         // A templated `src` wants every file under the directories it can
@@ -231,9 +239,10 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
         match crate::src_dirs(src, subdir, role) {
             Some(dirs) => out.extend(dirs),
             None => {
-                let keys = crate::src_candidates(src, subdir, role);
-                // copy's directory `src`: the files under it.
-                if subdir == "files" {
+                let keys = task.src_keys(role);
+                // copy's directory `src` (include_vars' `dir`): the
+                // files under it.
+                if subdir == "files" || subdir == "vars" {
                     out.extend(keys.iter().map(|k| format!("{}/", k.trim_end_matches('/'))));
                 }
                 out.extend(keys);

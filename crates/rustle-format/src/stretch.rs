@@ -77,6 +77,9 @@ pub struct HostState {
     /// `register` results and `set_fact` variables.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub vars: Vars,
+    /// Variables `include_vars` set: below `vars`, above task vars.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub included_vars: Vars,
     /// A task failed (or `any_errors_fatal` stopped the host): it runs
     /// nothing more.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

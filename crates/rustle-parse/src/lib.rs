@@ -10,7 +10,7 @@ mod include;
 mod inventory;
 mod kv;
 mod playbook;
-pub mod yaml;
+pub use rustle_yaml as yaml;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use rustle_format::{
-    Block, FileRef, Map, Play, Task, Value, keywords, sha256_hex, src_candidates, src_dirs,
+    Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, src_dirs,
     src_subdir,
 };
 
@@ -701,6 +701,9 @@ fn task_files(
         }
         return Ok(());
     }
+    if t.wants_top_vars_files() {
+        add_top_vars_files(playbook_dir, out)?;
+    }
     let Some(src) = t.controller_src() else {
         return Ok(());
     };
@@ -712,16 +715,22 @@ fn task_files(
         }
         return Ok(());
     }
-    for key in src_candidates(src, subdir, role) {
+    let action = short_action(&t.action);
+    for key in t.src_keys(role) {
         let path = playbook_dir.join(&key);
         if path.is_file() {
             add_file(key, &path, out)?;
             break;
         }
         // A directory (copy's `src: dir` or `dir/`): every file under it.
-        if short_action(&t.action) == "copy" && path.is_dir() {
+        if action == "copy" && path.is_dir() {
             add_tree(&format!("{}/", key.trim_end_matches('/')), &path, out)?;
             break;
+        }
+        // include_vars' `dir` is looked up in one place, which depends on
+        // the role (the engine decides): every candidate is embedded.
+        if action == "include_vars" && path.is_dir() {
+            add_tree(&format!("{}/", key.trim_end_matches('/')), &path, out)?;
         }
     }
     Ok(())
@@ -741,6 +750,29 @@ fn add_file(key: String, path: &Path, out: &mut Vec<FileRef>) -> Result<(), Pars
         sha256: sha256_hex(&bytes),
         size: bytes.len() as u64,
     });
+    Ok(())
+}
+
+/// The vars files directly in the playbook directory (`TOP_VARS_FILES`).
+fn add_top_vars_files(playbook_dir: &Path, out: &mut Vec<FileRef>) -> Result<(), ParseError> {
+    let Ok(entries) = std::fs::read_dir(playbook_dir) else {
+        return Ok(());
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.rsplit_once('.')
+                .is_some_and(|(_, ext)| VARS_EXTENSIONS.contains(&ext))
+        })
+        .collect();
+    names.sort();
+    for name in names {
+        let path = playbook_dir.join(&name);
+        if path.is_file() {
+            add_file(name, &path, out)?;
+        }
+    }
     Ok(())
 }
 

@@ -21,6 +21,16 @@ pub(crate) fn action_failed(msg: &str) -> Outcome {
 /// The action's `_find_needle` failure for a controller `src` outside a
 /// role: where it looked, as ansible-core lists it.
 pub(super) fn not_found(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outcome {
+    let msg = format!("Task failed: {}", not_found_message(ctx, src, subdir));
+    Outcome::new(result([
+        ("changed", json!(false)),
+        ("failed", json!(true)),
+        ("msg", json!(msg)),
+    ]))
+}
+
+/// `_find_needle`'s message for a controller file it did not find.
+pub(super) fn not_found_message(ctx: &ModuleCtx, src: &str, subdir: &str) -> String {
     let places = if src.starts_with('/') {
         vec![src.to_owned()]
     } else {
@@ -31,16 +41,11 @@ pub(super) fn not_found(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outcome {
         let two = [format!("{dir}/{subdir}/{src}"), format!("{dir}/{src}")];
         two.iter().chain(&two).cloned().collect()
     };
-    let msg = format!(
-        "Task failed: Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\n\
+    format!(
+        "Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\n\
          If you are using a module and expect the file to exist on the remote, see the remote_src option",
         places.join("\n\t")
-    );
-    Outcome::new(result([
-        ("changed", json!(false)),
-        ("failed", json!(true)),
-        ("msg", json!(msg)),
-    ]))
+    )
 }
 
 pub(super) fn host_temp_dir(ctx: &ModuleCtx) -> Result<String, ModuleError> {

@@ -27,6 +27,7 @@ mod git;
 mod group;
 mod hostname;
 mod include;
+mod include_vars;
 mod known_hosts;
 mod lineinfile;
 mod meta;
@@ -69,6 +70,9 @@ pub struct ModuleCtx<'a> {
     /// writes there); `None` in a runner.
     pub controller: Option<&'a dyn Target>,
     pub files: &'a dyn FileSource,
+    /// The directory of the file the task is written in, relative to the
+    /// playbook directory (empty for the playbook's own).
+    pub task_dir: &'a str,
     /// The task's variables, for modules that evaluate expressions.
     pub templar: &'a Templar,
     pub check: bool,
@@ -92,6 +96,8 @@ pub enum Effect {
     Facts(Vars),
     /// Host variables at `set_fact` precedence.
     SetVars(Vars),
+    /// Host variables at `include_vars` precedence (below `set_fact`).
+    IncludeVars(Vars),
     Meta(MetaAction),
 }
 
@@ -173,6 +179,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("hostname", &hostname::Hostname),
     ("include_role", &include::Include),
     ("include_tasks", &include::Include),
+    ("include_vars", &include_vars::IncludeVars),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),

@@ -171,10 +171,12 @@ impl HostRun<'_> {
                 effect: Effect::None,
             };
         }
+        let task_dir = rustle_format::source_dir(&t.task.source);
         let files = TaskFiles {
             inner: self.files,
             role,
             subdir: rustle_format::src_subdir(&t.task.action),
+            task_dir,
         };
         let env = match environment(templar, t) {
             Ok(env) => env,
@@ -202,6 +204,7 @@ impl HostRun<'_> {
             target: run_as.as_ref().map_or(base, |b| b as &dyn crate::Target),
             controller: controller.as_deref().map(|c| c as &dyn crate::Target),
             files: &files,
+            task_dir,
             templar,
             check: t.check,
             diff: t.diff,
@@ -343,6 +346,18 @@ struct TaskFiles<'a> {
     inner: &'a dyn FileSource,
     role: Option<&'a str>,
     subdir: &'static str,
+    /// The directory of the task's file (`include_vars` looks there).
+    task_dir: &'a str,
+}
+
+impl TaskFiles<'_> {
+    fn candidates(&self, src: &str) -> Vec<String> {
+        if self.subdir == "vars" {
+            rustle_format::vars_candidates(src, self.role, self.task_dir)
+        } else {
+            rustle_format::src_candidates(src, self.subdir, self.role)
+        }
+    }
 }
 
 impl FileSource for TaskFiles<'_> {
@@ -351,7 +366,7 @@ impl FileSource for TaskFiles<'_> {
     }
 
     fn find(&self, src: &str) -> std::io::Result<(String, Vec<u8>)> {
-        for key in rustle_format::src_candidates(src, self.subdir, self.role) {
+        for key in self.candidates(src) {
             match self.inner.read(&key) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 other => return other.map(|bytes| (key, bytes)),
@@ -363,13 +378,17 @@ impl FileSource for TaskFiles<'_> {
         ))
     }
 
+    fn exact(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        self.inner.exact(key)
+    }
+
     fn list(&self, dir: &str) -> Vec<String> {
         self.inner.list(dir)
     }
 
     fn find_dir(&self, src: &str) -> Option<(String, Vec<String>)> {
         let src = src.trim_end_matches('/');
-        rustle_format::src_candidates(src, self.subdir, self.role)
+        self.candidates(src)
             .into_iter()
             .find_map(|key| self.inner.find_dir(&key))
     }

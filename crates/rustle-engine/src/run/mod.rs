@@ -43,6 +43,8 @@ pub struct HostRun<'a> {
     facts_layer: Arc<Vars>,
     /// Registered results and `set_fact` variables.
     host_vars: Arc<Vars>,
+    /// Variables `include_vars` set (below `host_vars`).
+    included_vars: Arc<Vars>,
     /// Other hosts' variables for `hostvars`, when the stretch has them.
     others: Arc<Vars>,
     /// The last failed task and its result, for a block's `rescue`.
@@ -144,6 +146,7 @@ impl<'a> HostRun<'a> {
             facts: Vars::new(),
             facts_layer: Arc::new(Vars::new()),
             host_vars: Arc::new(Vars::new()),
+            included_vars: Arc::new(Vars::new()),
             others: Arc::default(),
             last_failure: None,
             stop: None,
@@ -223,6 +226,7 @@ impl<'a> HostRun<'a> {
         self.facts = Vars::new();
         self.add_facts(state.facts);
         self.host_vars = Arc::new(state.vars);
+        self.included_vars = Arc::new(state.included_vars);
         self.others = Arc::new(hostvars);
         let mut out = HostState {
             stopped: state.stopped,
@@ -246,6 +250,7 @@ impl<'a> HostRun<'a> {
         }
         out.facts = std::mem::take(&mut self.facts);
         out.vars = std::mem::take(Arc::make_mut(&mut self.host_vars));
+        out.included_vars = std::mem::take(Arc::make_mut(&mut self.included_vars));
         out.stats = self.stats;
         out
     }
@@ -374,7 +379,7 @@ impl<'a> HostRun<'a> {
     /// `extra` (loop item, the result being judged) sits above host vars.
     fn templar(&self, state: &PlayState, task: &Task, extra: Option<Vars>) -> Templar {
         let role = state.role.as_deref();
-        let mut layers = Vec::with_capacity(13);
+        let mut layers = Vec::with_capacity(14);
         layers.push(state.roles_defaults.clone());
         layers.extend(role.map(|r| r.defaults.clone()));
         layers.extend([
@@ -384,7 +389,11 @@ impl<'a> HostRun<'a> {
             state.roles_vars.clone(),
         ]);
         layers.extend(role.map(|r| r.vars.clone()));
-        layers.extend([Arc::new(task.vars.clone()), self.host_vars.clone()]);
+        layers.extend([
+            Arc::new(task.vars.clone()),
+            self.included_vars.clone(),
+            self.host_vars.clone(),
+        ]);
         layers.extend(role.map(|r| r.params.clone()));
         layers.extend(extra.map(Arc::new));
         layers.push(self.extra.clone());
@@ -401,6 +410,10 @@ impl<'a> HostRun<'a> {
             layer.insert(format!("ansible_{key}"), value.clone());
         }
         self.facts_layer = Arc::new(layer);
+    }
+
+    fn include_var(&mut self, name: String, value: Json) {
+        Arc::make_mut(&mut self.included_vars).insert(name, value);
     }
 
     fn set_host_var(&mut self, name: &str, value: Json) {

@@ -149,11 +149,17 @@ impl HostRun<'_> {
                 (run.result, vec![run.effect])
             }
         };
+        // An action that read secrets (include_vars of a vault-encrypted
+        // file) hides its result, as ansible-core's `_ansible_no_log`.
+        let no_log = t.no_log
+            || hides(&result)
+            || matches!(result.get("results"), Some(Json::Array(items))
+                if items.iter().any(|i| i.as_object().is_some_and(hides)));
         Done {
             result,
             effects,
             ignore_errors: t.ignore_errors,
-            no_log: t.no_log,
+            no_log,
             diff: t.diff,
         }
     }
@@ -221,6 +227,11 @@ impl HostRun<'_> {
                 Effect::SetVars(vars) => {
                     for (name, value) in vars {
                         self.set_host_var(&name, value);
+                    }
+                }
+                Effect::IncludeVars(vars) => {
+                    for (name, value) in vars {
+                        self.include_var(name, value);
                     }
                 }
                 Effect::None | Effect::Meta(_) => {}
@@ -420,6 +431,11 @@ fn notify(state: &mut PlayState, task: &Task, templar: &Templar) -> Vec<String> 
     answered
 }
 
+/// A result its action marked secret (`_ansible_no_log`).
+fn hides(result: &Vars) -> bool {
+    result.get("_ansible_no_log") == Some(&json!(true))
+}
+
 /// What `no_log` leaves of a result: the changed flag (and per-item stubs).
 fn censor(result: &Vars) -> Json {
     let mut out = json!({
@@ -442,7 +458,7 @@ fn censor(result: &Vars) -> Json {
 /// A loop item's result as its event shows it: censored under `no_log`,
 /// marked for the display's `--diff` output in diff mode.
 pub(super) fn shown_item(result: &Vars, t: &TaskCtx) -> Json {
-    let mut shown = if t.no_log {
+    let mut shown = if t.no_log || hides(result) {
         censor(result)
     } else {
         Json::Object(result.clone())

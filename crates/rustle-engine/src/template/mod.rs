@@ -19,6 +19,7 @@ use rustle_format::Vars;
 use serde_json::Value as Json;
 
 pub use convert::{to_json, to_value};
+pub(crate) use more::merge as merge_json;
 pub use render::{has_template, is_template};
 use scope::Scope;
 

@@ -317,7 +317,9 @@ fn combine(
     Ok(to_value(&out))
 }
 
-fn merge(into: &mut Json, from: Json, recursive: bool, list_merge: &str) {
+/// Merges `from` into `into` as `combine` does (also `include_vars`'
+/// `hash_behaviour`).
+pub(crate) fn merge(into: &mut Json, from: Json, recursive: bool, list_merge: &str) {
     match (into, from) {
         (Json::Object(a), Json::Object(b)) => {
             for (k, v) in b {
