@@ -24,7 +24,7 @@ pub struct SshShell {
 /// script gets a channel of its own.
 enum Persistent {
     NotYet,
-    Running(PersistentShell),
+    Running(Box<PersistentShell>),
     Unavailable,
 }
 
@@ -36,18 +36,20 @@ impl Shell for SshShell {
         let mut persistent = self.persistent.lock().expect("unpoisoned");
         if matches!(*persistent, Persistent::NotYet) {
             *persistent = match self.rt.block_on(PersistentShell::start(&self.conn)) {
-                Ok(shell) => Persistent::Running(shell),
+                Ok(shell) => Persistent::Running(Box::new(shell)),
                 Err(_) => Persistent::Unavailable,
             };
         }
         let out = match &mut *persistent {
-            Persistent::Running(shell) if PersistentShell::carries(script) => match self.rt.block_on(shell.run(script, stdin)) {
-                Ok(out) => out,
-                Err(e) => {
-                    *persistent = Persistent::NotYet;
-                    return Err(lost(e));
+            Persistent::Running(shell) if PersistentShell::carries(script) => {
+                match self.rt.block_on(shell.run(script, stdin)) {
+                    Ok(out) => out,
+                    Err(e) => {
+                        *persistent = Persistent::NotYet;
+                        return Err(lost(e));
+                    }
                 }
-            },
+            }
             _ => self
                 .rt
                 .block_on(self.conn.sh(script, stdin))
