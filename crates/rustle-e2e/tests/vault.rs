@@ -215,3 +215,33 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// What rustle-vault writes, the real `ansible-vault view` opens with the
+/// same password.
+#[test]
+fn ansible_vault_opens_what_rustle_writes() {
+    let vault = rustle_e2e::ansible_playbook().with_file_name("ansible-vault");
+    let dir = tempfile::tempdir().unwrap();
+    let secret = rustle_format::VaultSecret {
+        label: "default".into(),
+        password: rustle_vault::read_password_file(&root().join(PASSWORD_FILE)).unwrap(),
+    };
+    let file = dir.path().join("enc.txt");
+    std::fs::write(
+        &file,
+        rustle_vault::encrypt(b"from rustle\n", &secret).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(vault)
+        .args(["view", "--vault-password-file"])
+        .arg(root().join(PASSWORD_FILE))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"from rustle\n");
+}

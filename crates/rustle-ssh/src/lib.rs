@@ -192,13 +192,14 @@ fn current_uid() -> u32 {
     std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid())
 }
 
-/// A live master already listening in `dir`; dead ones' directories go.
+/// A live master already listening in `dir`; the directories of ones that
+/// died go. A directory without a socket is left alone: its master may be
+/// logging in right now (another link or a delegate of this host), and
+/// [`sweep`] removes it once it is old.
 async fn resume(dir: &std::path::Path) -> Option<Session> {
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let sock = entry.path().join("master");
         if !sock.exists() {
-            // A master that exited left its log behind.
-            let _ = std::fs::remove_dir_all(entry.path());
             continue;
         }
         let session = Session::resume_mux(sock.into_boxed_path(), None);
@@ -437,7 +438,9 @@ impl Conn {
 /// through a quoted here-document and its stdin through a base64 one (a
 /// shell reads ahead on a pipe, so nothing may follow its commands raw);
 /// the exit code and the sizes of stdout and stderr come back on a header
-/// line followed by both outputs.
+/// line followed by both outputs. The files go as soon as the outputs are
+/// sent (a become password or a file's content must not linger), and the
+/// directory when the shell ends.
 pub struct PersistentShell {
     _child: openssh::Child<Arc<Session>>,
     stdin: openssh::ChildStdin,
@@ -474,7 +477,8 @@ impl PersistentShell {
         let boot = format!(
             "command -v base64 >/dev/null || exit 3; \
              T=$(mktemp -d \"${{TMPDIR:-/tmp}}/rustle-sh.XXXXXX\") || exit 1; \
-             trap 'rm -rf \"$T\"' EXIT; printf '%s\\n' {READY}\n"
+             trap 'rm -rf \"$T\"' EXIT; trap 'rm -rf \"$T\"; exit 1' HUP INT TERM; \
+             printf '%s\\n' {READY}\n"
         );
         let io = |e: std::io::Error| conn.err(&e);
         stdin.write_all(boot.as_bytes()).await.map_err(io)?;
@@ -522,7 +526,7 @@ impl PersistentShell {
         command.push_str(&format!(
             "sh \"$T/s\" < \"$T/i\" > \"$T/o\" 2> \"$T/e\"; rc=$?; \
              printf '%s %s %s %s\\n' {DONE} \"$rc\" $(wc -c < \"$T/o\") $(wc -c < \"$T/e\"); \
-             cat \"$T/o\" \"$T/e\"\n"
+             cat \"$T/o\" \"$T/e\"; rm -f \"$T/s\" \"$T/i\" \"$T/o\" \"$T/e\"\n"
         ));
         let lost = |what: &str, e: std::io::Error| SshError::Command {
             host: self.host.clone(),
