@@ -500,6 +500,16 @@ fn include_vars_match_ansible() {
     same_as_ansible("fixtures/playbooks/include_vars/main.yml", "out");
 }
 
+/// gather_facts reports what ansible's setup module reports on the same
+/// machine for the facts the engine issue names (host names and fqdn as
+/// Python's `socket.getfqdn()`, distribution, kernel, CPUs, memory,
+/// addresses, interfaces, user, python, clock, package and service
+/// managers, mounts, lsb).
+#[test]
+fn facts_match_setup() {
+    same_as_ansible("fixtures/playbooks/facts/main.yml", "out");
+}
+
 /// include_tasks and include_role at run time, as ansible-playbook: vars,
 /// loops with their own loop variable, a false condition, nesting, blocks,
 /// tasks_from, the same role twice, templated file and role names, and

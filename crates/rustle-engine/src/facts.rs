@@ -9,6 +9,7 @@ use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use crate::target::{ExecRequest, Target};
+use crate::util::shell::quote;
 use crate::util::time::utc_date_time;
 
 /// Gathers facts; anything that cannot be read is left out.
@@ -34,7 +35,202 @@ pub fn gather(target: &dyn Target) -> Vars {
     python(target, &mut facts);
     let ips = read_text(target, "/proc/net/fib_trie").map_or_else(Vec::new, |t| ipv4_addresses(&t));
     facts.insert("all_ipv4_addresses".into(), json!(ips));
+    network(target, &mut facts);
+    facts.insert("lsb".into(), lsb(target));
+    if let Some(text) = read_text(target, "/proc/mounts") {
+        facts.insert("mounts".into(), mounts(target, &text));
+    }
     facts
+}
+
+/// `interfaces` (the names under /sys/class/net, sorted: setup's order is
+/// Python's set order) and `default_ipv4`, which setup reads from
+/// `ip -4 route get 8.8.8.8` and the interface's address (`{}` without
+/// `ip` or a default route).
+fn network(target: &dyn Target, facts: &mut Vars) {
+    let names = sh(target, "ls /sys/class/net").unwrap_or_default();
+    let mut names: Vec<&str> = names.split_whitespace().collect();
+    names.sort_unstable();
+    facts.insert("interfaces".into(), json!(names));
+    let default = sh(target, DEFAULT_IPV4)
+        .and_then(|out| default_ipv4(&out))
+        .unwrap_or_else(|| json!({}));
+    facts.insert("default_ipv4".into(), default);
+}
+
+/// The route to the internet, then that interface's IPv4 address line,
+/// type, MAC address and MTU, one section each.
+const DEFAULT_IPV4: &str = "r=$(ip -4 route get 8.8.8.8) || exit 1; echo \"$r\" | head -n 1; \
+    dev=$(echo \"$r\" | awk '{for (i = 1; i < NF; i++) if ($i == \"dev\") {print $(i + 1); exit}}'); \
+    [ -n \"$dev\" ] || exit 1; ip -4 -o addr show dev \"$dev\" | head -n 1; \
+    d=/sys/class/net/$dev; cat $d/type; cat $d/address; cat $d/mtu; [ -d $d/bridge ] && echo bridge; true";
+
+/// `default_ipv4` from [`DEFAULT_IPV4`]'s output.
+fn default_ipv4(out: &str) -> Option<Json> {
+    let mut lines = out.lines();
+    let route: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let after = |word: &str| {
+        route
+            .iter()
+            .position(|w| *w == word)
+            .and_then(|i| route.get(i + 1))
+            .map(|v| (*v).to_owned())
+    };
+    let interface = after("dev")?;
+    let addr_line: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let kind = lines.next().unwrap_or_default().trim();
+    let mac = lines.next().unwrap_or_default().trim();
+    let mtu: u64 = lines.next().unwrap_or_default().trim().parse().ok()?;
+    let bridge = lines.next().is_some_and(|l| l.trim() == "bridge");
+    let word_after = |word: &str| {
+        addr_line
+            .iter()
+            .position(|w| *w == word)
+            .and_then(|i| addr_line.get(i + 1))
+            .copied()
+    };
+    let (address, prefix) = word_after("inet")?.split_once('/')?;
+    let ip: std::net::Ipv4Addr = address.parse().ok()?;
+    let prefix_len: u32 = prefix.parse().ok()?;
+    let mask = u32::MAX.checked_shl(32 - prefix_len).unwrap_or(0);
+    let network = std::net::Ipv4Addr::from(u32::from(ip) & mask);
+    // The address's label follows its scope (`scope global eth0`).
+    let alias = addr_line
+        .iter()
+        .position(|w| *w == "scope")
+        .and_then(|i| addr_line.get(i + 2))
+        .map_or(interface.as_str(), |l| l.trim_end_matches('\\'));
+    let mut v = json!({
+        "address": address,
+        "alias": alias,
+        "broadcast": word_after("brd").unwrap_or_default(),
+        "interface": interface,
+        "macaddress": if mac.is_empty() { "unknown" } else { mac },
+        "mtu": mtu,
+        "netmask": std::net::Ipv4Addr::from(mask).to_string(),
+        "network": network.to_string(),
+        "prefix": prefix,
+        "type": match kind {
+            _ if bridge => "bridge",
+            "1" => "ether",
+            "772" => "loopback",
+            _ => "unknown",
+        },
+    });
+    if let Some(gateway) = after("via") {
+        v["gateway"] = json!(gateway);
+    }
+    Some(v)
+}
+
+/// `lsb`: `lsb_release -a`, else `/etc/lsb-release`, as setup reads them.
+fn lsb(target: &dyn Target) -> Json {
+    let mut lsb = serde_json::Map::new();
+    if let Some(out) = sh(target, "lsb_release -a 2>/dev/null") {
+        for line in out.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let key = match key.trim() {
+                "Distributor ID" => "id",
+                "Release" => "release",
+                "Description" => "description",
+                "Codename" => "codename",
+                _ => continue,
+            };
+            lsb.insert(key.into(), json!(value.trim()));
+        }
+    } else if let Some(text) = read_text(target, "/etc/lsb-release") {
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let key = match key.trim() {
+                "DISTRIB_ID" => "id",
+                "DISTRIB_RELEASE" => "release",
+                "DISTRIB_DESCRIPTION" => "description",
+                "DISTRIB_CODENAME" => "codename",
+                _ => continue,
+            };
+            lsb.insert(key.into(), json!(value.trim()));
+        }
+    }
+    if let Some(release) = lsb.get("release").and_then(Json::as_str) {
+        let major = release.split('.').next().unwrap_or_default().to_owned();
+        lsb.insert("major_release".into(), json!(major));
+    }
+    Json::Object(lsb)
+}
+
+/// `mounts`: the entries of `/proc/mounts` setup keeps (a device path, a
+/// network share, or a bind mount), with their sizes from `stat -f`.
+fn mounts(target: &dyn Target, proc_mounts: &str) -> Json {
+    let unescape = |s: &str| {
+        s.replace("\\040", " ")
+            .replace("\\011", "\t")
+            .replace("\\012", "\n")
+            .replace("\\134", "\\")
+    };
+    let mut kept = Vec::new();
+    for line in proc_mounts.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [device, mount, fstype, options, dump, passno, ..] = f[..] else {
+            continue;
+        };
+        if !device.starts_with(['/', '\\']) && !device.contains(":/") && fstype != "none" {
+            continue;
+        }
+        kept.push((
+            unescape(device),
+            unescape(mount),
+            fstype,
+            options,
+            dump,
+            passno,
+        ));
+    }
+    let quoted: Vec<String> = kept.iter().map(|k| quote(&k.1)).collect();
+    let sizes = sh(
+        target,
+        &format!("stat -f -c '%S %s %b %f %a %c %d' -- {}", quoted.join(" ")),
+    )
+    .unwrap_or_default();
+    let mut sizes = sizes.lines();
+    let mut out = Vec::new();
+    for (device, mount, fstype, options, dump, passno) in kept {
+        let n: Vec<u64> = sizes
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let mut m = json!({
+            "mount": mount,
+            "device": device,
+            "fstype": fstype,
+            "options": options,
+            "dump": dump.parse::<u64>().unwrap_or(0),
+            "passno": passno.parse::<u64>().unwrap_or(0),
+            "uuid": "N/A",
+        });
+        if let [frsize, bsize, blocks, bfree, bavail, files, ffree] = n[..] {
+            for (k, v) in [
+                ("size_total", frsize * blocks),
+                ("size_available", frsize * bavail),
+                ("block_size", bsize),
+                ("block_total", blocks),
+                ("block_available", bavail),
+                ("block_used", blocks.saturating_sub(bfree)),
+                ("inode_total", files),
+                ("inode_available", ffree),
+                ("inode_used", files.saturating_sub(ffree)),
+            ] {
+                m[k] = json!(v);
+            }
+        }
+        out.push(m);
+    }
+    Json::Array(out)
 }
 
 fn read_text(target: &dyn Target, path: &str) -> Option<String> {
@@ -48,6 +244,16 @@ fn sh(target: &dyn Target, script: &str) -> Option<String> {
     (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Python's `socket.getfqdn()`, which setup reports: the host name's
+/// address looked up again, and of that entry's names the first with a
+/// dot, else its first name; the host name itself when a lookup fails
+/// (`hostname -f` where there is no `getent`).
+const FQDN: &str = "n=$(uname -n); command -v getent >/dev/null || exec hostname -f; \
+    a=$(getent hosts \"$n\" | awk '{print $1; exit}'); \
+    f=$([ -n \"$a\" ] && getent hosts \"$a\" | \
+        awk '{for (i = 2; i <= NF; i++) if (index($i, \".\")) {print $i; exit} print $2; exit}'); \
+    printf '%s\\n' \"${f:-$n}\"";
+
 fn platform(target: &dyn Target, facts: &mut Vars) {
     let uname = sh(target, "uname -s; uname -n; uname -r; uname -v; uname -m").unwrap_or_default();
     let mut lines = uname.lines();
@@ -58,7 +264,7 @@ fn platform(target: &dyn Target, facts: &mut Vars) {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or(nodename);
-    let fqdn = sh(target, "hostname -f 2>/dev/null")
+    let fqdn = sh(target, FQDN)
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| nodename.clone());
@@ -413,6 +619,21 @@ fn ipv4_addresses(fib_trie: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_ipv4_from_ip_and_sys() {
+        let out = "8.8.8.8 via 192.0.2.1 dev eth0 src 192.0.2.2 uid 0\n\
+                   4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever\n\
+                   1\n02:fc:00:00:00:01\n1400\n";
+        assert_eq!(
+            default_ipv4(out).unwrap(),
+            json!({"address": "192.0.2.2", "alias": "eth0", "broadcast": "192.0.2.255",
+                   "gateway": "192.0.2.1", "interface": "eth0", "macaddress": "02:fc:00:00:00:01",
+                   "mtu": 1400, "netmask": "255.255.255.0", "network": "192.0.2.0",
+                   "prefix": "24", "type": "ether"})
+        );
+        assert_eq!(default_ipv4(""), None);
+    }
 
     #[test]
     fn debian_release() {

@@ -89,10 +89,19 @@ fn mandatory(value: Value, msg: Option<String>) -> Result<Value, Error> {
 }
 
 /// `json.dumps(v, indent=4, sort_keys=True)`.
-fn to_nice_json(value: Value) -> Result<String, Error> {
-    let json = sorted(to_json(&value)?);
+/// `to_nice_json(indent=4, sort_keys=True)`, as Ansible's.
+fn to_nice_json(value: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
+    let indent = match kwargs.get::<Option<usize>>("indent")? {
+        Some(i) => i,
+        None => indent.unwrap_or(4),
+    };
+    let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
+    kwargs.assert_all_used()?;
+    let json = to_json(&value)?;
+    let json = if sort_keys { sorted(json) } else { json };
     let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let spaces = " ".repeat(indent);
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes());
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
     serde::Serialize::serialize(&json, &mut ser).map_err(|e| invalid(e.to_string()))?;
     Ok(String::from_utf8_lossy(&out).into_owned())

@@ -112,7 +112,16 @@ pub fn name_undefined(err: Error, source: &str, ctx: &Value) -> Error {
         .range()
         .map(|r| {
             let head = source.get(..r.start).unwrap_or_default();
-            head.trim_end_matches(path_char).len()..r.end
+            let start = head.trim_end_matches(path_char).len();
+            // A filter given an undefined value: the value is the path
+            // before the pipe (`nope | dict2items` names `nope`).
+            match source[..start].trim_end().strip_suffix('|') {
+                Some(before) => {
+                    let before = before.trim_end();
+                    before.trim_end_matches(path_char).len()..before.len()
+                }
+                None => start..r.end,
+            }
         })
         .and_then(|r| source.get(r))
         .map(str::trim)

@@ -55,6 +55,13 @@ fn undefined_variables_are_named() {
         t.render(&json!("x {{ foo }} y")).unwrap_err().message,
         "'foo' is undefined"
     );
+    // A filter given an undefined value names the value, not the filter.
+    assert_eq!(
+        t.render(&json!("{{ nope | dict2items }}"))
+            .unwrap_err()
+            .message,
+        "'nope' is undefined"
+    );
     assert!(
         t.render(&json!("{{ d.missing }}"))
             .unwrap_err()
