@@ -69,27 +69,14 @@ const DEFAULT_IPV4: &str = "r=$(ip -4 route get 8.8.8.8) || exit 1; echo \"$r\" 
 fn default_ipv4(out: &str) -> Option<Json> {
     let mut lines = out.lines();
     let route: Vec<&str> = lines.next()?.split_whitespace().collect();
-    let after = |word: &str| {
-        route
-            .iter()
-            .position(|w| *w == word)
-            .and_then(|i| route.get(i + 1))
-            .map(|v| (*v).to_owned())
-    };
+    let after = |word: &str| word_after(&route, word).map(str::to_owned);
     let interface = after("dev")?;
     let addr_line: Vec<&str> = lines.next()?.split_whitespace().collect();
     let kind = lines.next().unwrap_or_default().trim();
     let mac = lines.next().unwrap_or_default().trim();
     let mtu: u64 = lines.next().unwrap_or_default().trim().parse().ok()?;
     let bridge = lines.next().is_some_and(|l| l.trim() == "bridge");
-    let word_after = |word: &str| {
-        addr_line
-            .iter()
-            .position(|w| *w == word)
-            .and_then(|i| addr_line.get(i + 1))
-            .copied()
-    };
-    let (address, prefix) = word_after("inet")?.split_once('/')?;
+    let (address, prefix) = word_after(&addr_line, "inet")?.split_once('/')?;
     let ip: std::net::Ipv4Addr = address.parse().ok()?;
     let prefix_len: u32 = prefix.parse().ok()?;
     let mask = u32::MAX.checked_shl(32 - prefix_len).unwrap_or(0);
@@ -103,7 +90,7 @@ fn default_ipv4(out: &str) -> Option<Json> {
     let mut v = json!({
         "address": address,
         "alias": alias,
-        "broadcast": word_after("brd").unwrap_or_default(),
+        "broadcast": word_after(&addr_line, "brd").unwrap_or_default(),
         "interface": interface,
         "macaddress": if mac.is_empty() { "unknown" } else { mac },
         "mtu": mtu,
@@ -123,38 +110,43 @@ fn default_ipv4(out: &str) -> Option<Json> {
     Some(v)
 }
 
+/// The word after `word` in `words`.
+fn word_after<'a>(words: &[&'a str], word: &str) -> Option<&'a str> {
+    let i = words.iter().position(|w| *w == word)?;
+    words.get(i + 1).copied()
+}
+
 /// `lsb`: `lsb_release -a`, else `/etc/lsb-release`, as setup reads them.
 fn lsb(target: &dyn Target) -> Json {
-    let mut lsb = serde_json::Map::new();
-    if let Some(out) = sh(target, "lsb_release -a 2>/dev/null") {
-        for line in out.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let key = match key.trim() {
-                "Distributor ID" => "id",
-                "Release" => "release",
-                "Description" => "description",
-                "Codename" => "codename",
-                _ => continue,
-            };
-            lsb.insert(key.into(), json!(value.trim()));
-        }
-    } else if let Some(text) = read_text(target, "/etc/lsb-release") {
-        for line in text.lines() {
-            let Some((key, value)) = line.split_once('=') else {
-                continue;
-            };
-            let key = match key.trim() {
-                "DISTRIB_ID" => "id",
-                "DISTRIB_RELEASE" => "release",
-                "DISTRIB_DESCRIPTION" => "description",
-                "DISTRIB_CODENAME" => "codename",
-                _ => continue,
-            };
-            lsb.insert(key.into(), json!(value.trim()));
-        }
+    /// The lines of `text` split at `sep` whose key `names` maps.
+    fn fields(text: &str, sep: char, names: [(&str, &str); 4]) -> serde_json::Map<String, Json> {
+        text.lines()
+            .filter_map(|line| line.split_once(sep))
+            .filter_map(|(key, value)| {
+                let (_, name) = names.iter().find(|(k, _)| *k == key.trim())?;
+                Some(((*name).to_owned(), json!(value.trim())))
+            })
+            .collect()
     }
+    let mut lsb = if let Some(out) = sh(target, "lsb_release -a 2>/dev/null") {
+        let names = [
+            ("Distributor ID", "id"),
+            ("Release", "release"),
+            ("Description", "description"),
+            ("Codename", "codename"),
+        ];
+        fields(&out, ':', names)
+    } else if let Some(text) = read_text(target, "/etc/lsb-release") {
+        let names = [
+            ("DISTRIB_ID", "id"),
+            ("DISTRIB_RELEASE", "release"),
+            ("DISTRIB_DESCRIPTION", "description"),
+            ("DISTRIB_CODENAME", "codename"),
+        ];
+        fields(&text, '=', names)
+    } else {
+        serde_json::Map::new()
+    };
     if let Some(release) = lsb.get("release").and_then(Json::as_str) {
         let major = release.split('.').next().unwrap_or_default().to_owned();
         lsb.insert("major_release".into(), json!(major));

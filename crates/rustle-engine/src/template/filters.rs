@@ -17,7 +17,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
-    env.add_filter("type_debug", type_debug);
+    env.add_filter("type_debug", |v: &Value| super::python_type(v));
 
     env.add_test("changed", |v: &Value| result_flag(v, "changed", "changed"));
     env.add_test("failed", |v: &Value| result_flag(v, "failed", "failed"));
@@ -55,21 +55,6 @@ fn to_bool(value: &Value) -> bool {
         ),
         ValueKind::Number => f64::try_from(value.clone()).is_ok_and(|f| f == 1.0),
         _ => false,
-    }
-}
-
-/// Python's name for the value's type, as ansible-core's `type_debug`.
-fn type_debug(value: &Value) -> &'static str {
-    match value.kind() {
-        ValueKind::Undefined | ValueKind::None => "NoneType",
-        ValueKind::Bool => "bool",
-        ValueKind::Number if value.is_integer() => "int",
-        ValueKind::Number => "float",
-        ValueKind::String => "str",
-        ValueKind::Bytes => "bytes",
-        ValueKind::Seq | ValueKind::Iterable => "list",
-        ValueKind::Map => "dict",
-        _ => "object",
     }
 }
 
