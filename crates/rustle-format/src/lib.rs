@@ -19,7 +19,7 @@ pub use document::{
     Stage, redact,
 };
 pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
-pub use hash::sha256_hex;
+pub use hash::{sha256_hex, sha256_hex_json};
 pub use parsed::{
     Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, TOP_VARS_FILES, Task,
     VARS_EXTENSIONS, VAULT_JSON_KEY, VAULT_KEY, Vars, is_vaulted, source_dir, src_candidates,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::parsed::{FileRef, Task, Vars};
-use crate::{Document, FORMAT_VERSION, sha256_hex};
+use crate::{Document, FORMAT_VERSION};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -85,7 +85,7 @@ impl HostSlice {
     }
 
     pub fn sha256(&self) -> String {
-        sha256_hex(&self.to_json())
+        crate::sha256_hex_json(self)
     }
 }
 

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use rustle_format::{
-    Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, src_dirs,
-    src_subdir,
+    Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, sha256_hex_json,
+    src_dirs, src_subdir,
 };
 
 use crate::include::{
@@ -660,17 +660,17 @@ fn action_and_args(
 
 /// First 16 hex digits of the sha256 of the task's content (not its place).
 pub fn task_id(task: &Task) -> String {
-    let content = serde_json::json!([
-        task.name,
-        task.action,
-        task.args,
-        task.when,
-        task.register,
-        task.vars,
-        task.keywords,
-        task.block
-    ]);
-    sha256_hex(content.to_string().as_bytes())[..16].to_owned()
+    let content = (
+        &task.name,
+        &task.action,
+        &task.args,
+        &task.when,
+        &task.register,
+        &task.vars,
+        &task.keywords,
+        &task.block,
+    );
+    sha256_hex_json(&content)[..16].to_owned()
 }
 
 /// Controller files named by `src:` of copy/template/script tasks, found
