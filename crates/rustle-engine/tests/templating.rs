@@ -59,3 +59,44 @@ fn expressions_render_as_ansible_renders_them() {
         wrong.join("\n")
     );
 }
+
+/// `mandatory`'s failures as ansible-core 2.19 words them (each `expected`
+/// is the end of the `msg` ansible-playbook gave for a `debug` of the
+/// expression): the first undefined step is named, a message replaces it.
+#[test]
+fn mandatory_names_the_first_undefined_step() {
+    let vars = serde_json::json!({"d": {"a": 1}});
+    let Value::Object(vars) = vars else {
+        unreachable!()
+    };
+    let templar = Templar::new(environment(), vec![Arc::new(vars)]);
+    let failed = "The filter plugin 'ansible.builtin.mandatory' failed: ";
+    for (expr, expected) in [
+        ("{{ x | mandatory }}", "Mandatory variable 'x' not defined."),
+        (
+            "{{ d.missing | mandatory }}",
+            "Mandatory variable 'missing' not defined.",
+        ),
+        (
+            "{{ d.missing.deeper | mandatory }}",
+            "Mandatory variable 'missing' not defined.",
+        ),
+        ("{{ x | mandatory('custom') }}", "custom"),
+        (
+            "a {{ d.missing | mandatory }} b",
+            "Mandatory variable 'missing' not defined.",
+        ),
+    ] {
+        let err = templar.render(&Value::from(expr)).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{failed}{expected}")),
+            "{expr}: {err}"
+        );
+    }
+    assert_eq!(
+        templar
+            .render(&Value::from("{{ d.a | mandatory }}"))
+            .unwrap(),
+        Value::from(1)
+    );
+}

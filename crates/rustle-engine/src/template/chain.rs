@@ -52,6 +52,56 @@ fn chain(root: Value, path: Rest<Value>) -> Result<Value, Error> {
     Ok(value)
 }
 
+/// The first undefined name along the dotted path or rewritten chain that
+/// `text` ends with (`x`, `d.missing.deeper`, `__rustle_chain((d), 'a',
+/// 'missing')`), the name ansible-core's undefined values carry. None when
+/// it is defined, or when `text` ends with some other expression.
+pub fn first_undefined(text: &str, ctx: &Value) -> Option<String> {
+    let call = format!("{CHAIN}((");
+    let steps: Vec<&str> = match text
+        .strip_suffix(')')
+        .and_then(|t| Some(&t[t.rfind(&call)?..]))
+    {
+        Some(chain) => {
+            // `root), 'a', 'key', ...`: the attribute steps up to the first item.
+            let (root, rest) = chain[call.len()..].split_once(')')?;
+            let parts: Vec<&str> = rest
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            let attrs = parts.chunks(2).map_while(|pair| match pair {
+                ["'a'", key] => key.strip_prefix('\'')?.strip_suffix('\''),
+                _ => None,
+            });
+            std::iter::once(root.trim()).chain(attrs).collect()
+        }
+        None => {
+            let path_char = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+            text[text.trim_end_matches(path_char).len()..]
+                .split('.')
+                .collect()
+        }
+    };
+    let ident = |s: &&str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    if !steps.iter().all(ident) {
+        return None;
+    }
+    let mut value = ctx.clone();
+    for step in steps {
+        value = value.get_attr(step).unwrap_or_default();
+        if value.is_undefined() {
+            return Some(step.to_owned());
+        }
+    }
+    None
+}
+
 /// `source` with the chains under `default` and `defined` rewritten;
 /// unchanged (borrowed) when it has none. `in_expr`: `source` is a bare
 /// expression, not a template.

@@ -79,11 +79,15 @@ fn ternary(value: Value, yes: Value, no: Value, none: Option<Value>) -> Value {
     }
 }
 
+/// ansible-core's wording; the template's renderer puts in the name
+/// (`render::name_mandatory`), which only the source shows.
+pub const MANDATORY_FAILED: &str = "The filter plugin 'ansible.builtin.mandatory' failed: ";
+pub const MANDATORY_UNNAMED: &str = "Mandatory variable not defined.";
+
 fn mandatory(value: Value, msg: Option<String>) -> Result<Value, Error> {
     if value.is_undefined() {
-        return Err(invalid(msg.unwrap_or_else(|| {
-            "Mandatory variable has not been defined".into()
-        })));
+        let msg = msg.as_deref().unwrap_or(MANDATORY_UNNAMED);
+        return Err(invalid(format!("{MANDATORY_FAILED}{msg}")));
     }
     Ok(value)
 }

@@ -104,7 +104,7 @@ pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Va
 /// 'dict' has no attribute 'key'` for a missing attribute.
 pub fn name_undefined(err: Error, source: &str, ctx: &Value) -> Error {
     if err.kind() != ErrorKind::UndefinedError {
-        return err;
+        return name_mandatory(err, source, ctx);
     }
     // An attribute's range may start at its dot: take in the whole path.
     let path_char = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
@@ -154,6 +154,35 @@ pub fn name_undefined(err: Error, source: &str, ctx: &Value) -> Error {
         value = next;
     }
     err
+}
+
+/// `mandatory` without a message names the first undefined step of the
+/// value it was given, as ansible-core does (`Mandatory variable 'x' not
+/// defined.`): the first `path | mandatory` in `source` whose dotted path
+/// (or rewritten chain, see [`chain::first_undefined`]) is undefined.
+fn name_mandatory(err: Error, source: &str, ctx: &Value) -> Error {
+    let unnamed = format!(
+        "{}{}",
+        super::more::MANDATORY_FAILED,
+        super::more::MANDATORY_UNNAMED
+    );
+    if err.detail() != Some(unnamed.as_str()) {
+        return err;
+    }
+    let name = source
+        .match_indices("mandatory")
+        .filter_map(|(at, _)| source[..at].trim_end().strip_suffix('|'))
+        .find_map(|before| chain::first_undefined(before.trim_end(), ctx));
+    match name {
+        Some(name) => Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "{}Mandatory variable '{name}' not defined.",
+                super::more::MANDATORY_FAILED
+            ),
+        ),
+        None => err,
+    }
 }
 
 /// Jinja drops a template's final newline; Ansible puts back as many as
