@@ -216,39 +216,32 @@ pub fn src_subdir(action: &str) -> &'static str {
 }
 
 /// Where Ansible looks for a task's `src` (relative to the playbook
-/// directory unless absolute), in order: the role's `files/` (or
-/// `templates/`) and the role itself, then the playbook's. Parse embeds
-/// the first that exists; the engine asks for them in the same order.
-pub fn src_candidates(src: &str, subdir: &str, role_path: Option<&str>) -> Vec<String> {
+/// directory unless absolute), in order, as `path_dwim_relative_stack`
+/// walks the task's search path: the role's `files/` (or `templates/`,
+/// `vars/`) and the role itself; then the same under the directory of the
+/// task's own file (`task_dir`, relative to the playbook directory as task
+/// sources are; empty for the playbook's own, which comes last anyway);
+/// then the playbook's. Parse embeds the first that exists; the engine
+/// asks for them in the same order.
+pub fn src_candidates(
+    src: &str,
+    subdir: &str,
+    role_path: Option<&str>,
+    task_dir: &str,
+) -> Vec<String> {
     if src.starts_with('/') {
         return vec![src.to_owned()];
     }
     let mut out = Vec::new();
-    if let Some(role) = role_path {
-        out.push(format!("{role}/{subdir}/{src}"));
-        out.push(format!("{role}/{src}"));
+    for base in role_path
+        .into_iter()
+        .chain(Some(task_dir).filter(|d| !d.is_empty()))
+    {
+        out.push(format!("{base}/{subdir}/{src}"));
+        out.push(format!("{base}/{src}"));
     }
     out.push(format!("{subdir}/{src}"));
     out.push(src.to_owned());
-    out
-}
-
-/// Where `include_vars` looks for a file (`_find_needle('vars', ..)`),
-/// in order: as [`src_candidates`], but outside a role the directory of
-/// the task's own file (`task_dir`, relative to the playbook directory as
-/// task sources are; empty for the playbook's) comes first, its `vars/`
-/// then itself.
-pub fn vars_candidates(src: &str, role_path: Option<&str>, task_dir: &str) -> Vec<String> {
-    let mut out = src_candidates(src, "vars", role_path);
-    if role_path.is_none() && !task_dir.is_empty() && !src.starts_with('/') {
-        out.splice(
-            0..0,
-            [
-                format!("{task_dir}/vars/{src}"),
-                format!("{task_dir}/{src}"),
-            ],
-        );
-    }
     out
 }
 
@@ -283,7 +276,7 @@ pub fn source_dir(source: &str) -> &str {
 
 impl Task {
     /// Every key the task's controller file may be found under, in the
-    /// order Ansible looks (see [`src_candidates`], [`vars_candidates`]).
+    /// order Ansible looks (see [`src_candidates`], [`vars_dir_candidates`]).
     pub fn src_keys(&self, role_path: Option<&str>) -> Vec<String> {
         let Some(src) = self.controller_src() else {
             return Vec::new();
@@ -294,18 +287,23 @@ impl Task {
             "include_vars" if self.args.contains_key("dir") => {
                 vars_dir_candidates(src, role_path, task_dir)
             }
-            "include_vars" => vars_candidates(src, role_path, task_dir),
-            _ => src_candidates(src, src_subdir(&self.action), role_path),
+            _ => src_candidates(src, src_subdir(&self.action), role_path, task_dir),
         }
     }
 }
 
 /// For a templated `src` (`conf/{{ item }}`), the directories it can
 /// resolve into, each ending in `/`: the part before the first expression
-/// in each of `src_candidates`' places, but never a role's or the
-/// playbook's own root (only their `files/` or `templates/`). `None` for
-/// a plain `src`; empty for an absolute templated one (left to run time).
-pub fn src_dirs(src: &str, subdir: &str, role_path: Option<&str>) -> Option<Vec<String>> {
+/// in each of `src_candidates`' places, but never a role's, a task file's
+/// or the playbook's own root (only their `files/` or `templates/`).
+/// `None` for a plain `src`; empty for an absolute templated one (left to
+/// run time).
+pub fn src_dirs(
+    src: &str,
+    subdir: &str,
+    role_path: Option<&str>,
+    task_dir: &str,
+) -> Option<Vec<String>> {
     let at = src.find("{{")?;
     if src.starts_with('/') {
         return Some(Vec::new());
@@ -319,10 +317,13 @@ pub fn src_dirs(src: &str, subdir: &str, role_path: Option<&str>) -> Option<Vec<
         }
     };
     let mut out = Vec::new();
-    if let Some(role) = role_path {
-        out.push(under(&format!("{role}/{subdir}")));
+    for base in role_path
+        .into_iter()
+        .chain(Some(task_dir).filter(|d| !d.is_empty()))
+    {
+        out.push(under(&format!("{base}/{subdir}")));
         if !dir.is_empty() {
-            out.push(under(role));
+            out.push(under(base));
         }
     }
     out.push(under(subdir));
@@ -509,9 +510,19 @@ mod tests {
             inner.src_keys(None),
             ["tasks/vars/x.yml", "tasks/x.yml", "vars/x.yml", "x.yml"]
         );
+        // In a role: the role, then the task file's directory (Ansible's
+        // search path is the role chain, then the task's own directory).
+        inner.source = "roles/r/tasks/sub.yml:3:7".into();
         assert_eq!(
             inner.src_keys(Some("roles/r")),
-            ["roles/r/vars/x.yml", "roles/r/x.yml", "vars/x.yml", "x.yml"]
+            [
+                "roles/r/vars/x.yml",
+                "roles/r/x.yml",
+                "roles/r/tasks/vars/x.yml",
+                "roles/r/tasks/x.yml",
+                "vars/x.yml",
+                "x.yml"
+            ]
         );
         let mut dir = dir;
         dir.source = "tasks/sub.yml:3:7".into();
@@ -522,13 +533,17 @@ mod tests {
 
     #[test]
     fn templated_sources_want_their_directories() {
-        assert_eq!(src_dirs("motd", "files", None), None);
+        assert_eq!(src_dirs("motd", "files", None, ""), None);
         assert_eq!(
-            src_dirs("{{ item }}", "files", Some("roles/web")).unwrap(),
+            src_dirs("{{ item }}", "files", Some("roles/web"), "").unwrap(),
             ["roles/web/files/", "files/"]
         );
         assert_eq!(
-            src_dirs("conf.d/{{ item }}.conf", "templates", Some("roles/web")).unwrap(),
+            src_dirs("{{ item }}", "files", None, "tasks/sub").unwrap(),
+            ["tasks/sub/files/", "files/"]
+        );
+        assert_eq!(
+            src_dirs("conf.d/{{ item }}.conf", "templates", Some("roles/web"), "").unwrap(),
             [
                 "roles/web/templates/conf.d/",
                 "roles/web/conf.d/",
@@ -536,6 +551,10 @@ mod tests {
                 "conf.d/"
             ]
         );
-        assert!(src_dirs("/etc/{{ x }}", "files", None).unwrap().is_empty());
+        assert!(
+            src_dirs("/etc/{{ x }}", "files", None, "")
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -236,7 +236,7 @@ fn wanted_files(task: &Task, role: Option<&str>, out: &mut std::collections::BTr
         let subdir = crate::src_subdir(&task.action);
         // A templated `src` wants every file under the directories it can
         // resolve into (kept as `dir/` prefixes).
-        match crate::src_dirs(src, subdir, role) {
+        match crate::src_dirs(src, subdir, role, crate::source_dir(&task.source)) {
             Some(dirs) => out.extend(dirs),
             None => {
                 let keys = task.src_keys(role);

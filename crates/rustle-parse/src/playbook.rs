@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rustle_format::{
     Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, sha256_hex_json,
-    src_dirs, src_subdir,
+    source_dir, src_dirs, src_subdir,
 };
 
 use crate::include::{
@@ -708,7 +708,7 @@ fn task_files(
         return Ok(());
     };
     let subdir = src_subdir(&t.action);
-    if let Some(dirs) = src_dirs(src, subdir, role) {
+    if let Some(dirs) = src_dirs(src, subdir, role, source_dir(&t.source)) {
         // Templated: every file it could render to, found at run time.
         for dir in dirs {
             add_tree(&dir, &playbook_dir.join(&dir), out)?;

@@ -346,17 +346,13 @@ struct TaskFiles<'a> {
     inner: &'a dyn FileSource,
     role: Option<&'a str>,
     subdir: &'static str,
-    /// The directory of the task's file (`include_vars` looks there).
+    /// The directory of the task's file, which is searched after the role.
     task_dir: &'a str,
 }
 
 impl TaskFiles<'_> {
     fn candidates(&self, src: &str) -> Vec<String> {
-        if self.subdir == "vars" {
-            rustle_format::vars_candidates(src, self.role, self.task_dir)
-        } else {
-            rustle_format::src_candidates(src, self.subdir, self.role)
-        }
+        rustle_format::src_candidates(src, self.subdir, self.role, self.task_dir)
     }
 }
 
