@@ -510,6 +510,31 @@ fn facts_match_setup() {
     same_as_ansible("fixtures/playbooks/facts/main.yml", "out");
 }
 
+/// An include whose file is not there fails the host as ansible-core's
+/// strategy does, whatever `ignore_errors` says: its reason alone (no
+/// origin; no failed line inside a loop, where each file it did include
+/// counts ok), and counted failed even where a rescue runs, though the
+/// host goes on and the run exits 0 then.
+#[test]
+fn missing_includes_fail_as_in_ansible() {
+    for book in ["missing_static", "missing_loop", "missing_rescued"] {
+        let book = format!("fixtures/playbooks/includes/{book}.yml");
+        let args = [book.as_str(), "-e", "out=/nonexistent"];
+        let ansible = run_ansible(&args);
+        let rustle = rustle_e2e::run_rustle(&args);
+        // ansible-playbook's strategy writes the reason to its stderr, the
+        // rest to its stdout; rustle writes both to its stderr.
+        let a_err = String::from_utf8_lossy(&ansible.stderr);
+        let reason = &a_err[a_err.find("[ERROR]: ").expect("the reason on stderr")..];
+        assert!(reason.contains("Could not find or access"), "{reason}");
+        let r_err = String::from_utf8_lossy(&rustle.stderr);
+        assert!(r_err.contains(reason), "{book}: {r_err}");
+        let r = comparable(r_err.replace(reason, "").as_bytes());
+        assert_eq!(comparable(&ansible.stdout), r, "{book}");
+        assert_eq!(ansible.status.code(), rustle.status.code(), "{book}");
+    }
+}
+
 /// include_tasks and include_role at run time, as ansible-playbook: vars,
 /// loops with their own loop variable, a false condition, nesting, blocks,
 /// tasks_from, the same role twice, templated file and role names, and

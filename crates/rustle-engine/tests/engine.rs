@@ -945,8 +945,13 @@ fn a_templated_include_without_a_candidate_fails_as_ansible() {
     assert_eq!(res[0].status, Status::Failed);
     assert!(!res[0].ignored);
     let path = "/srv/playbooks/tasks/nope.yml";
+    // ansible-core's strategy fails it with a `reason`, and no `msg`.
     assert_eq!(
-        res[0].result["results"][1]["msg"],
+        res[0].result["results"][1]["include"],
+        json!("tasks/nope.yml")
+    );
+    assert_eq!(
+        res[0].result["results"][1]["reason"],
         json!(format!(
             "Could not find or access '{path}' on the Ansible Controller: Unable to retrieve \
              file contents.\nCould not find or access '{path}' on the Ansible Controller.\n\

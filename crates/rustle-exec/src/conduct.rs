@@ -528,7 +528,8 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         let code = if interrupted {
             99
         } else {
-            crate::exit_code(&self.stats)
+            let failed = |host: &str| self.hosts.iter().any(|r| r.name == host && r.failed());
+            crate::exit_code(&self.stats, failed)
         };
         let hosts = std::mem::take(&mut self.hosts);
         let links = hosts.iter().filter_map(|r| r.link.as_ref()).count();

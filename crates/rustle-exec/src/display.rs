@@ -242,6 +242,18 @@ impl<W: Write> Display<W> {
         writeln!(self.out)
     }
 
+    /// An include that failed (its file or role is not there): the reason,
+    /// then an empty line, as ansible-core's strategy prints it.
+    pub fn include_error(&mut self, reason: &str) -> io::Result<()> {
+        let (first, rest) = reason.split_once('\n').unwrap_or((reason, ""));
+        let first = format!("[ERROR]: {first}");
+        writeln!(self.out, "{}", self.palette.paint(RED, &first))?;
+        if !rest.is_empty() {
+            writeln!(self.out, "{rest}")?;
+        }
+        writeln!(self.out)
+    }
+
     /// `until`/`retries`: the task runs again.
     pub fn retry(&mut self, host: &str, task: &str, left: u32) -> io::Result<()> {
         let line = format!("FAILED - RETRYING: [{host}]: {task} ({left} retries left).");

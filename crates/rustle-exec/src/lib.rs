@@ -54,10 +54,16 @@ pub enum ExecError {
 }
 
 /// Exit codes as ansible-playbook's.
-pub fn exit_code(stats: &BTreeMap<String, HostStats>) -> i32 {
+/// `stopped`: whether a host ended the run failed. A failure a host went
+/// on from (an include that was not there, under a rescue) is counted in
+/// the recap but, as in ansible-core, does not fail the run.
+pub fn exit_code(stats: &BTreeMap<String, HostStats>, stopped: impl Fn(&str) -> bool) -> i32 {
     if stats.values().any(|s| s.unreachable > 0) {
         4
-    } else if stats.values().any(|s| s.failures > 0) {
+    } else if stats
+        .iter()
+        .any(|(host, s)| s.failures > 0 && stopped(host))
+    {
         2
     } else {
         0

@@ -256,6 +256,11 @@ impl<'d, W: Write> Show<'d, W> {
             } => {
                 self.task_banner(key, "")?;
                 let action = self.action_of(key);
+                // ansible-core's strategy reports an item it could not
+                // include with its error alone.
+                if let Some(reason) = include_failure(*status, result) {
+                    return self.display.include_error(reason);
+                }
                 if *status == Status::Failed {
                     self.error_report(key, &action, result)?;
                 }
@@ -294,8 +299,12 @@ impl<'d, W: Write> Show<'d, W> {
                     self.display.line(line)?;
                 }
                 let is_loop = result.get("results").is_some_and(|r| r.is_array());
-                if *status == Status::Failed && !is_loop {
-                    self.error_report(key, action, result)?;
+                match include_failure(*status, result) {
+                    Some(reason) if !is_loop => self.display.include_error(reason)?,
+                    _ if *status == Status::Failed && !is_loop => {
+                        self.error_report(key, action, result)?;
+                    }
+                    _ => {}
                 }
                 self.diff(*status, result)?;
                 if !is_loop || *status == Status::Skipped {
@@ -324,6 +333,7 @@ impl<'d, W: Write> Show<'d, W> {
     }
 
     /// ansible-core's `[ERROR]` report for a failed result (or loop item).
+    /// An include that failed has its own (`include_failure`).
     fn error_report(
         &mut self,
         key: &TaskKey,
@@ -406,4 +416,14 @@ impl<'d, W: Write> Show<'d, W> {
         self.display.recap(stats)?;
         self.display.flush()
     }
+}
+
+/// The `reason` of an include whose file or role was not there (its
+/// result has a `reason` and no `msg`): ansible-core's strategy prints it
+/// alone, without the task's origin.
+fn include_failure(status: Status, result: &serde_json::Value) -> Option<&str> {
+    if status != Status::Failed || result.get("msg").is_some() {
+        return None;
+    }
+    result.get("reason").and_then(|r| r.as_str())
 }

@@ -70,13 +70,16 @@ impl HostStats {
         }
         let changed = result.get("changed") == Some(&Value::Bool(true));
         self.count(*status, *ignored, changed);
-        // A looped include counts each file it included, as Ansible does.
+        // A looped include counts each file it included, as Ansible does:
+        // one is the result itself, unless that failed (a file it could
+        // not include).
         if let Some(Value::Array(items)) = result.get("results") {
             let included = items
                 .iter()
                 .filter(|i| i.get("_rustle_included").is_some())
                 .count();
-            for _ in 1..included {
+            let counted = usize::from(*status != Status::Failed);
+            for _ in counted..included {
                 self.count(Status::Ok, false, false);
             }
         }

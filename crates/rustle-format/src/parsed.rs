@@ -356,6 +356,13 @@ impl Task {
                 .is_some_and(|literal| !literal.contains('/'))
     }
 
+    /// `include_tasks` or `include_role` (dynamic includes, which run as
+    /// tasks of their own).
+    pub fn is_include(&self) -> bool {
+        let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        matches!(short, "include_tasks" | "include_role")
+    }
+
     /// The action of every block.
     pub const BLOCK: &'static str = "block";
     /// The `source` of tasks Ansible adds itself (no file holds them).

@@ -7,7 +7,8 @@
 //! An include with a templated name has one block per file or role it
 //! may include (`Block::candidate`); the engine passes them as
 //! [`CANDIDATES`] and the rendered name picks one here, or fails as
-//! Ansible does for a file or role that is not there.
+//! Ansible does for a file or role that is not there (a static name parse
+//! could not load comes with no candidates).
 
 use serde_json::json;
 
@@ -42,11 +43,7 @@ impl Module for Include {
 
     fn run(&self, _ctx: &ModuleCtx, args: &Args) -> ModuleResult {
         let Some(label) = args.string(&[LABEL])? else {
-            return Err(ModuleError::new(
-                "rustle loads what include_tasks and include_role include when it parses the \
-                 playbook: the file or role could not be loaded then (a templated name, which \
-                 rustle does not support yet, or one that did not exist)",
-            ));
+            return Err(ModuleError::new("an include the engine did not prepare"));
         };
         let label = match args.get(CANDIDATES) {
             None => label,
@@ -56,20 +53,34 @@ impl Module for Include {
                     .unwrap_or_default();
                 match candidates.get(&name).and_then(|l| l.as_str()) {
                     Some(found) => found.to_owned(),
+                    // Ansible's strategy fails the include: a `reason`, no `msg`.
                     None if args.get("name").is_some() => {
-                        return Err(ModuleError::new(format!(
-                            "the role '{name}' was not found in the roles paths"
-                        )));
+                        return Ok(Outcome::new(result([
+                            ("changed", json!(false)),
+                            ("failed", json!(true)),
+                            (
+                                "reason",
+                                json!(format!(
+                                    "the role '{name}' was not found in the roles paths"
+                                )),
+                            ),
+                        ])));
                     }
                     None => {
                         let missing =
                             format!("Could not find or access '{label}' on the Ansible Controller");
-                        return Err(ModuleError::new(format!(
+                        let reason = format!(
                             "{missing}: Unable to retrieve file contents.\n{missing}.\n\
                              If you are using a module and expect the file to exist on the \
                              remote, see the remote_src option: [Errno 2] No such file or \
                              directory: '{label}'"
-                        )));
+                        );
+                        return Ok(Outcome::new(result([
+                            ("changed", json!(false)),
+                            ("failed", json!(true)),
+                            ("include", json!(name)),
+                            ("reason", json!(reason)),
+                        ])));
                     }
                 }
             }

@@ -26,6 +26,8 @@ impl HostRun<'_> {
             }
             Some(block) => self.run_block(state, &key, task, block),
             None if !state.selected(task) => Flow::Continue,
+            // An include parse could not load: it fails when it runs.
+            None if task.is_include() => self.run_include(state, &key, task, &Block::default()),
             None => self.run_task(state, key, task),
         }
     }
@@ -111,6 +113,12 @@ impl HostRun<'_> {
         include
             .args
             .insert(INCLUDE_LABEL.into(), Json::String(label));
+        if task.block.is_none() && candidates.is_none() {
+            // Nothing was loaded for a static name: no candidate matches.
+            include
+                .args
+                .insert(INCLUDE_CANDIDATES.into(), Json::Object(Default::default()));
+        }
         if let Some(candidates) = &candidates {
             let names = b
                 .block
@@ -142,10 +150,6 @@ impl HostRun<'_> {
                 included(result.get("_rustle_included")),
             )],
         };
-        // Each file included counts as a result of its own, as in Ansible.
-        for _ in 1..runs.len() {
-            self.stats.count(Status::Ok, false, false);
-        }
         for (vars, label) in runs {
             let chosen = match &candidates {
                 None => b,

@@ -74,7 +74,6 @@ impl HostRun<'_> {
         let display = done.result.remove(DISPLAY_KEY);
         let status = status_of(&done.result);
         let ignored = status == Status::Failed && done.ignore_errors;
-        let changed = done.result.get("changed") == Some(&json!(true));
         self.finish_task(task, &done.result, done.effects);
         let notified = match status {
             Status::Changed => notify(state, task, &templar),
@@ -96,17 +95,15 @@ impl HostRun<'_> {
             // As ansible-core's internal key: what `-vv` reports saved.
             shown["_ansible_notify"] = json!(notified);
         }
-        let rescued = status == Status::Failed && !ignored && state.rescuable;
+        // An include whose file or role is not there fails the host as
+        // ansible-core's strategy does: failed even where a rescue runs.
+        let include_failed = status == Status::Failed && task.is_include();
+        let rescued = status == Status::Failed && !ignored && state.rescuable && !include_failed;
         if status == Status::Failed && !ignored {
             let result = shown.as_object().map_or(Json::Null, registered);
             self.last_failure = Some((failed_task(task, &name), result));
         }
         self.emit_result(key, name, task, status, (ignored, rescued), shown);
-        if rescued {
-            self.stats.rescued += 1;
-        } else {
-            self.stats.count(status, ignored, changed);
-        }
         let flow = if status == Status::Failed && !ignored {
             Flow::Stop
         } else {
@@ -182,7 +179,7 @@ impl HostRun<'_> {
         (ignored, rescued): (bool, bool),
         result: Json,
     ) {
-        (self.emit)(Event::TaskResult {
+        let ev = Event::TaskResult {
             host: self.slice.host.clone(),
             key,
             name,
@@ -191,7 +188,10 @@ impl HostRun<'_> {
             ignored,
             rescued,
             result,
-        });
+        };
+        // The recap counts results as exec counts the events.
+        self.stats.record(&ev);
+        (self.emit)(ev);
     }
 
     fn task_ctx<'t>(
@@ -281,9 +281,6 @@ impl HostRun<'_> {
             (false, false),
             Json::Object(result),
         );
-        if status == Status::Failed {
-            self.stats.count(status, false, false);
-        }
         match run.effect {
             Effect::Meta(MetaAction::FlushHandlers) => self.flush_handlers(state, &key),
             _ => flow,
