@@ -276,11 +276,11 @@ impl<'d, W: Write> Show<'d, W> {
                 // ansible-core notes each notification of a changed result
                 // (of each run loop item) before the result line.
                 let runs = match result.get("results").and_then(|r| r.as_array()) {
-                    Some(items) => items
+                    Some(items) if is_loop_result(result) => items
                         .iter()
                         .filter(|i| i.get("skipped") != Some(&serde_json::Value::Bool(true)))
                         .count(),
-                    None => 1,
+                    _ => 1,
                 };
                 for _ in 0..runs {
                     for n in strings(result, "_ansible_notify") {
@@ -293,7 +293,7 @@ impl<'d, W: Write> Show<'d, W> {
                 for line in strings(result, "_rustle_display") {
                     self.display.line(line)?;
                 }
-                let is_loop = result.get("results").is_some_and(|r| r.is_array());
+                let is_loop = is_loop_result(result);
                 if *status == Status::Failed && !is_loop {
                     self.error_report(key, action, result)?;
                 }
@@ -405,5 +405,17 @@ impl<'d, W: Write> Show<'d, W> {
         self.flush_includes()?;
         self.display.recap(stats)?;
         self.display.flush()
+    }
+}
+
+/// Whether a result is a loop's (its `results` are the items' results),
+/// not a module's own `results` (dnf's list of messages, maybe empty).
+fn is_loop_result(result: &serde_json::Value) -> bool {
+    match result.get("results").and_then(|r| r.as_array()) {
+        Some(items) if items.is_empty() => {
+            result.get("skipped") == Some(&serde_json::Value::Bool(true))
+        }
+        Some(items) => items.iter().all(serde_json::Value::is_object),
+        None => false,
     }
 }

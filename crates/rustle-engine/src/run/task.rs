@@ -480,7 +480,14 @@ fn registered(result: &Vars) -> Json {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let failed = r.get("failed") == Some(&json!(true));
-        if failed && !r.contains_key("results") && !r.contains_key("exception") {
+        // A loop's results are objects; a module's own `results` (dnf's
+        // list of messages) is no loop.
+        let looped = match r.get("results") {
+            Some(Json::Array(items)) if items.is_empty() => r.get("skipped") == Some(&json!(true)),
+            Some(Json::Array(items)) => items.iter().all(Json::is_object),
+            _ => false,
+        };
+        if failed && !looped && !r.contains_key("exception") {
             r.insert("exception".into(), json!("(traceback unavailable)"));
         }
         r
