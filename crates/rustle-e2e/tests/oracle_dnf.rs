@@ -12,7 +12,9 @@
 //! use=dnf and use=yum) twice, the second run changing nothing; then with
 //! 1.1 added, `dnf_latest.yml` (latest upgrading 1.0 to 1.1, again,
 //! an older version, absent through yum, absent again) in check mode,
-//! which must change no package, then for real.
+//! which must change no package, then for real; then `dnf_more.yml`
+//! (update_only, download_only, versions, a file path, a version range,
+//! exclude, `*`, allow_downgrade, autoremove).
 //!
 //! Needs dnf (with python3-dnf for Ansible's module), rpm/rpmbuild and
 //! createrepo_c: scripts/install-test-deps installs them; without them
@@ -261,5 +263,18 @@ fn dnf_matches_ansible() {
         .iter()
         .map(|h| format!("{h}: package rustle-hello is not installed"))
         .collect();
+    assert_eq!(state(&setup.roots("rustle")), none);
+
+    let book = "fixtures/playbooks/modules/dnf_more.yml";
+    let (more, out) = setup.compare(book, &[], &[], "more options");
+    assert!(more.iter().all(|l| l.contains("changed=5")), "{more:?}");
+    for expected in [
+        "Packages providing rustle-hello not installed due to update_only specified",
+        "\"Downloaded: rustle-hello-1.1-1.noarch\"",
+        "All matches were filtered out by exclude filtering for argument: rustle-hello",
+        "Autoremove should be used alone or with state=absent",
+    ] {
+        assert!(out.contains(expected), "{expected} in:\n{out}");
+    }
     assert_eq!(state(&setup.roots("rustle")), none);
 }

@@ -338,16 +338,8 @@ impl Params {
         if given("best") && given("nobest") {
             return Err(fail("parameters are mutually exclusive: best|nobest"));
         }
-        if !(given("name")
-            || given("pkg")
-            || given("list")
-            || given("update_cache")
-            || given("expire-cache"))
-        {
-            return Err(fail(
-                "one of the following is required: name, list, update_cache",
-            ));
-        }
+        // required_one_of name, list, update_cache: name defaults to [],
+        // so AnsibleModule never fails it.
         if let Some(b) = args.string(&["use_backend"]).map_err(err)? {
             let choices = ["auto", "dnf", "yum", "yum4", "dnf4", "dnf5"];
             if !choices.contains(&b.as_str()) {
@@ -946,6 +938,7 @@ impl Run<'_> {
                             Mark::Missing => {
                                 failures.push(format!("No package {spec} available."))
                             }
+                            Mark::Failed(failure) => failures.push(failure),
                         }
                     }
                 }
@@ -1204,6 +1197,18 @@ impl Run<'_> {
             return Ok(self.upgrade_target(&matches, &installed_matches, is_installed));
         }
         if matches.is_empty() {
+            // An installed package the excludes hide: installed for dnf.py
+            // (nothing to do), but dnf refuses to upgrade it.
+            let hidden = self.repoquery(spec, &["--installed", "--disableexcludes=all"])?;
+            if !hidden.is_empty() {
+                return Ok(if upgrade {
+                    Mark::Failed(format!(
+                        "{spec} All matches were filtered out by exclude filtering for argument: {spec}"
+                    ))
+                } else {
+                    Mark::Nothing
+                });
+            }
             return Ok(if p.skip_broken {
                 Mark::Nothing
             } else {
@@ -1267,6 +1272,8 @@ enum Mark {
     Install(String),
     NotInstalled,
     Missing,
+    /// A failure as dnf.py words it.
+    Failed(String),
 }
 
 /// dnf's error output without its notices (release version, metadata age).
