@@ -931,7 +931,7 @@ impl Run<'_> {
                     for spec in &pkg_specs {
                         match self.mark_install(p, spec, upgrade, &before)? {
                             Mark::Nothing => {}
-                            Mark::Install(item) => items.push(item),
+                            Mark::Install(more) => items.extend(more),
                             Mark::NotInstalled => results.push(format!(
                                 "Packages providing {spec} not installed due to update_only specified"
                             )),
@@ -954,10 +954,17 @@ impl Run<'_> {
                         "remove"
                     };
                     for spec in &pkg_specs {
-                        if self.repoquery(spec, &["--installed"])?.is_empty() {
+                        if !self.repoquery(spec, &["--installed"])?.is_empty() {
+                            items.push(spec.clone());
+                        } else if self
+                            .repoquery(spec, &["--installed", "--disableexcludes=all"])?
+                            .is_empty()
+                        {
                             results.push(format!("No match for argument: {spec}"));
                         } else {
-                            items.push(spec.clone());
+                            results.push(format!(
+                                "All matches were filtered out by exclude filtering for argument: {spec}"
+                            ));
                         }
                     }
                 }
@@ -1216,7 +1223,15 @@ impl Run<'_> {
             });
         }
         if is_glob(spec) {
-            return Ok(Mark::Install(spec.to_owned()));
+            // Installed matches are upgraded, the others installed.
+            let mut more = vec![spec.to_owned()];
+            if upgrade
+                && let Mark::Install(targets) =
+                    self.upgrade_target(&matches, &installed_matches, is_installed)
+            {
+                more.extend(targets);
+            }
+            return Ok(Mark::Install(more));
         }
         // `_is_newer_version_installed`: a spec with a version whose
         // package has a newer installed version.
@@ -1228,7 +1243,7 @@ impl Run<'_> {
                 .any(|i| i.evr_cmp(first) == std::cmp::Ordering::Greater);
             if newer {
                 return Ok(if p.allow_downgrade {
-                    Mark::Install(spec.to_owned())
+                    Mark::Install(vec![spec.to_owned()])
                 } else {
                     Mark::Nothing
                 });
@@ -1240,17 +1255,18 @@ impl Run<'_> {
             }
             return Ok(Mark::Nothing);
         }
-        Ok(Mark::Install(spec.to_owned()))
+        Ok(Mark::Install(vec![spec.to_owned()]))
     }
 
-    /// `base.upgrade(spec)`: the best available version matching the spec
-    /// newer than an installed one, as an exact NEVRA to install.
+    /// `base.upgrade(spec)`: for each installed match, the best available
+    /// version matching the spec when newer, as exact NEVRAs to install.
     fn upgrade_target(
         &self,
         matches: &[Pkg],
         installed: &[&Pkg],
         is_installed: impl Fn(&Pkg) -> bool,
     ) -> Mark {
+        let mut targets = Vec::new();
         for old in installed {
             let best = matches
                 .iter()
@@ -1260,16 +1276,23 @@ impl Run<'_> {
             if let Some(best) = best
                 && best.evr_cmp(old) == std::cmp::Ordering::Greater
             {
-                return Mark::Install(best.nevra());
+                targets.push(best.nevra());
             }
         }
-        Mark::Nothing
+        targets.sort();
+        targets.dedup();
+        if targets.is_empty() {
+            Mark::Nothing
+        } else {
+            Mark::Install(targets)
+        }
     }
 }
 
 enum Mark {
     Nothing,
-    Install(String),
+    /// Specs (or exact NEVRAs, for upgrades) for `dnf install`.
+    Install(Vec<String>),
     NotInstalled,
     Missing,
     /// A failure as dnf.py words it.
