@@ -1,5 +1,6 @@
-//! dnf, yum and package (use=dnf) against ansible-playbook, on two local
-//! hosts, without touching this machine's rpm database: the test builds a
+//! dnf, yum and package (use=dnf) against ansible-playbook, on two sshd
+//! test hosts on loopback (this machine, reached over SSH), without
+//! touching this machine's rpm database: the test builds a
 //! tiny noarch rpm (rustle-hello 1.0 and 1.1) with rpmbuild, makes a local
 //! repository with createrepo_c and a dnf.conf whose `reposdir` holds the
 //! repository's file, and every host of each tool installs into its own
@@ -24,8 +25,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rustle_e2e::{comparable, recap, run_ansible, run_rustle_planned};
+use rustle_testkit::SshHosts;
 
-const HOSTS: [&str; 2] = ["h1", "h2"];
+/// The inventory names of the test hosts.
+const HOSTS: [&str; 2] = ["host1", "host2"];
 
 const SPEC: &str = "Name: rustle-hello
 Version: %{ver}
@@ -158,8 +161,12 @@ impl Setup {
         let r_var = format!("roots={}", r_roots.display());
         let conf = format!("conf={}", self.conf.display());
         let common = [book, "-i", path(&self.inventory), "-e", &conf];
+        let started = std::time::Instant::now();
         let ansible = run_ansible(&[&common[..], &["-e", &a_var], extra, flags].concat());
+        let a_time = started.elapsed();
         let rustle = run_rustle_planned(&[&common[..], &["-e", &r_var], extra].concat(), flags);
+        let r_time = started.elapsed() - a_time;
+        println!("{what}: ansible-playbook {a_time:.1?}, rustle {r_time:.1?}");
         let a = comparable(&ansible.stdout).replace(path(&a_roots), "$ROOTS");
         let r = comparable(&rustle.stderr).replace(path(&r_roots), "$ROOTS");
         assert_eq!(
@@ -201,12 +208,10 @@ fn dnf_matches_ansible() {
     // reposdir when the installroot has no such directory.
     let conf = dir.join("dnf.conf");
     std::fs::write(&conf, format!("[main]\nreposdir={}\n", reposdir.display())).unwrap();
-    let inventory = dir.join("hosts");
-    let lines: Vec<String> = HOSTS
-        .iter()
-        .map(|h| format!("{h} ansible_connection=local"))
-        .collect();
-    std::fs::write(&inventory, lines.join("\n") + "\n").unwrap();
+    let hosts = SshHosts::start(HOSTS.len()).unwrap();
+    let inventory = hosts.write_inventory();
+    let names: Vec<&str> = hosts.hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, HOSTS);
     let setup = Setup {
         dir: dir.clone(),
         inventory,
