@@ -179,6 +179,7 @@ pub(super) fn run_module(ctx: &ModuleCtx, args: &Args) -> ModuleResult {
         ctx,
         env: Vec::new(),
         dnf: String::new(),
+        rpm: String::new(),
         opts: Vec::new(),
         refresh: std::cell::Cell::new(false),
         warnings: Vec::new(),
@@ -660,6 +661,8 @@ struct Run<'a> {
     ctx: &'a ModuleCtx<'a>,
     env: Vec<(String, String)>,
     dnf: String,
+    /// rpm's path (it comes with dnf).
+    rpm: String,
     /// The options every dnf command gets (dnf.py's Base configuration).
     opts: Vec<String>,
     /// `--refresh` (update_cache) for the first dnf command only.
@@ -703,8 +706,7 @@ impl Run<'_> {
     }
 
     fn rpm(&self, p: &Params, args: &[&str]) -> Step<Ran> {
-        let rpm = get_bin_path(self.ctx.target, "rpm", &[]).unwrap_or_else(|| "rpm".into());
-        let mut argv = vec![rpm];
+        let mut argv = vec![self.rpm.clone()];
         if p.installroot != "/" {
             argv.push("--root".into());
             argv.push(p.installroot.clone());
@@ -762,6 +764,7 @@ impl Run<'_> {
                 super::bin::searched_path(&[])
             ))
         })?;
+        self.rpm = get_bin_path(self.ctx.target, "rpm", &[]).unwrap_or_else(|| "rpm".into());
         let locale = super::bin::best_parsable_locale(self.ctx);
         self.env = ["LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE"]
             .iter()
@@ -895,8 +898,7 @@ impl Run<'_> {
                 return Ok(true);
             }
         }
-        let rpm = get_bin_path(self.ctx.target, "rpm", &[]).unwrap_or_else(|| "rpm".into());
-        let mut argv = vec![rpm, "-q".into(), "--whatprovides".into()];
+        let mut argv = vec![self.rpm.clone(), "-q".into(), "--whatprovides".into()];
         argv.extend(DISTROVERPKG.iter().map(|s| (*s).to_owned()));
         let ran = self.exec(argv)?;
         Ok(ran
@@ -1142,7 +1144,7 @@ impl Run<'_> {
         let mut out = Vec::new();
         for file in files {
             let ran = self.exec(vec![
-                get_bin_path(self.ctx.target, "rpm", &[]).unwrap_or_else(|| "rpm".into()),
+                self.rpm.clone(),
                 "-qp".into(),
                 "--qf".into(),
                 RPM_QF.into(),
