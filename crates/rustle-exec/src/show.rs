@@ -281,11 +281,17 @@ impl<'d, W: Write> Show<'d, W> {
                 // ansible-core notes each notification of a changed result
                 // (of each run loop item) before the result line.
                 let runs = match result.get("results").and_then(|r| r.as_array()) {
-                    Some(items) => items
-                        .iter()
-                        .filter(|i| i.get("skipped") != Some(&serde_json::Value::Bool(true)))
-                        .count(),
-                    None => 1,
+                    Some(items)
+                        if result
+                            .as_object()
+                            .is_some_and(rustle_format::is_loop_result) =>
+                    {
+                        items
+                            .iter()
+                            .filter(|i| i.get("skipped") != Some(&serde_json::Value::Bool(true)))
+                            .count()
+                    }
+                    _ => 1,
                 };
                 for _ in 0..runs {
                     for n in strings(result, "_ansible_notify") {
@@ -298,7 +304,9 @@ impl<'d, W: Write> Show<'d, W> {
                 for line in strings(result, "_rustle_display") {
                     self.display.line(line)?;
                 }
-                let is_loop = result.get("results").is_some_and(|r| r.is_array());
+                let is_loop = result
+                    .as_object()
+                    .is_some_and(rustle_format::is_loop_result);
                 match include_failure(*status, result) {
                     Some(reason) if !is_loop => self.display.include_error(reason)?,
                     _ if *status == Status::Failed && !is_loop => {

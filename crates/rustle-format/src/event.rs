@@ -42,6 +42,19 @@ pub struct HostStats {
     pub ignored: u32,
 }
 
+/// Whether a task's result is a loop's (its `results` are the items'
+/// results), not a module's own `results` (dnf's list of messages, maybe
+/// empty).
+pub fn is_loop_result(result: &serde_json::Map<String, Value>) -> bool {
+    match result.get("results") {
+        Some(Value::Array(items)) if items.is_empty() => {
+            result.get("skipped") == Some(&Value::Bool(true))
+        }
+        Some(Value::Array(items)) => items.iter().all(Value::is_object),
+        _ => false,
+    }
+}
+
 impl HostStats {
     /// Counts a `TaskResult` the way Ansible's recap does; other events
     /// count nothing. `meta` tasks count only when they fail.

@@ -18,7 +18,7 @@ pub use document::{
     DeployedHost, Deployment, Document, FORMAT_NAME, FORMAT_VERSION, FormatError, SECRET_VARS,
     Stage, redact,
 };
-pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey};
+pub use event::{EVENT_VERSION, Event, EventLine, HostStats, Status, TaskKey, is_loop_result};
 pub use hash::{sha256_hex, sha256_hex_json};
 pub use parsed::{
     Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, TOP_VARS_FILES, Task,

@@ -1210,8 +1210,9 @@ struct InstallOpts {
 
 /// `package`: ansible-core's generic action, which runs the module of the
 /// host's package manager (`use`, else `ansible_package_use`, else the
-/// `pkg_mgr` fact, else the fact found on the host). Only apt is here;
-/// another manager fails naming it.
+/// `pkg_mgr` fact, else the fact found on the host): apt, or dnf (run
+/// as a module, without the dnf action's backend selection, as
+/// ansible-core does). Another manager fails naming it.
 pub struct Package;
 
 impl Module for Package {
@@ -1221,6 +1222,11 @@ impl Module for Package {
 
     fn extra_params(&self) -> &'static [&'static str] {
         &["use"]
+    }
+
+    /// The arguments are the chosen module's, checked when it runs.
+    fn free_args(&self) -> bool {
+        true
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
@@ -1247,15 +1253,19 @@ impl Module for Package {
             .strip_prefix("ansible.builtin.")
             .or_else(|| manager.strip_prefix("ansible.legacy."))
             .unwrap_or(&manager);
+        let mut rest = args.0.clone();
+        rest.remove("use");
         if short == "apt" {
-            let mut rest = args.0.clone();
-            rest.remove("use");
+            super::check_params(&Apt, "ansible.legacy.apt", &rest)?;
             return Apt.run(ctx, &Args(&rest));
         }
+        if short == "dnf" {
+            return super::dnf::run_module(ctx, &Args(&rest));
+        }
+        // ansible-core finds no module named yum, yum4 or dnf4 (yum is
+        // only a redirect of the dnf action): those fail as unknown.
         let known = [
             "dnf5",
-            "dnf",
-            "yum",
             "apk",
             "zypper",
             "pacman",
@@ -1265,16 +1275,12 @@ impl Module for Package {
         ];
         let msg = if known.contains(&short) {
             format!(
-                "The \"{manager}\" package manager is not supported here: rustle's package action runs only apt."
+                "The \"{manager}\" package manager is not supported here: rustle's package action runs only apt and dnf."
             )
         } else {
             format!("Could not find a matching action for the \"{manager}\" package manager.")
         };
-        Ok(Outcome::new(super::result([
-            ("changed", json!(false)),
-            ("failed", json!(true)),
-            ("msg", json!(msg)),
-        ])))
+        Ok(super::action::action_failed(&msg))
     }
 }
 

@@ -17,6 +17,7 @@ mod copy;
 mod copy_dir;
 mod cron;
 mod debug;
+mod dnf;
 mod fail;
 mod fetch;
 mod file;
@@ -168,6 +169,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("copy", &copy::Copy),
     ("cron", &cron::Cron),
     ("debug", &debug::Debug),
+    ("dnf", &dnf::Dnf),
     ("fail", &fail::Fail),
     ("fetch", &fetch::Fetch),
     ("file", &file::File),
@@ -205,6 +207,8 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("uri", &uri::Uri),
     ("user", &user::User),
     ("wait_for", &wait_for::WaitFor),
+    // ansible-core 2.19 redirects yum to dnf (its action plugin too).
+    ("yum", &dnf::Dnf),
 ];
 
 /// Collection modules ansible-core's routing table (its

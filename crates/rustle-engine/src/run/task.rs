@@ -477,7 +477,7 @@ fn registered(result: &Vars) -> Json {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let failed = r.get("failed") == Some(&json!(true));
-        if failed && !r.contains_key("results") && !r.contains_key("exception") {
+        if failed && !rustle_format::is_loop_result(&r) && !r.contains_key("exception") {
             r.insert("exception".into(), json!("(traceback unavailable)"));
         }
         r
