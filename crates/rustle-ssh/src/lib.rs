@@ -437,10 +437,10 @@ impl Conn {
 /// files (often slower than the work itself). Each script reaches a file
 /// through a quoted here-document and its stdin through a base64 one (a
 /// shell reads ahead on a pipe, so nothing may follow its commands raw);
-/// the exit code and the sizes of stdout and stderr come back on a header
-/// line followed by both outputs. The files go as soon as the outputs are
-/// sent (a become password or a file's content must not linger), and the
-/// directory when the shell ends.
+/// the exit code comes back on a header line, then `wc -c`'s sizes of
+/// stdout and stderr, then both outputs. The files are emptied as soon as
+/// the outputs are sent (a become password or a file's content must not
+/// linger), and removed with their directory when the shell ends.
 pub struct PersistentShell {
     _child: openssh::Child<Arc<Session>>,
     stdin: openssh::ChildStdin,
@@ -478,6 +478,7 @@ impl PersistentShell {
             "command -v base64 >/dev/null || exit 3; \
              T=$(mktemp -d \"${{TMPDIR:-/tmp}}/rustle-sh.XXXXXX\") || exit 1; \
              trap 'rm -rf \"$T\"' EXIT; trap 'rm -rf \"$T\"; exit 1' HUP INT TERM; \
+             : > \"$T/s\" && : > \"$T/i\" && : > \"$T/o\" && : > \"$T/e\" || exit 1; \
              printf '%s\\n' {READY}\n"
         );
         let io = |e: std::io::Error| conn.err(&e);
@@ -523,10 +524,13 @@ impl PersistentShell {
             }
             _ => command.push_str(": > \"$T/i\"\n"),
         }
+        // Few processes per script: one `wc` sizes both outputs (its three
+        // lines follow the header), and the files are emptied by the shell
+        // itself rather than removed.
         command.push_str(&format!(
             "sh \"$T/s\" < \"$T/i\" > \"$T/o\" 2> \"$T/e\"; rc=$?; \
-             printf '%s %s %s %s\\n' {DONE} \"$rc\" $(wc -c < \"$T/o\") $(wc -c < \"$T/e\"); \
-             cat \"$T/o\" \"$T/e\"; rm -f \"$T/s\" \"$T/i\" \"$T/o\" \"$T/e\"\n"
+             printf '%s %s\\n' {DONE} \"$rc\"; wc -c \"$T/o\" \"$T/e\"; \
+             cat \"$T/o\" \"$T/e\"; : > \"$T/s\"; : > \"$T/i\"; : > \"$T/o\"; : > \"$T/e\"\n"
         ));
         let lost = |what: &str, e: std::io::Error| SshError::Command {
             host: self.host.clone(),
@@ -543,13 +547,23 @@ impl PersistentShell {
             .read_line(&mut header)
             .await
             .map_err(|e| lost("reading", e))?;
+        // `wc -c o e`: `N path` for each file, then the total.
+        let mut sizes = Vec::with_capacity(3);
+        for _ in 0..3 {
+            let mut line = String::new();
+            self.stdout
+                .read_line(&mut line)
+                .await
+                .map_err(|e| lost("reading", e))?;
+            sizes.push(
+                line.split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok()),
+            );
+        }
         let fields: Vec<&str> = header.split_whitespace().collect();
         let (rc, out_len, err_len) = match fields[..] {
-            [DONE, rc, o, e] if n > 0 => (
-                rc.parse::<i32>().ok(),
-                o.parse::<usize>().ok(),
-                e.parse::<usize>().ok(),
-            ),
+            [DONE, rc] if n > 0 => (rc.parse::<i32>().ok(), sizes[0], sizes[1]),
             _ => (None, None, None),
         };
         let (Some(rc), Some(out_len), Some(err_len)) = (rc, out_len, err_len) else {

@@ -34,10 +34,9 @@ use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
-use super::bin::get_bin_path;
+use super::bin::{Ran, get_bin_path, run_command};
 use super::cron::splitlines;
 use super::{Module, ModuleCtx, ModuleResult, Outcome};
-use crate::target::ExecRequest;
 
 pub struct Apt;
 
@@ -432,28 +431,9 @@ struct Run<'a> {
     warnings: Vec<String>,
 }
 
-struct Ran {
-    rc: i32,
-    out: String,
-    err: String,
-}
-
 impl Run<'_> {
     fn exec(&self, argv: Vec<String>) -> Step<Ran> {
-        let mut req = ExecRequest::new(argv.clone());
-        req.env = self.ctx.env.to_vec();
-        req.env.extend(self.env.iter().cloned());
-        let out = self.ctx.target.exec(&req).map_err(|e| {
-            fail(format!(
-                "[Errno 2] No such file or directory: b'{}': {e}",
-                argv.first().map_or("", String::as_str)
-            ))
-        })?;
-        Ok(Ran {
-            rc: out.rc,
-            out: String::from_utf8_lossy(&out.stdout).into_owned(),
-            err: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        run_command(self.ctx, &self.env, argv).map_err(fail)
     }
 
     /// `run_command` with a string: split as a shell would, no shell.

@@ -68,3 +68,34 @@ pub fn best_parsable_locale(ctx: &ModuleCtx) -> String {
     .unwrap_or("C")
     .to_owned()
 }
+
+/// What a command printed, as text: `module.run_command`'s rc, out, err.
+pub struct Ran {
+    pub rc: i32,
+    pub out: String,
+    pub err: String,
+}
+
+/// `module.run_command` with a list: `argv` run without a shell, with the
+/// task's environment and `extra`. The error is Python's for a command
+/// that could not start.
+pub fn run_command(
+    ctx: &ModuleCtx,
+    extra: &[(String, String)],
+    argv: Vec<String>,
+) -> Result<Ran, String> {
+    let mut req = ExecRequest::new(argv);
+    req.env = ctx.env.to_vec();
+    req.env.extend(extra.iter().cloned());
+    let out = ctx.target.exec(&req).map_err(|e| {
+        format!(
+            "[Errno 2] No such file or directory: b'{}': {e}",
+            req.argv.first().map_or("", String::as_str)
+        )
+    })?;
+    Ok(Ran {
+        rc: out.rc,
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
