@@ -157,6 +157,17 @@ impl Document {
     }
 
     pub fn from_slice(bytes: &[u8], accepted: &[Stage]) -> Result<Document, FormatError> {
+        // The usual case goes straight into the types; a document with
+        // anything wrong goes the slow way below (through a `Value`), which
+        // says precisely what.
+        if let Ok(doc) = serde_json::from_slice::<Document>(bytes)
+            && doc.format == FORMAT_NAME
+            && doc.version == FORMAT_VERSION
+            && accepted.contains(&doc.stage)
+            && doc.check_sections().is_ok()
+        {
+            return Ok(doc);
+        }
         let value: Value = serde_json::from_slice(bytes).map_err(|e| FormatError::Json {
             line: e.line(),
             column: e.column(),
