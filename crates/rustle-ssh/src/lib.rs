@@ -435,12 +435,13 @@ impl Conn {
 /// script then costs a few process starts on the host instead of a new
 /// channel, which sshd starts through the user's login shell and its rc
 /// files (often slower than the work itself). Each script reaches a file
-/// through a quoted here-document and its stdin through a base64 one (a
-/// shell reads ahead on a pipe, so nothing may follow its commands raw);
-/// the exit code comes back on a header line, then `wc -c`'s sizes of
-/// stdout and stderr, then both outputs. The files are emptied as soon as
-/// the outputs are sent (a become password or a file's content must not
-/// linger), and removed with their directory when the shell ends.
+/// through a quoted here-document, and its stdin comes through a base64
+/// one piped into it, never a file (a shell reads ahead on a pipe, so
+/// nothing may follow its commands raw; a become password travels on the
+/// stdin). The exit code comes back on a header line, then `wc -c`'s
+/// sizes of stdout and stderr, then both outputs. The files are emptied
+/// as soon as the outputs are sent (a file's content must not linger),
+/// and removed with their directory when the shell ends.
 pub struct PersistentShell {
     _child: openssh::Child<Arc<Session>>,
     stdin: openssh::ChildStdin,
@@ -478,7 +479,7 @@ impl PersistentShell {
             "command -v base64 >/dev/null || exit 3; \
              T=$(mktemp -d \"${{TMPDIR:-/tmp}}/rustle-sh.XXXXXX\") || exit 1; \
              trap 'rm -rf \"$T\"' EXIT; trap 'rm -rf \"$T\"; exit 1' HUP INT TERM; \
-             : > \"$T/s\" && : > \"$T/i\" && : > \"$T/o\" && : > \"$T/e\" || exit 1; \
+             : > \"$T/s\" && : > \"$T/o\" && : > \"$T/e\" || exit 1; \
              printf '%s\\n' {READY}\n"
         );
         let io = |e: std::io::Error| conn.err(&e);
@@ -511,27 +512,31 @@ impl PersistentShell {
         use base64::Engine;
         use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
         let mut command = format!("cat > \"$T/s\" <<'{EOF_LINE}'\n{script}\n{EOF_LINE}\n");
-        match stdin {
-            Some(data) if !data.is_empty() => {
-                command.push_str(&format!("base64 -d > \"$T/i\" <<'{EOF_LINE}'\n"));
-                let text = base64::engine::general_purpose::STANDARD.encode(data);
-                for line in text.as_bytes().chunks(76) {
-                    command.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-                    command.push('\n');
-                }
-                command.push_str(EOF_LINE);
+        // The script's stdin is piped to it from a here-document, never put
+        // in a file: a become password travels on it. Few processes per
+        // script: one `wc` sizes both outputs (its three lines follow the
+        // header), and the shell empties the files itself.
+        let data = stdin.filter(|d| !d.is_empty());
+        let input = if data.is_some() {
+            format!("base64 -d <<'{EOF_LINE}' |")
+        } else {
+            String::new()
+        };
+        let from_null = if data.is_some() { "" } else { " < /dev/null" };
+        command.push_str(&format!(
+            "{input} sh \"$T/s\"{from_null} > \"$T/o\" 2> \"$T/e\"; rc=$?; \
+             printf '%s %s\\n' {DONE} \"$rc\"; wc -c \"$T/o\" \"$T/e\"; \
+             cat \"$T/o\" \"$T/e\"; : > \"$T/s\"; : > \"$T/o\"; : > \"$T/e\"\n"
+        ));
+        if let Some(data) = data {
+            let text = base64::engine::general_purpose::STANDARD.encode(data);
+            for line in text.as_bytes().chunks(76) {
+                command.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
                 command.push('\n');
             }
-            _ => command.push_str(": > \"$T/i\"\n"),
+            command.push_str(EOF_LINE);
+            command.push('\n');
         }
-        // Few processes per script: one `wc` sizes both outputs (its three
-        // lines follow the header), and the files are emptied by the shell
-        // itself rather than removed.
-        command.push_str(&format!(
-            "sh \"$T/s\" < \"$T/i\" > \"$T/o\" 2> \"$T/e\"; rc=$?; \
-             printf '%s %s\\n' {DONE} \"$rc\"; wc -c \"$T/o\" \"$T/e\"; \
-             cat \"$T/o\" \"$T/e\"; : > \"$T/s\"; : > \"$T/i\"; : > \"$T/o\"; : > \"$T/e\"\n"
-        ));
         let lost = |what: &str, e: std::io::Error| SshError::Command {
             host: self.host.clone(),
             msg: format!("the shell on the host went away ({what}: {e})"),
