@@ -10,6 +10,7 @@ mod become_user;
 mod facts;
 pub mod http;
 mod modules;
+mod read_cache;
 mod run;
 pub mod shell_target;
 pub mod target;

@@ -133,7 +133,9 @@ impl<S: Shell> Target for ShellTarget<S> {
         };
         let flag = if follow { "-L " } else { "" };
         let out = match self.check(
-            &format!("{exists}stat {flag}-c '%F|%a|%u|%g|%s|%.9Y|%.9X|%.9Z|%h|%i|%d|%f' -- {p}"),
+            &format!(
+                "{exists}stat {flag}-c '%F|%a|%u|%g|%s|%.9Y|%.9X|%.9Z|%h|%i|%d|%f|%U|%G' -- {p}"
+            ),
             None,
         ) {
             Ok(out) => out,
@@ -156,6 +158,8 @@ impl<S: Shell> Target for ShellTarget<S> {
             ino,
             dev,
             raw,
+            owner,
+            group,
         ] = f[..]
         else {
             return Err(bad());
@@ -178,23 +182,42 @@ impl<S: Shell> Target for ShellTarget<S> {
             ino: ino.parse().map_err(|_| bad())?,
             dev: dev.parse().map_err(|_| bad())?,
             ifmt: u32::from_str_radix(raw, 16).map_err(|_| bad())? & 0o170000,
+            // `stat` says `UNKNOWN` where the host has no name for an id.
+            names: (owner != "UNKNOWN" && group != "UNKNOWN")
+                .then(|| (owner.to_owned(), group.to_owned())),
         }))
     }
 
     fn write_file(&self, path: &str, content: &[u8], mode: Option<u32>) -> io::Result<()> {
         let p = quote(path);
-        let set_mode = match mode {
-            Some(m) => format!("chmod {m:o} \"$t\""),
-            None => format!(
-                "if [ -e {p} ]; then chmod --reference={p} \"$t\"; chown --reference={p} \"$t\" 2>/dev/null || true; \
-                 else chmod \"$(printf %o $((0666 & ~$(umask))))\" \"$t\"; fi"
+        let tmp = crate::target::temp_path(std::path::Path::new(path))?;
+        let dir = match tmp.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.display().to_string(),
+            _ => ".".to_owned(),
+        };
+        // The temporary file is made (exclusively: `set -C`) with the mode
+        // it ends with where a umask can say it, so no `chmod` runs;
+        // otherwise private, then given its mode (after the owner, whose
+        // change would clear setuid) before it takes the path's place.
+        let (create_mask, set_mode) = match mode {
+            Some(m) if m & !0o666 == 0 && m & 0o200 != 0 => {
+                (format!("umask {:o}; ", !m & 0o777), String::new())
+            }
+            Some(m) => ("umask 077; ".to_owned(), format!(" && chmod {m:o} \"$t\"")),
+            None => (
+                format!("[ -e {p} ] && umask 077; "),
+                format!(
+                    " && {{ [ ! -e {p} ] || {{ {{ chown --reference={p} \"$t\" 2>/dev/null || true; }} && \
+                     chmod --reference={p} \"$t\"; }}; }}"
+                ),
             ),
         };
-        // Same-directory temp file, mode set, then renamed over the path.
         let script = format!(
-            "d=$(dirname {p}); [ -d \"$d\" ] || exit {MISSING}; \
-             t=$(mktemp \"$d/.rustle.XXXXXXXX\") || exit {DENIED}; trap 'rm -f \"$t\"' EXIT; \
-             cat > \"$t\" && {set_mode} && mv -f \"$t\" {p} && trap - EXIT"
+            "[ -d {d} ] || exit {MISSING}; t={t}; \
+             {create_mask}set -C; : > \"$t\" || exit {DENIED}; set +C; trap 'rm -f \"$t\"' EXIT; \
+             cat > \"$t\"{set_mode} && mv -fT \"$t\" {p} && trap - EXIT",
+            d = quote(&dir),
+            t = quote(&tmp.display().to_string()),
         );
         self.check(&script, Some(content)).map(drop)
     }

@@ -54,7 +54,7 @@ pub enum FileKind {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileStat {
     pub kind: FileKind,
     /// Permission bits, setuid/setgid/sticky included (`mode & 0o7777`).
@@ -71,6 +71,10 @@ pub struct FileStat {
     pub dev: u64,
     /// The file type bits of `st_mode` (`S_IFMT`).
     pub ifmt: u32,
+    /// The owner's and group's names as the host resolves them, when the
+    /// target learns them with the stat (a shell's `stat` does; `None`
+    /// leaves modules to look the ids up).
+    pub names: Option<(String, String)>,
 }
 
 /// For [`Target::tcp_probe`]: whether the data read so far is enough.
@@ -399,11 +403,12 @@ fn file_stat(meta: &fs::Metadata) -> FileStat {
         ino: meta.ino(),
         dev: meta.dev(),
         ifmt: meta.mode() & 0o170000,
+        names: None,
     }
 }
 
-/// `.<name>.rustle-<pid>-<n>.tmp` beside `path`.
-fn temp_path(path: &Path) -> io::Result<PathBuf> {
+/// `.<name>.rustle-<pid>-<n>-<nanos>.tmp` beside `path`.
+pub(crate) fn temp_path(path: &Path) -> io::Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()

@@ -61,45 +61,67 @@ fn exec_does_not_deadlock_on_large_output_and_input() {
     assert_eq!(out.stdout.len(), big.len());
 }
 
+/// Both targets: `LocalTarget` through std, `ShellTarget` through sh and
+/// coreutils on this machine.
+fn both(f: impl Fn(&str, &dyn Target)) {
+    let shell = rustle_engine::ShellTarget::open(LocalSh).unwrap();
+    f("local", &LocalTarget);
+    f("shell", &shell);
+}
+
 #[test]
 fn write_file_sets_mode_keeps_existing_mode_and_uses_umask_for_new_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = LocalTarget;
-    let explicit = p(&dir, "explicit");
-    t.write_file(&explicit, b"a", Some(0o4750)).unwrap();
-    assert_eq!(mode(&explicit), 0o4750);
-    assert_eq!(fs::read(&explicit).unwrap(), b"a");
+    both(|name, t| {
+        let dir = tempfile::tempdir().unwrap();
+        let explicit = p(&dir, "explicit");
+        t.write_file(&explicit, b"a", Some(0o4750)).unwrap();
+        assert_eq!(mode(&explicit), 0o4750, "{name}");
+        assert_eq!(fs::read(&explicit).unwrap(), b"a");
 
-    t.write_file(&explicit, b"b", None).unwrap();
-    assert_eq!(mode(&explicit), 0o4750);
-    assert_eq!(fs::read(&explicit).unwrap(), b"b");
+        t.write_file(&explicit, b"b", None).unwrap();
+        assert_eq!(mode(&explicit), 0o4750, "{name}");
+        assert_eq!(fs::read(&explicit).unwrap(), b"b");
 
-    let reference = p(&dir, "reference");
-    fs::File::create(&reference).unwrap();
-    let fresh = p(&dir, "fresh");
-    t.write_file(&fresh, b"c", None).unwrap();
-    assert_eq!(
-        mode(&fresh),
-        mode(&reference),
-        "new files get 0666 & !umask"
-    );
+        // Modes a umask can give, and ones it cannot, on new and old files.
+        for m in [0o600, 0o640, 0o644, 0o666, 0o400, 0o755, 0o1777] {
+            let f = p(&dir, &format!("m{m:o}"));
+            t.write_file(&f, b"new", Some(m)).unwrap();
+            assert_eq!(mode(&f), m, "{name}: new file, {m:o}");
+            t.write_file(&f, b"old", Some(0o600)).unwrap();
+            t.write_file(&f, b"again", Some(m)).unwrap();
+            assert_eq!(mode(&f), m, "{name}: replaced file, {m:o}");
+            assert_eq!(fs::read(&f).unwrap(), b"again");
+        }
+
+        let reference = p(&dir, "reference");
+        fs::File::create(&reference).unwrap();
+        let fresh = p(&dir, "fresh");
+        t.write_file(&fresh, b"c", None).unwrap();
+        assert_eq!(
+            mode(&fresh),
+            mode(&reference),
+            "{name}: new files get 0666 & !umask"
+        );
+    });
 }
 
 #[test]
 fn failed_writes_leave_the_old_file_and_no_temporaries() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = LocalTarget;
-    assert!(t.write_file(&p(&dir, "missing/x"), b"x", None).is_err());
-    let sub = p(&dir, "sub");
-    fs::create_dir(&sub).unwrap();
-    // Renaming a file over a directory fails after the temporary was written.
-    assert!(t.write_file(&sub, b"x", None).is_err());
-    assert!(fs::metadata(&sub).unwrap().is_dir());
-    let names: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, vec!["sub"]);
+    both(|name, t| {
+        let dir = tempfile::tempdir().unwrap();
+        let err = t.write_file(&p(&dir, "missing/x"), b"x", None).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{name}");
+        let sub = p(&dir, "sub");
+        fs::create_dir(&sub).unwrap();
+        // Renaming a file over a directory fails after the temporary was written.
+        assert!(t.write_file(&sub, b"x", None).is_err(), "{name}");
+        assert!(fs::metadata(&sub).unwrap().is_dir());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["sub"], "{name}");
+    });
 }
 
 #[test]
@@ -211,6 +233,17 @@ fn links_owners_listing_and_times_agree_between_local_and_shell_targets() {
         t.chown(&link, Some(65534), Some(65534)).unwrap();
         let l = t.stat(&link, false).unwrap().unwrap();
         assert_eq!((l.uid, l.gid), (65534, 65534), "{name}: lchown");
+        // A shell's stat names the owner as the host resolves the ids
+        // (no names for ids the host does not know); std leaves it to
+        // the modules.
+        let names = |uid, gid| {
+            t.chown(&link, Some(uid), Some(gid)).unwrap();
+            t.stat(&link, false).unwrap().unwrap().names
+        };
+        let nobody = Some(("nobody".to_owned(), "nogroup".to_owned()));
+        let expected = if name == "shell" { nobody } else { None };
+        assert_eq!(names(65534, 65534), expected, "{name}");
+        assert_eq!(names(4242, 65534), None, "{name}");
         assert_eq!(
             t.stat(&file, false).unwrap().unwrap().uid,
             0,

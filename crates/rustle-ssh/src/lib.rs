@@ -432,29 +432,29 @@ impl Conn {
 }
 
 /// One long-lived `sh` on a host that runs scripts one after another. A
-/// script then costs a few process starts on the host instead of a new
-/// channel, which sshd starts through the user's login shell and its rc
-/// files (often slower than the work itself). Each script reaches a file
-/// through a quoted here-document, and its stdin comes through a base64
-/// one piped into it, never a file (a shell reads ahead on a pipe, so
-/// nothing may follow its commands raw; a become password travels on the
-/// stdin). The exit code comes back on a header line, then `wc -c`'s
-/// sizes of stdout and stderr, then both outputs. The files are emptied
-/// as soon as the outputs are sent (a file's content must not linger),
-/// and removed with their directory when the shell ends.
+/// script then costs one fork on the host instead of a new channel, which
+/// sshd starts through the user's login shell and its rc files (often
+/// slower than the work itself). The shell reads each script as a quoted
+/// word and runs it with `eval` in a subshell, so a script's syntax errors,
+/// `exit`s and traps end only that subshell. Its stdin comes through a
+/// base64 here-document piped into it, never a file (a become password
+/// travels on it), or `/dev/null`. Its stdout and stderr go straight down
+/// the channel's two streams, each ended by a newline and a marker line
+/// that holds a random key of this shell's, the stdout one with the exit
+/// code. Nothing is written to the host's disk.
 pub struct PersistentShell {
     _child: openssh::Child<Arc<Session>>,
     stdin: openssh::ChildStdin,
     stdout: tokio::io::BufReader<openssh::ChildStdout>,
+    stderr: tokio::io::BufReader<openssh::ChildStderr>,
+    /// Ends each script's outputs; random, so no output holds it by chance.
+    marker: String,
     host: String,
 }
 
-/// What the persistent shell prints once it is ready, and before each
-/// script's results.
+/// What the persistent shell prints once it is ready.
 const READY: &str = "rustle-shell-ready";
-const DONE: &str = "rustle-shell-done";
-/// Ends the here-documents; a script holding this line runs on a channel
-/// of its own instead.
+/// Ends the stdin here-documents (base64 never holds it).
 const EOF_LINE: &str = "__RUSTLE_SHELL_EOF_7f3a9c__";
 
 impl PersistentShell {
@@ -467,21 +467,19 @@ impl PersistentShell {
             .arc_command("sh")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .await
             .map_err(|e| conn.err(&e))?;
-        let (Some(mut stdin), Some(stdout)) = (child.stdin().take(), child.stdout().take()) else {
+        let (Some(mut stdin), Some(stdout), Some(stderr)) = (
+            child.stdin().take(),
+            child.stdout().take(),
+            child.stderr().take(),
+        ) else {
             return Err(conn.err(&std::io::Error::other("no pipes to the shell")));
         };
         let mut stdout = tokio::io::BufReader::new(stdout);
-        let boot = format!(
-            "command -v base64 >/dev/null || exit 3; \
-             T=$(mktemp -d \"${{TMPDIR:-/tmp}}/rustle-sh.XXXXXX\") || exit 1; \
-             trap 'rm -rf \"$T\"' EXIT; trap 'rm -rf \"$T\"; exit 1' HUP INT TERM; \
-             : > \"$T/s\" && : > \"$T/o\" && : > \"$T/e\" || exit 1; \
-             printf '%s\\n' {READY}\n"
-        );
+        let boot = format!("command -v base64 >/dev/null || exit 3; printf '%s\\n' {READY}\n");
         let io = |e: std::io::Error| conn.err(&e);
         stdin.write_all(boot.as_bytes()).await.map_err(io)?;
         stdin.flush().await.map_err(io)?;
@@ -496,38 +494,33 @@ impl PersistentShell {
             _child: child,
             stdin,
             stdout,
+            stderr: tokio::io::BufReader::new(stderr),
+            marker: format!("rustle-{}", uuid::Uuid::new_v4().simple()),
             host: conn.host.clone(),
         })
     }
 
-    /// Whether [`PersistentShell::run`] can carry `script` (one holding
-    /// the here-document end line cannot).
+    /// Whether [`PersistentShell::run`] can carry `script` (a shell word
+    /// cannot hold a NUL byte).
     pub fn carries(script: &str) -> bool {
-        !script.lines().any(|l| l == EOF_LINE)
+        !script.contains('\0')
     }
 
     /// Runs `script` with `sh`, `stdin` on its standard input (empty when
     /// `None`), and waits for it. `script` must pass [`Self::carries`].
     pub async fn run(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output, SshError> {
         use base64::Engine;
-        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-        let mut command = format!("cat > \"$T/s\" <<'{EOF_LINE}'\n{script}\n{EOF_LINE}\n");
-        // The script's stdin is piped to it from a here-document, never put
-        // in a file: a become password travels on it. Few processes per
-        // script: one `wc` sizes both outputs (its three lines follow the
-        // header), and the shell empties the files itself.
+        use tokio::io::AsyncWriteExt;
         let data = stdin.filter(|d| !d.is_empty());
-        let input = if data.is_some() {
-            format!("base64 -d <<'{EOF_LINE}' |")
-        } else {
-            String::new()
+        let (input, from_null) = match data {
+            Some(_) => (format!("base64 -d <<'{EOF_LINE}' | "), ""),
+            None => (String::new(), " < /dev/null"),
         };
-        let from_null = if data.is_some() { "" } else { " < /dev/null" };
-        command.push_str(&format!(
-            "{input} sh \"$T/s\"{from_null} > \"$T/o\" 2> \"$T/e\"; rc=$?; \
-             printf '%s %s\\n' {DONE} \"$rc\"; wc -c \"$T/o\" \"$T/e\"; \
-             cat \"$T/o\" \"$T/e\"; : > \"$T/s\"; : > \"$T/o\"; : > \"$T/e\"\n"
-        ));
+        let m = &self.marker;
+        let mut command = format!(
+            "{input}(eval {}){from_null}; printf '\\n%s %s\\n' {m} \"$?\"; printf '\\n%s\\n' {m} >&2\n",
+            quote(script)
+        );
         if let Some(data) = data {
             let text = base64::engine::general_purpose::STANDARD.encode(data);
             for line in text.as_bytes().chunks(76) {
@@ -537,8 +530,9 @@ impl PersistentShell {
             command.push_str(EOF_LINE);
             command.push('\n');
         }
+        let host = &self.host;
         let lost = |what: &str, e: std::io::Error| SshError::Command {
-            host: self.host.clone(),
+            host: host.clone(),
             msg: format!("the shell on the host went away ({what}: {e})"),
         };
         self.stdin
@@ -546,48 +540,45 @@ impl PersistentShell {
             .await
             .map_err(|e| lost("writing", e))?;
         self.stdin.flush().await.map_err(|e| lost("writing", e))?;
-        let mut header = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut header)
-            .await
-            .map_err(|e| lost("reading", e))?;
-        // `wc -c o e`: `N path` for each file, then the total.
-        let mut sizes = Vec::with_capacity(3);
-        for _ in 0..3 {
-            let mut line = String::new();
-            self.stdout
-                .read_line(&mut line)
-                .await
-                .map_err(|e| lost("reading", e))?;
-            sizes.push(
-                line.split_whitespace()
-                    .next()
-                    .and_then(|n| n.parse::<usize>().ok()),
-            );
-        }
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        let (rc, out_len, err_len) = match fields[..] {
-            [DONE, rc] if n > 0 => (rc.parse::<i32>().ok(), sizes[0], sizes[1]),
-            _ => (None, None, None),
-        };
-        let (Some(rc), Some(out_len), Some(err_len)) = (rc, out_len, err_len) else {
-            return Err(lost(
+        // Both streams at once: one left unread could fill the channel's
+        // window and stall the other.
+        let marker = m.as_bytes();
+        let ((stdout, status), (stderr, _)) = tokio::try_join!(
+            framed(&mut self.stdout, marker),
+            framed(&mut self.stderr, marker)
+        )
+        .map_err(|e| lost("reading", e))?;
+        let rc = status.trim().parse::<i32>().map_err(|_| {
+            lost(
                 "reading",
-                std::io::Error::other(format!("unexpected reply {header:?}")),
-            ));
-        };
-        let mut stdout = vec![0; out_len];
-        let mut stderr = vec![0; err_len];
-        self.stdout
-            .read_exact(&mut stdout)
-            .await
-            .map_err(|e| lost("reading", e))?;
-        self.stdout
-            .read_exact(&mut stderr)
-            .await
-            .map_err(|e| lost("reading", e))?;
+                std::io::Error::other(format!("unexpected exit status {status:?}")),
+            )
+        })?;
         Ok(Output { rc, stdout, stderr })
+    }
+}
+
+/// Reads one script's output from `r`: everything up to a newline and a
+/// line starting with `marker`, which is not part of it. Returns the
+/// output and the rest of the marker line.
+async fn framed<R>(r: &mut R, marker: &[u8]) -> std::io::Result<(Vec<u8>, String)>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+{
+    use tokio::io::AsyncBufReadExt;
+    let mut buf = Vec::new();
+    loop {
+        let start = buf.len();
+        if r.read_until(b'\n', &mut buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        // A line read to its end follows a newline, so the marker line
+        // follows the newline printed before it.
+        if start > 0 && buf[start..].starts_with(marker) {
+            let rest = String::from_utf8_lossy(&buf[start + marker.len()..]).into_owned();
+            buf.truncate(start - 1);
+            return Ok((buf, rest));
+        }
     }
 }
 

@@ -52,7 +52,7 @@ impl Module for BlockInFile {
         let insertbefore = args.string(&["insertbefore"])?;
 
         let existing = stat(ctx, &path, true)?;
-        if existing.is_some_and(|s| s.kind == FileKind::Dir) {
+        if existing.as_ref().is_some_and(|s| s.kind == FileKind::Dir) {
             return Ok(failed_rc(format!("Path {path} is a directory !"), 256));
         }
         let original = match existing {

@@ -109,7 +109,7 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
     let dest = args.path(&["dest"], ctx)?;
     let dest = final_dest(ctx, &dest, source.name.as_deref())?;
     let old = stat(ctx, &dest, true)?;
-    if old.is_some_and(|s| s.kind == FileKind::Dir) {
+    if old.as_ref().is_some_and(|s| s.kind == FileKind::Dir) {
         return Err(ModuleError::new(format!("dest {dest} is a directory")));
     }
     let old_content = match old {
@@ -133,12 +133,12 @@ pub fn place(ctx: &ModuleCtx, args: &Args, source: &Source) -> ModuleResult {
         None => true,
         Some(old) => sha1_hex(old) != sha1_hex(&source.bytes),
     };
-    let base_mode = old.map_or(0o644, |s| s.mode);
+    let base_mode = old.as_ref().map_or(0o644, |s| s.mode);
     let mode = match args.get("mode") {
         Some(spec) => Some(parse_mode(spec, base_mode, false).map_err(ModuleError)?),
         None => None,
     };
-    let chmod = !write && mode.is_some_and(|m| Some(m) != old.map(|s| s.mode));
+    let chmod = !write && mode.is_some_and(|m| Some(m) != old.as_ref().map(|s| s.mode));
     let mut backup = None;
     if !ctx.check {
         if write {

@@ -138,7 +138,7 @@ fn copy_file(
     if old.is_some() && !force {
         return Ok(None);
     }
-    let old_content = match old {
+    let old_content = match &old {
         Some(s) if s.kind == FileKind::File => Some(
             ctx.target
                 .read_file(&dest_file)
@@ -166,7 +166,7 @@ fn copy_file(
     }
     // The copy module: missing directories first, with directory_mode.
     make_parents(ctx, args, &dest_file)?;
-    let base_mode = old.map_or(0o644, |s| s.mode);
+    let base_mode = old.as_ref().map_or(0o644, |s| s.mode);
     let mode = match args.get("mode") {
         Some(spec) => Some(parse_mode(spec, base_mode, false).map_err(ModuleError)?),
         None => None,

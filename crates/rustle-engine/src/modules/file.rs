@@ -384,25 +384,37 @@ impl FileOp<'_, '_> {
                 return Ok(path_result(&path, true, diff));
             }
             // Each missing directory is made, then given the attributes.
-            let mut changed = false;
-            let mut cur = String::new();
+            let mut prefixes = Vec::new();
             for part in path.trim_matches('/').split('/') {
-                cur = if cur.is_empty() && !path.starts_with('/') {
-                    part.to_owned()
-                } else {
-                    format!("{cur}/{part}")
-                };
-                if stat(self.ctx, &cur, true)?.is_some() {
+                prefixes.push(match prefixes.last() {
+                    None if !path.starts_with('/') => part.to_owned(),
+                    None => format!("/{part}"),
+                    Some(cur) => format!("{cur}/{part}"),
+                });
+            }
+            // file.py looks at every prefix from the root; those below the
+            // deepest one that exists are the same, found looking upward
+            // (usually one look: the parent is there).
+            let mut first = 0;
+            for (i, cur) in prefixes.iter().enumerate().rev() {
+                if stat(self.ctx, cur, true)?.is_some() {
+                    first = i + 1;
+                    break;
+                }
+            }
+            let mut changed = false;
+            for cur in &prefixes[first..] {
+                if stat(self.ctx, cur, true)?.is_some() {
                     continue;
                 }
-                let made = self.ctx.target.create_dir_all(&cur, None);
+                let made = self.ctx.target.create_dir_all(cur, None);
                 made.map_err(|e| {
                     ModuleError::new(format!(
                         "There was an issue creating {cur} as requested: {}",
-                        python_oserror(&e, &cur)
+                        python_oserror(&e, cur)
                     ))
                 })?;
-                changed = self.attr(&cur, true, Some(&mut diff))?;
+                changed = self.attr(cur, true, Some(&mut diff))?;
                 changed |= self.update_times(&path, Some(&mut diff))?;
             }
             return Ok(path_result(&path, changed, diff));

@@ -206,17 +206,20 @@ impl Accounts {
 
 /// `uid`, `gid`, `owner`, `group`, `mode`, `state` and `size`.
 pub fn attrs(target: &dyn Target, stat: &FileStat) -> Vars {
-    let accounts = Accounts::read(target);
-    let name = |db, id: u32| {
-        accounts
-            .name(db, id)
-            .map_or_else(|| id.to_string(), str::to_owned)
-    };
+    let (owner, group) = stat.names.clone().unwrap_or_else(|| {
+        let accounts = Accounts::read(target);
+        let name = |db, id: u32| {
+            accounts
+                .name(db, id)
+                .map_or_else(|| id.to_string(), str::to_owned)
+        };
+        (name(Db::Users, stat.uid), name(Db::Groups, stat.gid))
+    });
     let mut out = Vars::new();
     out.insert("uid".into(), json!(stat.uid));
     out.insert("gid".into(), json!(stat.gid));
-    out.insert("owner".into(), json!(name(Db::Users, stat.uid)));
-    out.insert("group".into(), json!(name(Db::Groups, stat.gid)));
+    out.insert("owner".into(), json!(owner));
+    out.insert("group".into(), json!(group));
     out.insert("mode".into(), json!(format_mode(stat.mode)));
     out.insert("state".into(), json!(state_name(Some(stat))));
     out.insert("size".into(), json!(stat.size));
@@ -260,7 +263,7 @@ pub fn check_file_attrs(
 /// file.py's `get_state`.
 pub fn get_state(ctx: &ModuleCtx, path: &str) -> Result<&'static str, ModuleError> {
     let lstat = stat(ctx, path, false)?;
-    if lstat.is_some_and(|s| s.kind != FileKind::Link) {
+    if lstat.as_ref().is_some_and(|s| s.kind != FileKind::Link) {
         // `hard` counts the links of what the path names.
         return Ok(state_name(
             stat(ctx, path, true)?.as_ref().or(lstat.as_ref()),

@@ -156,6 +156,13 @@ pub trait Module: Sync {
         true
     }
 
+    /// Whether it looks at the same things again and again waiting for
+    /// them to change (`wait_for`): it then runs without a
+    /// [`crate::read_cache::ReadCache`].
+    fn polls(&self) -> bool {
+        false
+    }
+
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult;
 }
 

@@ -68,6 +68,10 @@ impl Module for WaitFor {
         false
     }
 
+    fn polls(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
         let wait = match Wait::parse(ctx, args)? {
             Ok(wait) => wait,

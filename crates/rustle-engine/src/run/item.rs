@@ -200,8 +200,10 @@ impl HostRun<'_> {
             .delegates
             .and_then(|d| d.delegate("localhost").ok())
             .map(|d| d.target);
+        let target = run_as.as_ref().map_or(base, |b| b as &dyn crate::Target);
+        let cache = crate::read_cache::ReadCache::new(target);
         let ctx = ModuleCtx {
-            target: run_as.as_ref().map_or(base, |b| b as &dyn crate::Target),
+            target: if module.polls() { target } else { &cache },
             controller: controller.as_deref().map(|c| c as &dyn crate::Target),
             files: &files,
             task_dir,
