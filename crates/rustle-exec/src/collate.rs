@@ -16,7 +16,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use rustle_format::{Event, TaskKey};
 
 /// Waiting events kept in memory, over all hosts.
-const IN_MEMORY: usize = 4096;
+const IN_MEMORY: usize = 1024;
 /// Events read back from a host's file at a time.
 const REFILL: usize = 64;
 

@@ -386,7 +386,10 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                 }
             })
             .collect();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        // Events in flight are bounded (here and per host in `run`): a host
+        // ahead of the display waits, and the collator spills what it must
+        // hold, so memory does not grow with hosts x tasks.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
         let pace = run::Pace {
             forks: cut.limit.map_or(self.forks, |l| l.min(self.forks)),
             gap: cut.per_second.map(|r| Duration::from_secs_f64(1.0 / r)),

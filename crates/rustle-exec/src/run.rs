@@ -469,7 +469,9 @@ async fn run_engine(
     delegates: Option<Arc<ExecDelegates>>,
 ) {
     let stop = interrupt.flag.clone();
-    let (etx, mut erx) = mpsc::channel::<Event>(256);
+    // Small: at 50 forks, 256 events per host held more memory than the
+    // collator's whole in-memory window.
+    let (etx, mut erx) = mpsc::channel::<Event>(32);
     let slices = slices.clone();
     let host = t.host.clone();
     let worker = tokio::task::spawn_blocking(move || {
