@@ -237,9 +237,15 @@ impl<S: Shell> Target for ShellTarget<S> {
             }
         }
         dirs.reverse();
-        let chmod = mode.map_or(String::new(), |m| format!(" && chmod {m:o} \"$d\""));
+        // Another process (another host's task, on a shared filesystem)
+        // may make a directory between the test and `mkdir`: that one is
+        // there and is left alone, as `LocalTarget` and Ansible's file
+        // module do; a `mkdir` that fails otherwise runs again to say why.
+        let chmod = mode.map_or(":".to_owned(), |m| format!("chmod {m:o} \"$d\" || exit 1"));
         let script = format!(
-            "for d in {}; do [ -d \"$d\" ] && continue; mkdir \"$d\"{chmod} || exit 1; done",
+            "for d in {}; do [ -d \"$d\" ] && continue; \
+             if mkdir \"$d\" 2>/dev/null; then {chmod}; \
+             elif [ ! -d \"$d\" ]; then mkdir \"$d\" || exit 1; {chmod}; fi; done",
             dirs.join(" ")
         );
         self.check(&script, None).map(drop)

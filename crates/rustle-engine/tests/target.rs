@@ -160,6 +160,38 @@ fn create_dir_all_sets_mode_on_each_created_directory() {
     assert_eq!(mode(&deep), 0o700, "existing directories are left alone");
 }
 
+/// Hosts sharing a filesystem (the test hosts do) create the same
+/// parents at once: whoever loses the race finds the directory there,
+/// which is no failure.
+#[test]
+fn create_dir_all_tolerates_others_creating_the_same_parents() {
+    fn race(name: &str, t: &(dyn Target + Sync)) {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let results: Vec<_> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..6)
+                    .map(|i| {
+                        let leaf = p(&dir, &format!("shared/parent/leaf{i}"));
+                        s.spawn(move || t.create_dir_all(&leaf, Some(0o750)))
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).collect()
+            });
+            for (i, r) in results.into_iter().enumerate() {
+                r.unwrap_or_else(|e| panic!("{name}, round {round}, leaf {i}: {e}"));
+                assert!(
+                    fs::metadata(p(&dir, &format!("shared/parent/leaf{i}")))
+                        .unwrap()
+                        .is_dir()
+                );
+            }
+            assert_eq!(mode(&p(&dir, "shared/parent")), 0o750, "{name}");
+        }
+    }
+    race("local", &LocalTarget);
+    race("shell", &rustle_engine::ShellTarget::open(LocalSh).unwrap());
+}
+
 #[test]
 fn remove_set_times_and_set_mode() {
     let dir = tempfile::tempdir().unwrap();
