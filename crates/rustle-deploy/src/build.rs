@@ -132,21 +132,37 @@ pub struct Recipe {
 
 /// Chooses the toolchain for `triple` and looks the runner up in the cache.
 pub fn recipe(triple: &str, cache: &Path) -> Result<Recipe, DeployError> {
+    recipe_with(cache, || {
+        toolchain::for_triple(triple).map(|t| (triple.to_owned(), t))
+    })
+}
+
+/// The recipe for the default rustc's own host triple (the usual target),
+/// with `rustc -vV` and cargo metadata asked side by side.
+pub fn local_recipe(cache: &Path) -> Result<Recipe, DeployError> {
+    recipe_with(cache, || {
+        let version = toolchain::version_of(&toolchain::default_rustc())?;
+        let triple = toolchain::host_triple(&version)?;
+        toolchain::for_triple(&triple).map(|t| (triple, t))
+    })
+}
+
+fn recipe_with(
+    cache: &Path,
+    choose: impl FnOnce() -> Result<(String, Toolchain), DeployError>,
+) -> Result<Recipe, DeployError> {
     let workspace = source_dir();
     // cargo metadata and rustc answer side by side.
-    let (toolchain, inputs) = std::thread::scope(|s| {
+    let (chosen, inputs) = std::thread::scope(|s| {
         let inputs = s.spawn(|| runner_inputs(&workspace));
-        let toolchain = toolchain::for_triple(triple);
-        (
-            toolchain,
-            inputs.join().expect("reading the runner's inputs"),
-        )
+        let chosen = choose();
+        (chosen, inputs.join().expect("reading the runner's inputs"))
     });
-    let toolchain = toolchain?;
-    let key = cache_key(&workspace, inputs?, &toolchain, triple)?;
+    let (triple, toolchain) = chosen?;
+    let key = cache_key(&workspace, inputs?, &toolchain, &triple)?;
     let path = cache.join("runners").join(&key).join("rustle-runner");
     Ok(Recipe {
-        triple: triple.to_owned(),
+        triple,
         cached: path.is_file(),
         toolchain,
         key,

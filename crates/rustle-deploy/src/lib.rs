@@ -208,7 +208,9 @@ impl Speculation {
             &nonce,
             &self.base.sha256,
             &expected,
-            place::Arrival::Stdin,
+            place::Arrival::Stdin {
+                size: (self.base.bytes.len() + tail.len()) as u64,
+            },
             self.verify,
         );
         let then = format!(
@@ -496,9 +498,15 @@ pub fn deploy(
         let slices = shared.clone();
         std::thread::spawn(move || -> Result<_, DeployError> {
             let answer = (|| {
+                let recipe = opts
+                    .runner
+                    .is_none()
+                    .then(|| build::local_recipe(&opts.cache_dir));
+                // Asked already by the recipe: no second rustc.
                 let local =
                     toolchain::host_triple(&toolchain::version_of(&toolchain::default_rustc())?)?;
-                let recipes = recipes(std::iter::once(local.clone()), &opts);
+                let recipes: BTreeMap<_, _> =
+                    recipe.map(|r| (local.clone(), r)).into_iter().collect();
                 let base = match recipes.get(&local) {
                     Some(Ok(r)) if r.cached => Some(Arc::new(Base::new(read_runner(&r.path)?))),
                     _ => None,

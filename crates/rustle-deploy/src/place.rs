@@ -88,16 +88,22 @@ fn sha256_of_word(p: &str) -> String {
 
 /// A script that makes `$root/<host>` (and over SSH `$root/bases`) and
 /// sweeps what cut transfers left behind there long ago; `$root` is set by
-/// the caller (deploy runs it inside the host probe).
+/// the caller (deploy runs it inside the host probe). `mkdir` and `find`
+/// run only when there is something for them to do.
 pub fn prepare_script(host: &str, remote: bool) -> String {
     let d = format!("\"$root\"/{}", quote(host));
-    let mut s = format!(
-        "mkdir -p {d} && find {d} -maxdepth 1 -name '.rustle-runner.*' -mmin +30 -exec rm -f {{}} + ;"
-    );
-    if remote {
-        s.push_str(" mkdir -p \"$root/bases\";");
-    }
-    s
+    let (test, dirs) = if remote {
+        (
+            format!("[ -d {d} ] && [ -d \"$root/bases\" ]"),
+            format!("{d} \"$root/bases\""),
+        )
+    } else {
+        (format!("[ -d {d} ]"), d.clone())
+    };
+    format!(
+        "{test} || mkdir -p {dirs}; set -- {d}/.rustle-runner.*; \
+         if [ -e \"$1\" ]; then find {d} -maxdepth 1 -name '.rustle-runner.*' -mmin +30 -exec rm -f {{}} + ; fi;"
+    )
 }
 
 /// How a runner's bytes reach the host, for [`assemble_script`].
@@ -110,15 +116,17 @@ pub enum Arrival<'a> {
         tail_tmp: &'a str,
         base_tmp: Option<&'a str>,
     },
-    /// The tail on the script's stdin, the base already cached.
-    Stdin,
+    /// The tail on the script's stdin, the base already cached; `size` is
+    /// the whole runner's, so a stream cut short is never placed.
+    Stdin { size: u64 },
 }
 
 /// The script, run in the layout's root, that turns what arrived into
 /// `<host>/rustle-runner`: assembled under a temp name, made executable,
 /// checked with `verify` before the old runner is touched (a bad base is
 /// dropped so the next deploy sends it again), the old runner kept as
-/// `rustle-runner.prev`, then renamed into place.
+/// `rustle-runner.prev`, then renamed into place. What is left on failure
+/// goes; on success nothing is.
 pub fn assemble_script(
     host: &str,
     nonce: &str,
@@ -128,11 +136,11 @@ pub fn assemble_script(
     verify: bool,
 ) -> String {
     let tmp = quote(&format!("{host}/.rustle-runner.{nonce}.tmp"));
-    let stdin_tail = quote(&format!("{host}/.rustle-runner.{nonce}.tail"));
     let path = quote(&format!("{host}/rustle-runner"));
     let base = quote(&format!("bases/{base_sha256}"));
     let mut cleanup = vec![tmp.clone()];
     let mut body = String::new();
+    let mut done = String::from("trap - EXIT\n");
     match arrival {
         Arrival::Whole => {}
         Arrival::Uploaded { tail_tmp, base_tmp } => {
@@ -141,13 +149,14 @@ pub fn assemble_script(
                 body.push_str(&format!("mv -f {} {base}\n", quote(b)));
             }
             body.push_str(&format!("cat {base} {tail} > {tmp}\n"));
+            done.push_str(&format!("rm -f {tail}\n"));
             cleanup.push(tail);
         }
-        Arrival::Stdin => {
+        Arrival::Stdin { size } => {
             body.push_str(&format!(
-                "cat > {stdin_tail}\ncat {base} {stdin_tail} > {tmp}\n"
+                "cat {base} - > {tmp}\ngot=$(wc -c < {tmp})\n\
+                 if [ \"${{got##* }}\" != {size} ]; then echo \"the runner arrived cut short: ${{got##* }} of {size} bytes\" >&2; exit 1; fi\n"
             ));
-            cleanup.push(stdin_tail);
         }
     }
     body.push_str(&format!("chmod 0755 {tmp}\n"));
@@ -165,7 +174,10 @@ pub fn assemble_script(
     body.push_str(&format!(
         "if [ -e {path} ]; then ln -f {path} {path}.prev; fi\nmv -f {tmp} {path}\n"
     ));
-    format!("set -e\ntrap 'rm -f {}' EXIT\n{body}", cleanup.join(" "))
+    format!(
+        "set -e\ntrap 'rm -f {}' EXIT\n{body}{done}",
+        cleanup.join(" ")
+    )
 }
 
 /// Puts `base ++ tail` at the layout's runner path. `prepared` is whether
@@ -294,4 +306,164 @@ pub async fn cleanup(host: &Host, layout: &Layout) -> Result<(), HostError> {
     ));
     host.sh_ok("removing rustle's files", &script).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The scripts, run by this machine's `sh` in a temp directory: what
+    //! they leave on disk is what a host would hold.
+    use super::*;
+    use crate::target;
+    use std::io::Write;
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+
+    fn sh(dir: &Path, script: &str, stdin: &[u8]) -> std::process::Output {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .env("HOME", dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A script may stop reading early; that is what some cases test.
+        let _ = child.stdin.take().unwrap().write_all(stdin);
+        child.wait_with_output().unwrap()
+    }
+
+    fn age(path: &Path, secs: u64) {
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_probe_answers_prepares_and_sweeps() {
+        let home = tempfile::tempdir().unwrap();
+        let root = home.path().join(".cache/rustle");
+        let script = target::probe_script(
+            "\"$HOME\"/.cache/rustle",
+            &prepare_script("web 1", true),
+            "",
+        );
+        // First run: nothing there yet; the directories get made.
+        let out = sh(home.path(), &script, b"");
+        assert!(out.status.success(), "{out:?}");
+        let facts = target::parse_probe(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        assert_eq!(facts.home, home.path().to_string_lossy());
+        let uname = |flag| {
+            let o = Command::new("uname").arg(flag).output().unwrap();
+            String::from_utf8_lossy(&o.stdout).trim().to_owned()
+        };
+        let musl = std::fs::read_dir("/lib").is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("ld-musl-"))
+        });
+        let libc = if musl { "musl" } else { "gnu" };
+        assert_eq!(
+            facts.triple,
+            target::triple_for(&uname("-s"), &uname("-m"), libc)
+        );
+        assert!(facts.bases.is_empty());
+        assert!(root.join("web 1").is_dir() && root.join("bases").is_dir());
+
+        // Second run: a base is listed (not a temp upload), an old
+        // leftover goes and a fresh one (a transfer under way) stays.
+        let sha = "0f".repeat(32);
+        std::fs::write(root.join("bases").join(&sha), b"base").unwrap();
+        std::fs::write(root.join("bases").join(format!(".{sha}.x.tmp")), b"").unwrap();
+        let old = root.join("web 1/.rustle-runner.old.tmp");
+        let fresh = root.join("web 1/.rustle-runner.new.tmp");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::write(&fresh, b"").unwrap();
+        std::fs::write(root.join("web 1/rustle-runner"), b"kept").unwrap();
+        age(&old, 3600);
+        let out = sh(home.path(), &script, b"");
+        assert!(out.status.success(), "{out:?}");
+        let facts = target::parse_probe(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        assert_eq!(facts.bases.into_iter().collect::<Vec<_>>(), [sha]);
+        assert_eq!(
+            names(&root.join("web 1")),
+            [".rustle-runner.new.tmp", "rustle-runner"]
+        );
+    }
+
+    #[test]
+    fn a_runner_from_stdin_is_placed_whole_or_not_at_all() {
+        let root = tempfile::tempdir().unwrap();
+        let base = b"\x7fELF base bytes".repeat(1000);
+        let sha = sha256_hex(&base);
+        std::fs::create_dir_all(root.path().join("bases")).unwrap();
+        std::fs::create_dir_all(root.path().join("h")).unwrap();
+        std::fs::write(root.path().join("bases").join(&sha), &base).unwrap();
+        std::fs::write(root.path().join("h/rustle-runner"), b"old runner").unwrap();
+        let tail = b"payload tail".repeat(500);
+        let whole = [base.as_slice(), tail.as_slice()].concat();
+        let script = |nonce: &str| {
+            assemble_script(
+                "h",
+                nonce,
+                &sha,
+                &sha256_hex(&whole),
+                Arrival::Stdin {
+                    size: whole.len() as u64,
+                },
+                // Without --verify too: the size alone stops a short runner.
+                false,
+            )
+        };
+
+        // Cut short: the old runner stays, nothing is left behind.
+        let out = sh(root.path(), &script("n1"), &tail[..tail.len() - 7]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "the runner arrived cut short: {} of {} bytes",
+                whole.len() - 7,
+                whole.len()
+            )),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(root.path().join("h/rustle-runner")).unwrap(),
+            b"old runner"
+        );
+        assert_eq!(names(&root.path().join("h")), ["rustle-runner"]);
+
+        // Whole: placed executable, the old one kept as .prev, no temp left.
+        let out = sh(root.path(), &script("n2"), &tail);
+        assert!(out.status.success(), "{out:?}");
+        let placed = root.path().join("h/rustle-runner");
+        assert_eq!(std::fs::read(&placed).unwrap(), whole);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&placed).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        assert_eq!(
+            std::fs::read(root.path().join("h/rustle-runner.prev")).unwrap(),
+            b"old runner"
+        );
+        assert_eq!(
+            names(&root.path().join("h")),
+            ["rustle-runner", "rustle-runner.prev"]
+        );
+    }
 }

@@ -10,7 +10,8 @@
 //!    (`aarch64-linux-gnu-gcc` for `aarch64-unknown-linux-gnu`);
 //! 4. `cargo zigbuild`, then `cross`, when installed.
 //!
-//! The default rustc's target list decides whether a triple exists at all.
+//! The default rustc's target list decides whether a triple exists at all;
+//! its own host triple needs no question beyond `rustc -vV`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -229,18 +230,22 @@ fn gnu_linker(triple: &str) -> Option<String> {
 /// How to build for `triple`, or the error that says what would add a way.
 pub fn for_triple(triple: &str) -> Result<Toolchain, DeployError> {
     let rustc = default_rustc();
-    // Three questions to rustc, asked side by side.
-    let (version, known, std) = std::thread::scope(|s| {
-        let known = s.spawn(|| known_triple(&rustc, triple));
-        let std = s.spawn(|| has_std(&rustc, triple));
-        let version = version_of(&rustc);
-        (
+    let version = version_of(&rustc)?;
+    // A rustc always builds for its own host: its standard library comes
+    // with it. Only other triples need the two questions below.
+    if host_triple(&version).ok().as_deref() == Some(triple) {
+        return Ok(Toolchain {
+            kind: Kind::Default,
+            rustc,
+            linker: None,
             version,
-            known.join().expect("rustc --print target-list"),
-            std.join().expect("rustc --print target-libdir"),
-        )
+        });
+    }
+    let (known, std) = std::thread::scope(|s| {
+        let known = s.spawn(|| known_triple(&rustc, triple));
+        let std = has_std(&rustc, triple);
+        (known.join().expect("rustc --print target-list"), std)
     });
-    let version = version?;
     if !known? {
         return Err(DeployError::UnknownTarget {
             triple: triple.to_owned(),

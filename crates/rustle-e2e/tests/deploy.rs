@@ -370,13 +370,13 @@ fn unreachable_hosts_and_a_cut_transfer_leave_no_partial_runner() {
     let host2_dir = remote.join("host2");
     let deadline = Instant::now() + Duration::from_secs(120);
     let uploading = loop {
-        let tail = std::fs::read_dir(&host2_dir)
+        let arriving = std::fs::read_dir(&host2_dir)
             .into_iter()
             .flatten()
             .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(".tail"));
-        if tail || Instant::now() > deadline {
-            break tail;
+            .any(|e| e.file_name().to_string_lossy().starts_with(".rustle-runner."));
+        if arriving || Instant::now() > deadline {
+            break arriving;
         }
         std::thread::sleep(Duration::from_millis(1));
     };
