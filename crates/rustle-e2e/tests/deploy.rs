@@ -374,7 +374,11 @@ fn unreachable_hosts_and_a_cut_transfer_leave_no_partial_runner() {
             .into_iter()
             .flatten()
             .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with(".rustle-runner."));
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".rustle-runner.")
+            });
         if arriving || Instant::now() > deadline {
             break arriving;
         }

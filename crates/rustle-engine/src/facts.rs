@@ -48,8 +48,7 @@ pub fn gather(target: &dyn Target) -> Vars {
 /// `ip -4 route get 8.8.8.8` and the interface's address (`{}` without
 /// `ip` or a default route).
 fn network(target: &dyn Target, facts: &mut Vars) {
-    let names = sh(target, "ls /sys/class/net").unwrap_or_default();
-    let mut names: Vec<&str> = names.split_whitespace().collect();
+    let mut names = target.list_dir("/sys/class/net").unwrap_or_default();
     names.sort_unstable();
     facts.insert("interfaces".into(), json!(names));
     let default = sh(target, DEFAULT_IPV4)
@@ -59,11 +58,13 @@ fn network(target: &dyn Target, facts: &mut Vars) {
 }
 
 /// The route to the internet, then that interface's IPv4 address line,
-/// type, MAC address and MTU, one section each.
-const DEFAULT_IPV4: &str = "r=$(ip -4 route get 8.8.8.8) || exit 1; echo \"$r\" | head -n 1; \
-    dev=$(echo \"$r\" | awk '{for (i = 1; i < NF; i++) if ($i == \"dev\") {print $(i + 1); exit}}'); \
-    [ -n \"$dev\" ] || exit 1; ip -4 -o addr show dev \"$dev\" | head -n 1; \
-    d=/sys/class/net/$dev; cat $d/type; cat $d/address; cat $d/mtu; [ -d $d/bridge ] && echo bridge; true";
+/// type, MAC address and MTU, one section each: two `ip` calls, the rest
+/// shell builtins (every process costs each host a millisecond).
+const DEFAULT_IPV4: &str = "set -f; r=$(ip -4 route get 8.8.8.8) || exit 1; printf '%s\\n' \"${r%%\n*}\"; \
+    dev=; p=; for w in $r; do if [ \"$p\" = dev ]; then dev=$w; break; fi; p=$w; done; \
+    [ -n \"$dev\" ] || exit 1; a=$(ip -4 -o addr show dev \"$dev\"); printf '%s\\n' \"${a%%\n*}\"; \
+    d=/sys/class/net/$dev; for f in type address mtu; do v=; read -r v < $d/$f; printf '%s\\n' \"$v\"; done; \
+    [ -d $d/bridge ] && echo bridge; true";
 
 /// `default_ipv4` from [`DEFAULT_IPV4`]'s output.
 fn default_ipv4(out: &str) -> Option<Json> {
@@ -236,18 +237,23 @@ fn sh(target: &dyn Target, script: &str) -> Option<String> {
     (out.rc == 0).then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Python's `socket.getfqdn()`, which setup reports: the host name's
-/// address looked up again, and of that entry's names the first with a
-/// dot, else its first name; the host name itself when a lookup fails
-/// (`hostname -f` where there is no `getent`).
-const FQDN: &str = "n=$(uname -n); command -v getent >/dev/null || exec hostname -f; \
-    a=$(getent hosts \"$n\" | awk '{print $1; exit}'); \
-    f=$([ -n \"$a\" ] && getent hosts \"$a\" | \
-        awk '{for (i = 2; i <= NF; i++) if (index($i, \".\")) {print $i; exit} print $2; exit}'); \
+/// Python's `socket.getfqdn()`, which setup reports, for the host name
+/// in `$n`: the name's address looked up again, and of that entry's names
+/// the first with a dot, else its first name; the host name itself when
+/// a lookup fails (`hostname -f` where there is no `getent`). Only the
+/// two lookups run as processes.
+const FQDN: &str = "set -f; command -v getent >/dev/null || exec hostname -f; \
+    l=$(getent hosts \"$n\"); set -- ${l%%\n*}; f=; \
+    if [ -n \"$1\" ]; then l=$(getent hosts \"$1\"); set -- ${l%%\n*}; \
+        if [ $# -ge 2 ]; then shift; f=$1; for w in \"$@\"; do case $w in *.*) f=$w; break ;; esac; done; fi; fi; \
     printf '%s\\n' \"${f:-$n}\"";
 
+/// `uname -s`, `-n`, `-r`, `-v` and `-m`, a line each, from two `uname`
+/// calls (only the version has spaces).
+const UNAME: &str = "set -f; set -- $(uname -snrm) && printf '%s\\n' \"$1\" \"$2\" \"$3\" && uname -v && printf '%s\\n' \"$4\"";
+
 fn platform(target: &dyn Target, facts: &mut Vars) {
-    let uname = sh(target, "uname -s; uname -n; uname -r; uname -v; uname -m").unwrap_or_default();
+    let uname = sh(target, UNAME).unwrap_or_default();
     let mut lines = uname.lines();
     let mut next = || lines.next().unwrap_or_default().to_owned();
     let (system, nodename, kernel, kernel_version, machine) =
@@ -256,7 +262,7 @@ fn platform(target: &dyn Target, facts: &mut Vars) {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or(nodename);
-    let fqdn = sh(target, FQDN)
+    let fqdn = sh(target, &format!("n={}; {FQDN}", quote(&nodename)))
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| nodename.clone());
@@ -555,26 +561,24 @@ pub(crate) fn service_mgr(target: &dyn Target) -> String {
     }
 }
 
+/// The `python3` on the PATH and its version, without starting the
+/// interpreter (`--version` answers before it initialises: 1 ms, not 9).
 const PYTHON_SCRIPT: &str =
-    "import sys; print(sys.executable); print(' '.join(str(v) for v in sys.version_info))";
+    "p=$(command -v python3) && printf '%s\\n' \"$p\" && exec \"$p\" --version";
 
 fn python(target: &dyn Target, facts: &mut Vars) {
-    let req = ExecRequest::new(["python3", "-c", PYTHON_SCRIPT]);
-    let Some(out) = target.exec(&req).ok().filter(|o| o.rc == 0) else {
+    let Some(out) = sh(target, PYTHON_SCRIPT) else {
         return;
     };
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    let executable = lines.next().unwrap_or_default();
-    let info: Vec<&str> = lines
+    let mut lines = out.lines();
+    let executable = lines.next().unwrap_or_default().trim();
+    let Some((major, minor, micro, level, serial)) = lines
         .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let [major, minor, micro, level, serial] = info[..] else {
+        .and_then(|l| l.trim().strip_prefix("Python "))
+        .and_then(version_info)
+    else {
         return;
     };
-    let num = |v: &str| v.parse::<u64>().unwrap_or(0);
     facts.insert(
         "python_version".into(),
         json!(format!("{major}.{minor}.{micro}")),
@@ -584,10 +588,33 @@ fn python(target: &dyn Target, facts: &mut Vars) {
         json!({
             "executable": executable,
             "type": "cpython",
-            "version": {"major": num(major), "minor": num(minor), "micro": num(micro), "releaselevel": level, "serial": num(serial)},
-            "version_info": [num(major), num(minor), num(micro), level, num(serial)],
+            "version": {"major": major, "minor": minor, "micro": micro, "releaselevel": level, "serial": serial},
+            "version_info": [major, minor, micro, level, serial],
         }),
     );
+}
+
+/// `sys.version_info` from the version `python --version` prints:
+/// `3.11.2` is final, `3.13.0rc1` candidate 1, `3.14.0a2` alpha 2, `3.14.0b1` beta 1
+/// (a development build's trailing `+` says nothing more).
+fn version_info(v: &str) -> Option<(u64, u64, u64, &'static str, u64)> {
+    let v = v.trim_end_matches('+');
+    let mut parts = v.splitn(3, '.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let rest = parts.next().unwrap_or("0");
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let micro = rest[..digits].parse().ok()?;
+    let (level, serial) = match &rest[digits..] {
+        "" => ("final", "0"),
+        s if s.starts_with("rc") => ("candidate", &s[2..]),
+        s if s.starts_with('a') => ("alpha", &s[1..]),
+        s if s.starts_with('b') => ("beta", &s[1..]),
+        _ => return None,
+    };
+    Some((major, minor, micro, level, serial.parse().ok()?))
 }
 
 /// Local IPv4 addresses from `/proc/net/fib_trie` (`/32 host LOCAL`
@@ -625,6 +652,45 @@ mod tests {
                    "prefix": "24", "type": "ether"})
         );
         assert_eq!(default_ipv4(""), None);
+    }
+
+    /// The scripts, run by this machine's `sh`, answer as the plain
+    /// commands do.
+    #[test]
+    fn scripts_answer_as_the_commands_they_replace() {
+        let run = |script: &str| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", script])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{script}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let uname: String = ["-s", "-n", "-r", "-v", "-m"]
+            .iter()
+            .map(|f| run(&format!("uname {f}")))
+            .collect();
+        assert_eq!(run(UNAME), uname);
+        let python = run(PYTHON_SCRIPT);
+        let (path, version) = python.split_once('\n').unwrap();
+        assert_eq!(path, run("command -v python3").trim());
+        let full = run("python3 -c 'import sys; print(*sys.version_info[:3], sep=\".\")'");
+        let (major, minor, micro, ..) =
+            version_info(version.trim().strip_prefix("Python ").unwrap()).unwrap();
+        assert_eq!(format!("{major}.{minor}.{micro}"), full.trim());
+        // A name no resolver knows is its own fqdn.
+        let nowhere = "rustle-no-such-host-7f3a";
+        assert_eq!(run(&format!("n={nowhere}; {FQDN}")).trim(), nowhere);
+    }
+
+    #[test]
+    fn python_versions() {
+        assert_eq!(version_info("3.11.2"), Some((3, 11, 2, "final", 0)));
+        assert_eq!(version_info("3.13.0rc1"), Some((3, 13, 0, "candidate", 1)));
+        assert_eq!(version_info("3.14.0a2"), Some((3, 14, 0, "alpha", 2)));
+        assert_eq!(version_info("3.12.0b4+"), Some((3, 12, 0, "beta", 4)));
+        assert_eq!(version_info("3.9"), Some((3, 9, 0, "final", 0)));
+        assert_eq!(version_info("three"), None);
     }
 
     #[test]
