@@ -29,14 +29,7 @@ pub fn bin(name: &str) -> PathBuf {
             .current_dir(root())
             .args(["build", "--locked", "--bins"])
             .args(["-p", "rustle-parse", "-p", "rustle-plan"])
-            .args([
-                "-p",
-                "rustle-deploy",
-                "-p",
-                "rustle-exec",
-                "-p",
-                "rustle-ssh",
-            ])
+            .args(["-p", "rustle-deploy", "-p", "rustle-exec"])
             .status()
             .expect("running cargo build");
         assert!(status.success(), "cargo build of the tools failed");

@@ -15,7 +15,6 @@
 //! moves the sockets.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +22,6 @@ use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use rustle_format::Connection;
 
 pub use openssh;
-
-pub mod dial;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
@@ -242,8 +239,7 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
             b.control_directory(std::env::temp_dir());
         }
     }
-    let connect_timeout = ep.timeout.unwrap_or(timeout);
-    b.connect_timeout(connect_timeout)
+    b.connect_timeout(ep.timeout.unwrap_or(timeout))
         .known_hosts_check(KnownHosts::Strict)
         .server_alive_interval(Duration::from_secs(15));
     if let Some(u) = &ep.user {
@@ -257,7 +253,7 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
     }
     let (opts, jumps) = ssh_options(&ep.extra_args);
     if !jumps.is_empty() {
-        b.jump_hosts(&jumps);
+        b.jump_hosts(jumps);
     }
     let mut rest = Vec::new();
     for (k, v) in opts {
@@ -275,52 +271,36 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
             _ => rest.push((k, v)),
         }
     }
-    // Other options go into a config file of their own (see options_file).
-    let mut options = if rest.is_empty() {
+    // Other options go into a config file of their own, after the user's.
+    let options = if rest.is_empty() {
         None
     } else {
-        Some(options_file(&rest, None)?)
-    };
-    // rustle-connect dials hosts that ssh would dial directly: all hosts
-    // when no config can route one otherwise, else those `ssh -G` shows.
-    let mut dial_errors = None;
-    if let Some(connector) = connector()
-        && jumps.is_empty()
-    {
-        let route = if plain_config() && !rest.iter().any(|(k, _)| dial::routes(k)) {
-            Some(None)
-        } else {
-            direct_route(ep, options.as_ref().map(|f| f.path()))
-                .await
-                .map(Some)
-        };
-        if let Some(route) = route {
-            let errors = tempfile::NamedTempFile::new()?;
-            let proxy =
-                dial::proxy_command(connector, route.as_ref(), connect_timeout, errors.path());
-            options = Some(options_file(&rest, Some(&proxy))?);
-            dial_errors = Some(errors);
+        let mut f = tempfile::NamedTempFile::new()?;
+        if let Some(home) = std::env::var_os("HOME") {
+            let user_cfg = std::path::Path::new(&home).join(".ssh/config");
+            if user_cfg.is_file() {
+                writeln!(f, "Include {}", user_cfg.display())?;
+            }
         }
-    }
-    if let Some(f) = &options {
+        writeln!(f, "Host *")?;
+        for (k, v) in &rest {
+            writeln!(f, "  {k} {v}")?;
+        }
+        f.flush()?;
         b.config_file(f.path());
-    }
-    let session = b.connect_mux(&ep.address).await.map_err(|e| {
-        // The connector's words when it could not connect (ssh only
-        // says that its proxy went away), else ssh's own.
-        let dialed = dial_errors
-            .as_ref()
-            .and_then(|f| std::fs::read_to_string(f.path()).ok())
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        SshError::Unreachable {
+        Some(f)
+    };
+    let session = b
+        .connect_mux(&ep.address)
+        .await
+        .map_err(|e| SshError::Unreachable {
             host: ep.host.clone(),
-            msg: dialed.unwrap_or_else(|| match &e {
+            // ssh's own words (its stderr) when it ran and gave up.
+            msg: match &e {
                 openssh::Error::Connect(io) => io.to_string().trim().to_owned(),
                 other => error_text(other),
-            }),
-        }
-    })?;
+            },
+        })?;
     Ok(Conn {
         host: ep.host.clone(),
         session: Arc::new(session),
@@ -329,87 +309,6 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
         timeout,
         _options: options,
     })
-}
-
-/// A config file for ssh's `-F`: `proxy` (when rustle-connect dials the
-/// host) and the `-o` options of `ansible_ssh_common_args` and
-/// `ansible_ssh_extra_args` first, so they win as on ssh's command line,
-/// then the user's and the system's config, which `-F` would otherwise
-/// replace.
-fn options_file(
-    rest: &[(String, String)],
-    proxy: Option<&str>,
-) -> Result<tempfile::NamedTempFile, SshError> {
-    let mut f = tempfile::NamedTempFile::new()?;
-    if let Some(proxy) = proxy {
-        writeln!(f, "ProxyCommand {proxy}")?;
-        writeln!(f, "ProxyUseFdpass yes")?;
-    }
-    for (k, v) in rest {
-        writeln!(f, "{k} {v}")?;
-    }
-    let user_cfg = std::env::var_os("HOME").map(|h| Path::new(&h).join(".ssh/config"));
-    for cfg in user_cfg
-        .into_iter()
-        .chain([PathBuf::from("/etc/ssh/ssh_config")])
-    {
-        if cfg.is_file() {
-            writeln!(f, "Include {}", cfg.display())?;
-        }
-    }
-    f.flush()?;
-    Ok(f)
-}
-
-/// The connector beside this executable (`RUSTLE_CONNECT` names another;
-/// set empty, ssh connects by itself).
-fn connector() -> Option<&'static Path> {
-    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    FOUND
-        .get_or_init(|| match std::env::var_os("RUSTLE_CONNECT") {
-            Some(p) if p.is_empty() => None,
-            Some(p) => Some(PathBuf::from(p)),
-            None => {
-                let p = std::env::current_exe()
-                    .ok()?
-                    .with_file_name(dial::CONNECTOR);
-                p.is_file().then_some(p)
-            }
-        })
-        .as_deref()
-}
-
-/// [`dial::plain_config`] for this user, read once.
-fn plain_config() -> bool {
-    static PLAIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PLAIN.get_or_init(|| dial::plain_config(std::env::var_os("HOME").as_deref().map(Path::new)))
-}
-
-/// How ssh would reach `ep` (`ssh -G` with the master's settings), when
-/// that is a plain TCP connect rustle-connect can make.
-async fn direct_route(ep: &Endpoint, config: Option<&Path>) -> Option<dial::Route> {
-    let mut cmd = tokio::process::Command::new("ssh");
-    cmd.arg("-G");
-    if let Some(f) = config {
-        cmd.arg("-F").arg(f);
-    }
-    if let Some(p) = ep.port {
-        cmd.arg("-p").arg(p.to_string());
-    }
-    if let Some(u) = &ep.user {
-        cmd.arg("-l").arg(u);
-    }
-    let out = cmd
-        .arg(&ep.address)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .await
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    dial::Route::from_ssh_g(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// The whole error chain on one line (ssh's own message is at the end).
