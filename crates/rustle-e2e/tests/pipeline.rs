@@ -183,8 +183,7 @@ fn a_runner_refuses_a_payload_with_a_flipped_byte() {
     let i = bytes.len() - 52 - 10;
     bytes[i] ^= 0x01;
     let bad = tmp.path().join("bad-runner");
-    std::fs::write(&bad, &bytes).unwrap();
-    std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o755)).unwrap();
+    rustle_testkit::write_executable(&bad, &bytes).unwrap();
     let out = std::process::Command::new(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());

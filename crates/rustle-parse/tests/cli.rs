@@ -236,12 +236,11 @@ fn vault_passwords_from_flags_scripts_and_the_environment() {
     let tmp = tempfile::tempdir().unwrap();
     let script = tmp.path().join("pass.sh");
     let password = std::fs::read_to_string(root().join(FILE)).unwrap();
-    std::fs::write(
+    rustle_testkit::write_executable(
         &script,
-        format!("#!/bin/sh\nprintf '%s\\n' '{}'\n", password.trim()),
+        format!("#!/bin/sh\nprintf '%s\\n' '{}'\n", password.trim()).as_bytes(),
     )
     .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let script = script.to_str().unwrap();
     let id = format!("prod@{FILE}");
     let run = |args: &[&str], env: Option<&str>| {

@@ -443,6 +443,31 @@ fn current_user() -> Result<String, TestkitError> {
     }
 }
 
+/// Writes `contents` to `path` as an executable (mode 0755) that this
+/// process can run at once. A test binary runs tests on many threads; a
+/// fork on one of them copies every descriptor this process holds, and
+/// running a file that some process still has open for writing fails with
+/// "Text file busy". So the executable is written by a child (`install`),
+/// and this process only ever holds a descriptor to a scratch copy.
+pub fn write_executable(path: &Path, contents: &[u8]) -> Result<(), TestkitError> {
+    let scratch = path.with_extension("scratch");
+    fs::write(&scratch, contents).map_err(io(format!("writing {}", scratch.display())))?;
+    let out = Command::new("install")
+        .args(["-m", "0755"])
+        .arg(&scratch)
+        .arg(path)
+        .output()
+        .map_err(io("running install"))?;
+    fs::remove_file(&scratch).map_err(io(format!("removing {}", scratch.display())))?;
+    if !out.status.success() {
+        return Err(TestkitError::Command {
+            what: format!("install -m 0755 {}", path.display()),
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

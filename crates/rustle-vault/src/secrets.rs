@@ -211,8 +211,7 @@ mod tests {
         let plain = dir.join("plain");
         std::fs::write(&plain, "  two words \n").unwrap();
         let script = dir.join("script");
-        std::fs::write(&script, "#!/bin/sh\necho ' from script '\n").unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        rustle_testkit::write_executable(&script, b"#!/bin/sh\necho ' from script '\n").unwrap();
         let empty = dir.join("empty");
         std::fs::write(&empty, "\n").unwrap();
 
