@@ -268,3 +268,58 @@ fn a_runner_killed_midway_fails_its_host() {
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(fatal.contains("the runner on this host stopped"), "{fatal}");
 }
+
+/// `-o` options in `ansible_ssh_common_args` win over the user's ssh
+/// config, as they do on ssh's command line, where Ansible puts them:
+/// here the user's config names a user the server refuses, and the
+/// inventory's `-o User=` the right one.
+#[test]
+fn inventory_ssh_options_win_over_the_users_config() {
+    let hosts = SshHosts::start(1).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(
+        home.join(".ssh/config"),
+        "Host *\n  User rustle-no-such-user\n",
+    )
+    .unwrap();
+    let user = &hosts.hosts()[0].user;
+    let line = hosts
+        .inventory_ini()
+        .replace(&format!(" ansible_user={user} "), " ")
+        .replace(
+            "ansible_ssh_common_args='",
+            &format!("ansible_ssh_common_args='-o User={user} "),
+        );
+    assert!(!line.contains("ansible_user="), "{line}");
+    let out = tmp.path().join("out");
+    let inventory = tmp.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!("{line}\n[all:vars]\nout={}\n", out.display()),
+    )
+    .unwrap();
+    let book = tmp.path().join("site.yml");
+    std::fs::write(&book, PLAYBOOK).unwrap();
+    let parsed = stage_ok(
+        "rustle-parse",
+        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
+        &[],
+        b"",
+    );
+    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    let control = tmp.path().join("cp");
+    let envs: &[(&str, &Path)] = &[("HOME", &home), ("RUSTLE_CONTROL_DIR", &control)];
+    let exec = stage("rustle-exec", &[], envs, &planned.stdout);
+    let stderr = String::from_utf8_lossy(&exec.stderr);
+    assert_eq!(exec.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("host1/hello.txt")).unwrap(),
+        "hello from host1\n"
+    );
+    assert!(
+        recap_line(&exec.stderr, "host1").contains("ok=3 changed=3 unreachable=0 failed=0"),
+        "{stderr}"
+    );
+}

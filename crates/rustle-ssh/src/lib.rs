@@ -271,21 +271,16 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
             _ => rest.push((k, v)),
         }
     }
-    // Other options go into a config file of their own, after the user's.
+    // Other options go into a config file of their own (see options_text).
     let options = if rest.is_empty() {
         None
     } else {
+        let user_cfg = std::env::var_os("HOME")
+            .map(|h| std::path::Path::new(&h).join(".ssh/config"))
+            .filter(|p| p.is_file());
+        let system_cfg = Some(std::path::PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.is_file());
         let mut f = tempfile::NamedTempFile::new()?;
-        if let Some(home) = std::env::var_os("HOME") {
-            let user_cfg = std::path::Path::new(&home).join(".ssh/config");
-            if user_cfg.is_file() {
-                writeln!(f, "Include {}", user_cfg.display())?;
-            }
-        }
-        writeln!(f, "Host *")?;
-        for (k, v) in &rest {
-            writeln!(f, "  {k} {v}")?;
-        }
+        f.write_all(options_text(&rest, user_cfg.iter().chain(&system_cfg)).as_bytes())?;
         f.flush()?;
         b.config_file(f.path());
         Some(f)
@@ -309,6 +304,28 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
         timeout,
         _options: options,
     })
+}
+
+/// The system-wide ssh client config, which `-F` would otherwise skip.
+const SYSTEM_CONFIG: &str = "/etc/ssh/ssh_config";
+
+/// The config for ssh's `-F`, which replaces both the user's config and
+/// the system's: the `-o` options of `ansible_ssh_common_args` and
+/// `ansible_ssh_extra_args` first, so they win as they do on ssh's
+/// command line (ssh keeps the first value it reads for an option), then
+/// `includes` (the user's config, then the system's) for everything else.
+fn options_text<'a>(
+    options: &[(String, String)],
+    includes: impl Iterator<Item = &'a std::path::PathBuf>,
+) -> String {
+    let mut text = String::new();
+    for (k, v) in options {
+        text.push_str(&format!("{k} {v}\n"));
+    }
+    for path in includes {
+        text.push_str(&format!("Include {}\n", path.display()));
+    }
+    text
 }
 
 /// The whole error chain on one line (ssh's own message is at the end).
@@ -596,6 +613,23 @@ pub fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ansible_options_come_before_the_configs_they_override() {
+        let opts = [
+            ("User".to_owned(), "deploy".to_owned()),
+            ("KexAlgorithms".to_owned(), "curve25519-sha256".to_owned()),
+        ];
+        let includes = [
+            std::path::PathBuf::from("/home/u/.ssh/config"),
+            std::path::PathBuf::from(SYSTEM_CONFIG),
+        ];
+        assert_eq!(
+            options_text(&opts, includes.iter()),
+            "User deploy\nKexAlgorithms curve25519-sha256\n\
+             Include /home/u/.ssh/config\nInclude /etc/ssh/ssh_config\n"
+        );
+    }
 
     #[test]
     fn options_from_ansible_args() {
