@@ -271,10 +271,28 @@ pub fn diff_lines(b: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// `included: FILE for b, a` as `included: FILE for a, b`; other lines
+/// as they are.
+fn sorted_include_hosts(line: &str) -> String {
+    match line
+        .strip_prefix("included: ")
+        .and_then(|r| r.rsplit_once(" for "))
+    {
+        Some((file, hosts)) => {
+            let mut hosts: Vec<&str> = hosts.split(", ").collect();
+            hosts.sort_unstable();
+            format!("included: {file} for {}", hosts.join(", "))
+        }
+        None => line.to_owned(),
+    }
+}
+
 /// Default-callback output made comparable between ansible-playbook and
 /// rustle: Ansible's start-up warnings and `[WARNING]` lines dropped,
 /// times blanked, and each blank-line-separated section's lines sorted
-/// (hosts finish a task in any order). The blank lines inside an
+/// (hosts finish a task in any order), and the hosts of an `included:
+/// FILE for h1, h2` line sorted (Ansible lists them in the order their
+/// results came in). The blank lines inside an
 /// `[ERROR]` report (after `Origin:` and the column marker) are dropped
 /// first, so a report stays in its task's section wherever it falls.
 pub fn comparable(b: &[u8]) -> String {
@@ -294,7 +312,8 @@ pub fn comparable(b: &[u8]) -> String {
         }
         lines.push(line);
     }
-    let text = lines.join("\n");
+    let sorted_includes: Vec<String> = lines.iter().map(|l| sorted_include_hosts(l)).collect();
+    let text = sorted_includes.join("\n");
     let text = times.replace_all(&text, r#""$1": "-""#);
     let text = without_render_dirs(&text);
     text.split("\n\n")
@@ -305,4 +324,21 @@ pub fn comparable(b: &[u8]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_hosts_are_compared_in_name_order() {
+        assert_eq!(
+            sorted_include_hosts("included: /p/extra.yml for host2, host1, host3"),
+            "included: /p/extra.yml for host1, host2, host3"
+        );
+        assert_eq!(sorted_include_hosts("ok: [host2]"), "ok: [host2]");
+        let ansible = b"\nPLAY [p] ***\n\nTASK [t] ***\nincluded: /f for b, a\n";
+        let rustle = b"\nPLAY [p] ***\n\nTASK [t] ***\nincluded: /f for a, b\n";
+        assert_eq!(comparable(ansible), comparable(rustle));
+    }
 }
