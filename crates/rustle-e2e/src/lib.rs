@@ -99,9 +99,23 @@ pub fn run_rustle_planned(parse_args: &[&str], plan_args: &[&str]) -> Output {
 
 /// `run_rustle_planned` with arguments for `rustle-exec` too.
 pub fn run_rustle_with(parse_args: &[&str], plan_args: &[&str], exec_args: &[&str]) -> Output {
+    stage(
+        "rustle-exec",
+        exec_args,
+        &[],
+        &planned_with(parse_args, plan_args),
+    )
+}
+
+/// The document `rustle-parse ARGS | rustle-plan` prints; both must succeed.
+pub fn planned(parse_args: &[&str]) -> Vec<u8> {
+    planned_with(parse_args, &[])
+}
+
+/// `planned` with arguments for `rustle-plan`.
+pub fn planned_with(parse_args: &[&str], plan_args: &[&str]) -> Vec<u8> {
     let parsed = stage_ok("rustle-parse", parse_args, &[], b"");
-    let planned = stage_ok("rustle-plan", plan_args, &[], &parsed.stdout);
-    stage("rustle-exec", exec_args, &[], &planned.stdout)
+    stage_ok("rustle-plan", plan_args, &[], &parsed.stdout).stdout
 }
 
 /// The whole pipe over an inventory with `-e out=OUT`: parse, plan, then

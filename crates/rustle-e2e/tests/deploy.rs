@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rustle_e2e::{events, recap_line, root, runner_cache, stage, stage_ok};
+use rustle_e2e::{events, planned, recap_line, root, runner_cache, stage};
 use rustle_testkit::SshHosts;
 use serde_json::Value;
 
@@ -65,17 +65,11 @@ impl Setup {
     fn plan(&self, book: &str) -> Vec<u8> {
         let path = self.path("site.yml");
         std::fs::write(&path, book).unwrap();
-        let parsed = stage_ok(
-            "rustle-parse",
-            &[
-                path.to_str().unwrap(),
-                "-i",
-                self.inventory.to_str().unwrap(),
-            ],
-            &[],
-            b"",
-        );
-        stage_ok("rustle-plan", &[], &[], &parsed.stdout).stdout
+        planned(&[
+            path.to_str().unwrap(),
+            "-i",
+            self.inventory.to_str().unwrap(),
+        ])
     }
 }
 

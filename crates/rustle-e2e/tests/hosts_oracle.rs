@@ -107,14 +107,8 @@ fn json_summary_has_a_play_per_batch_and_ansibles_counts() {
         format!("out={}", dir.display())
     };
     let ansible = run_ansible(&[playbook, "-i", INVENTORY, "-e", &dir("a")]);
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[playbook, "-i", INVENTORY, "-e", &dir("r")],
-        &[],
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
-    let out = stage_ok("rustle-exec", &["--json-summary"], &[], &planned.stdout);
+    let planned = rustle_e2e::planned(&[playbook, "-i", INVENTORY, "-e", &dir("r")]);
+    let out = stage_ok("rustle-exec", &["--json-summary"], &[], &planned);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let plays = doc["plays"].as_array().unwrap();
     let names: Vec<&str> = plays

@@ -1,7 +1,6 @@
 //! Changing one task changes only that task in the document and the hashes
 //! that depend on it; the rest of parse and plan output stays the same.
 
-use rustle_e2e::stage_ok;
 use serde_json::Value;
 
 /// JSON paths where `a` and `b` differ.
@@ -27,14 +26,8 @@ fn diff(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
 }
 
 fn planned(book: &std::path::Path, inventory: &std::path::Path) -> Value {
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
-        &[],
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
-    serde_json::from_slice(&planned.stdout).unwrap()
+    let doc = rustle_e2e::planned(&[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()]);
+    serde_json::from_slice(&doc).unwrap()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rustle_e2e::{events, recap_line, runner_cache, stage, stage_ok};
+use rustle_e2e::{events, planned, recap_line, runner_cache, stage, stage_ok};
 use rustle_testkit::SshHosts;
 
 const PLAYBOOK: &str = r#"
@@ -53,14 +53,8 @@ fn deploy(hosts: &SshHosts, playbook: &str, deploy_args: &[&str]) -> Deployed {
     std::fs::write(&book, playbook).unwrap();
     let cache = runner_cache();
     let envs: &[(&str, &Path)] = &[("RUSTLE_CACHE_DIR", &cache)];
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
-        envs,
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], envs, &parsed.stdout);
-    let deployed = stage_ok("rustle-deploy", deploy_args, envs, &planned.stdout);
+    let planned = planned(&[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()]);
+    let deployed = stage_ok("rustle-deploy", deploy_args, envs, &planned);
     Deployed {
         tmp,
         out,
@@ -302,16 +296,10 @@ fn inventory_ssh_options_win_over_the_users_config() {
     .unwrap();
     let book = tmp.path().join("site.yml");
     std::fs::write(&book, PLAYBOOK).unwrap();
-    let parsed = stage_ok(
-        "rustle-parse",
-        &[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()],
-        &[],
-        b"",
-    );
-    let planned = stage_ok("rustle-plan", &[], &[], &parsed.stdout);
+    let planned = planned(&[book.to_str().unwrap(), "-i", inventory.to_str().unwrap()]);
     let control = tmp.path().join("cp");
     let envs: &[(&str, &Path)] = &[("HOME", &home), ("RUSTLE_CONTROL_DIR", &control)];
-    let exec = stage("rustle-exec", &[], envs, &planned.stdout);
+    let exec = stage("rustle-exec", &[], envs, &planned);
     let stderr = String::from_utf8_lossy(&exec.stderr);
     assert_eq!(exec.status.code(), Some(0), "{stderr}");
     assert_eq!(

@@ -275,12 +275,15 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, SshError>
     let options = if rest.is_empty() {
         None
     } else {
-        let user_cfg = std::env::var_os("HOME")
-            .map(|h| std::path::Path::new(&h).join(".ssh/config"))
-            .filter(|p| p.is_file());
-        let system_cfg = Some(std::path::PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.is_file());
+        let user_cfg =
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".ssh/config"));
+        let includes: Vec<std::path::PathBuf> = user_cfg
+            .into_iter()
+            .chain([SYSTEM_CONFIG.into()])
+            .filter(|p| p.is_file())
+            .collect();
         let mut f = tempfile::NamedTempFile::new()?;
-        f.write_all(options_text(&rest, user_cfg.iter().chain(&system_cfg)).as_bytes())?;
+        f.write_all(options_text(&rest, &includes).as_bytes())?;
         f.flush()?;
         b.config_file(f.path());
         Some(f)
@@ -314,10 +317,7 @@ const SYSTEM_CONFIG: &str = "/etc/ssh/ssh_config";
 /// `ansible_ssh_extra_args` first, so they win as they do on ssh's
 /// command line (ssh keeps the first value it reads for an option), then
 /// `includes` (the user's config, then the system's) for everything else.
-fn options_text<'a>(
-    options: &[(String, String)],
-    includes: impl Iterator<Item = &'a std::path::PathBuf>,
-) -> String {
+fn options_text(options: &[(String, String)], includes: &[std::path::PathBuf]) -> String {
     let mut text = String::new();
     for (k, v) in options {
         text.push_str(&format!("{k} {v}\n"));
@@ -625,7 +625,7 @@ mod tests {
             std::path::PathBuf::from(SYSTEM_CONFIG),
         ];
         assert_eq!(
-            options_text(&opts, includes.iter()),
+            options_text(&opts, &includes),
             "User deploy\nKexAlgorithms curve25519-sha256\n\
              Include /home/u/.ssh/config\nInclude /etc/ssh/ssh_config\n"
         );
