@@ -2,7 +2,10 @@
 //! `yes/no/on/off` are booleans, `0644` is octal, `1:20` is sexagesimal,
 //! `1e3` stays a string, merge keys `<<` apply, anchors and aliases work,
 //! `!unsafe` and `!vault` are kept as tagged values. Every node carries
-//! its line and column so later errors can point at the source.
+//! its line and column so later errors can point at the source. It also
+//! writes YAML as Ansible's `to_yaml`/`to_nice_yaml` do ([`dump`]).
+
+mod dump;
 
 use std::collections::HashMap;
 
@@ -14,6 +17,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 pub const UNSAFE_KEY: &str = "__ansible_unsafe";
 /// `!vault` text: decrypted only at run time (see the format crate).
 pub use rustle_format::VAULT_KEY;
+
+pub use dump::{DumpOptions, dump};
 
 /// A position in a YAML file, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

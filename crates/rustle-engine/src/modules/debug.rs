@@ -18,7 +18,9 @@ impl Module for Debug {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
-        let msg = args.get("msg");
+        // A `msg` that renders to null is shown as null, as Ansible's
+        // action plugin does; only an absent one says hello.
+        let msg = args.0.get("msg");
         let var = args.get("var");
         let mut r = match (msg, var) {
             (Some(_), Some(_)) => {

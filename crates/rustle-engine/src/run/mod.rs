@@ -96,6 +96,17 @@ pub(super) struct RoleScope {
     magic: Arc<Vars>,
 }
 
+/// The ansible-core release whose behaviour rustle follows (the oracle
+/// its tests compare against), as playbooks see it in `ansible_version`.
+pub const ANSIBLE_VERSION: (u32, u32, u32) = (2, 19, 14);
+
+/// `ansible_version`: `{string, full, major, minor, revision}`.
+fn ansible_version() -> Json {
+    let (major, minor, revision) = ANSIBLE_VERSION;
+    let text = format!("{major}.{minor}.{revision}");
+    json!({"string": text, "full": text, "major": major, "minor": minor, "revision": revision})
+}
+
 impl RoleScope {
     pub(super) fn name(&self) -> &str {
         &self.name
@@ -372,6 +383,7 @@ impl<'a> HostRun<'a> {
         m.insert("ansible_play_name".into(), json!(play.name));
         m.insert("ansible_check_mode".into(), json!(s.check));
         m.insert("ansible_diff_mode".into(), json!(s.diff));
+        m.insert("ansible_version".into(), ansible_version());
         m
     }
 

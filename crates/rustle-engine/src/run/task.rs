@@ -101,7 +101,7 @@ impl HostRun<'_> {
         let rescued = status == Status::Failed && !ignored && state.rescuable && !include_failed;
         if status == Status::Failed && !ignored {
             let result = shown.as_object().map_or(Json::Null, registered);
-            self.last_failure = Some((failed_task(task, &name), result));
+            self.last_failure = Some((failed_task(task, &templar), result));
         }
         self.emit_result(key, name, task, status, (ignored, rescued), shown);
         let flow = if status == Status::Failed && !ignored {
@@ -288,10 +288,12 @@ impl HostRun<'_> {
     }
 }
 
-/// `ansible_failed_task`: the task as Ansible exposes it to `rescue`.
-fn failed_task(task: &Task, name: &str) -> Json {
+/// `ansible_failed_task`: the task as Ansible exposes it to `rescue`. Its
+/// `name` is the task's own, rendered: empty when unnamed, and without the
+/// `role : ` that the display adds.
+fn failed_task(task: &Task, templar: &Templar) -> Json {
     json!({
-        "name": name,
+        "name": task.name.as_ref().map_or_else(String::new, |name| rendered_name(name, templar)),
         "action": task.action,
         "args": task.args,
         "when": task.when,
@@ -310,7 +312,7 @@ fn meta_action(task: &Task) -> &str {
 /// inside a role, `role : name` as Ansible shows it.
 fn display_name(state: &PlayState, task: &Task, templar: &Templar) -> String {
     let name = match &task.name {
-        Some(name) => templar.render_string(name).unwrap_or_else(|_| name.clone()),
+        Some(name) => rendered_name(name, templar),
         // ansible-core names an unnamed include_role after the role.
         None if task.action.rsplit('.').next() == Some("include_role") => {
             match task.args.get("name").and_then(Json::as_str) {
@@ -324,6 +326,13 @@ fn display_name(state: &PlayState, task: &Task, templar: &Templar) -> String {
         Some(role) => format!("{} : {name}", role.name()),
         None => name,
     }
+}
+
+/// A task name rendered, kept raw if it cannot be.
+fn rendered_name(name: &str, templar: &Templar) -> String {
+    templar
+        .render_string(name)
+        .unwrap_or_else(|_| name.to_owned())
 }
 
 /// A boolean keyword, rendered: `None` when absent.

@@ -1,31 +1,61 @@
 //! Ansible's filters and tests on top of minijinja's builtins. New ones go
 //! here and into [`register`].
 
-use minijinja::value::{Kwargs, ValueKind};
+use minijinja::functions::Function;
+use minijinja::value::{FunctionArgs, FunctionResult, Kwargs, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Value};
 
 use super::convert::{to_json, to_value};
 use crate::util::{base64, pyjson};
 
+/// Registers one of Ansible's filters under its short name and its
+/// fully qualified one (`ansible.builtin.to_yaml`).
+pub(super) fn add_filter<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: Function<Rv, Args> + Clone,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
+    env.add_filter(name, f.clone());
+    env.add_filter(format!("ansible.builtin.{name}"), f);
+}
+
+/// [`add_filter`] for tests (`x is ansible.builtin.version(...)`).
+pub(super) fn add_test<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: Function<Rv, Args> + Clone,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
+    env.add_test(name, f.clone());
+    env.add_test(format!("ansible.builtin.{name}"), f);
+}
+
 pub fn register(env: &mut Environment<'static>) {
     super::more::register(env);
-    env.add_filter("bool", to_bool);
-    env.add_filter("to_json", to_json_filter);
-    env.add_filter("from_json", from_json);
-    env.add_filter("basename", basename);
-    env.add_filter("dirname", dirname);
-    env.add_filter("regex_replace", regex_replace);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("type_debug", |v: &Value| super::python_type(v));
+    add_filter(env, "bool", to_bool);
+    add_filter(env, "to_json", to_json_filter);
+    add_filter(env, "from_json", from_json);
+    add_filter(env, "basename", basename);
+    add_filter(env, "dirname", dirname);
+    add_filter(env, "regex_replace", regex_replace);
+    add_filter(env, "b64encode", b64encode);
+    add_filter(env, "b64decode", b64decode);
+    add_filter(env, "type_debug", |v: &Value| super::python_type(v));
 
-    env.add_test("changed", |v: &Value| result_flag(v, "changed", "changed"));
-    env.add_test("failed", |v: &Value| result_flag(v, "failed", "failed"));
-    env.add_test("skipped", |v: &Value| result_flag(v, "skipped", "skipped"));
-    env.add_test("succeeded", |v: &Value| {
+    add_test(env, "changed", |v: &Value| {
+        result_flag(v, "changed", "changed")
+    });
+    add_test(env, "failed", |v: &Value| {
+        result_flag(v, "failed", "failed")
+    });
+    add_test(env, "skipped", |v: &Value| {
+        result_flag(v, "skipped", "skipped")
+    });
+    add_test(env, "succeeded", |v: &Value| {
         result_flag(v, "failed", "succeeded").map(|f| !f)
     });
-    env.add_test("success", |v: &Value| {
+    add_test(env, "success", |v: &Value| {
         result_flag(v, "failed", "success").map(|f| !f)
     });
 }

@@ -10,6 +10,7 @@ pub mod lookups;
 mod more;
 mod render;
 mod scope;
+mod yaml;
 
 use std::sync::{Arc, OnceLock};
 
@@ -100,6 +101,7 @@ pub fn environment() -> Arc<Environment<'static>> {
     filters::register(&mut env);
     chain::register(&mut env);
     lookups::register(&mut env);
+    yaml::register(&mut env);
     Arc::new(env)
 }
 
@@ -137,12 +139,17 @@ pub(crate) fn render_text(
         .to_builder()
         .trim_blocks(opts.trim_blocks)
         .lstrip_blocks(opts.lstrip_blocks)
-        .keep_trailing_newline(true)
         .build()?;
     env.set_syntax(syntax);
-    let source = chain::rewrite(source, false, env.syntax());
-    env.render_str(&source, ctx.clone())
-        .map_err(|e| render::name_undefined(e, &source, &ctx).into())
+    let rewritten = chain::rewrite(source, false, env.syntax());
+    let text = env
+        .render_str(&rewritten, ctx.clone())
+        .map_err(|e| render::name_undefined(e, &rewritten, &ctx))?;
+    // As Ansible: Jinja drops the file's final newline, then as many are
+    // put back as the file ends with and the output does not (so a final
+    // `{{ x | to_yaml }}` gives one newline, not two, and an included
+    // template's newline is not kept).
+    Ok(render::keep_trailing_newlines(source, text))
 }
 
 /// Jinja's whitespace options for a template file.

@@ -8,63 +8,69 @@ use minijinja::{Environment, Error, ErrorKind, Value};
 use serde_json::{Map, Value as Json};
 
 use super::convert::{to_json, to_value};
+use super::filters::{add_filter, add_test};
 use crate::util::sha1::{md5_hex, sha1_hex};
 use crate::util::shell::quote;
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_filter("ternary", ternary);
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("splitext", splitext);
-    env.add_filter("path_join", path_join);
-    env.add_filter("quote", quote);
-    env.add_filter("regex_search", regex_search);
-    env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", |s: &str| regex::escape(s));
-    env.add_filter("hash", hash);
-    env.add_filter("sha1", |s: &str| sha1_hex(s.as_bytes()));
-    env.add_filter("md5", |s: &str| md5_hex(s.as_bytes()));
-    env.add_filter("checksum", |s: &str| sha1_hex(s.as_bytes()));
-    env.add_filter("to_uuid", to_uuid);
-    env.add_filter("wordcount", |s: &str| s.split_whitespace().count());
-    env.add_filter("union", |a: Value, b: Value| set_op(&a, &b, SetOp::Union));
-    env.add_filter("intersect", |a: Value, b: Value| {
+    add_filter(env, "ternary", ternary);
+    add_filter(env, "mandatory", mandatory);
+    add_filter(env, "to_nice_json", to_nice_json);
+    add_filter(env, "splitext", splitext);
+    add_filter(env, "path_join", path_join);
+    add_filter(env, "quote", quote);
+    add_filter(env, "regex_search", regex_search);
+    add_filter(env, "regex_findall", regex_findall);
+    add_filter(env, "regex_escape", |s: &str| regex::escape(s));
+    add_filter(env, "hash", hash);
+    add_filter(env, "sha1", |s: &str| sha1_hex(s.as_bytes()));
+    add_filter(env, "md5", |s: &str| md5_hex(s.as_bytes()));
+    add_filter(env, "checksum", |s: &str| sha1_hex(s.as_bytes()));
+    add_filter(env, "to_uuid", to_uuid);
+    add_filter(env, "wordcount", |s: &str| s.split_whitespace().count());
+    add_filter(env, "union", |a: Value, b: Value| {
+        set_op(&a, &b, SetOp::Union)
+    });
+    add_filter(env, "intersect", |a: Value, b: Value| {
         set_op(&a, &b, SetOp::Intersect)
     });
-    env.add_filter("difference", |a: Value, b: Value| {
+    add_filter(env, "difference", |a: Value, b: Value| {
         set_op(&a, &b, SetOp::Difference)
     });
-    env.add_filter("symmetric_difference", |a: Value, b: Value| {
+    add_filter(env, "symmetric_difference", |a: Value, b: Value| {
         set_op(&a, &b, SetOp::Symmetric)
     });
-    env.add_filter("flatten", flatten);
-    env.add_filter("extract", extract);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("combine", combine);
+    add_filter(env, "flatten", flatten);
+    add_filter(env, "extract", extract);
+    add_filter(env, "dict2items", dict2items);
+    add_filter(env, "items2dict", items2dict);
+    add_filter(env, "combine", combine);
 
-    env.add_test("match", |s: &str, re: &str| {
+    add_test(env, "match", |s: &str, re: &str| {
         regex_test(s, re, Anchor::Start)
     });
-    env.add_test("search", |s: &str, re: &str| {
+    add_test(env, "search", |s: &str, re: &str| {
         regex_test(s, re, Anchor::None)
     });
-    env.add_test("regex", |s: &str, re: &str| regex_test(s, re, Anchor::None));
-    env.add_test("version", version_test);
-    env.add_test("subset", |a: Value, b: Value| contains_all(&b, &a));
-    env.add_test("superset", |a: Value, b: Value| contains_all(&a, &b));
-    env.add_test("contains", |a: Value, item: Value| {
+    add_test(env, "regex", |s: &str, re: &str| {
+        regex_test(s, re, Anchor::None)
+    });
+    add_test(env, "version", version_test);
+    add_test(env, "version_compare", version_test);
+    add_test(env, "subset", |a: Value, b: Value| contains_all(&b, &a));
+    add_test(env, "superset", |a: Value, b: Value| contains_all(&a, &b));
+    add_test(env, "contains", |a: Value, item: Value| {
         Ok::<bool, Error>(items(&a)?.contains(&to_json(&item)?))
     });
-    env.add_test("any", |v: Value| {
+    add_test(env, "any", |v: Value| {
         Ok::<bool, Error>(v.try_iter()?.any(|x| x.is_true()))
     });
-    env.add_test("all", |v: Value| {
+    add_test(env, "all", |v: Value| {
         Ok::<bool, Error>(v.try_iter()?.all(|x| x.is_true()))
     });
-    env.add_test("truthy", |v: Value| v.is_true());
-    env.add_test("falsy", |v: Value| !v.is_true());
-    env.add_test("abs", |p: &str| p.starts_with('/'));
+    add_test(env, "truthy", |v: Value| v.is_true());
+    add_test(env, "falsy", |v: Value| !v.is_true());
+    add_test(env, "abs", |p: &str| p.starts_with('/'));
 }
 
 fn invalid(msg: impl Into<String>) -> Error {

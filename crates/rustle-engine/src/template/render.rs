@@ -187,7 +187,7 @@ fn name_mandatory(err: Error, source: &str, ctx: &Value) -> Error {
 
 /// Jinja drops a template's final newline; Ansible puts back as many as
 /// the template ends with.
-fn keep_trailing_newlines(template: &str, mut text: String) -> String {
+pub(super) fn keep_trailing_newlines(template: &str, mut text: String) -> String {
     let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
     let missing = count(template).saturating_sub(count(&text));
     text.push_str(&"\n".repeat(missing));
