@@ -6,8 +6,10 @@
 mod chain;
 mod convert;
 mod filters;
+mod jinja;
 pub mod lookups;
 mod more;
+mod pyrandom;
 mod render;
 mod scope;
 mod yaml;
@@ -102,6 +104,8 @@ pub fn environment() -> Arc<Environment<'static>> {
     chain::register(&mut env);
     lookups::register(&mut env);
     yaml::register(&mut env);
+    pyrandom::register(&mut env);
+    jinja::register(&mut env);
     Arc::new(env)
 }
 

@@ -45,6 +45,26 @@ pub fn register(env: &mut Environment<'static>) {
     add_filter(env, "dict2items", dict2items);
     add_filter(env, "items2dict", items2dict);
     add_filter(env, "combine", combine);
+    add_filter(env, "subelements", subelements);
+    add_filter(env, "product", product);
+    add_filter(env, "permutations", |v: Value, r: Option<usize>| {
+        let items = values(&v)?;
+        let r = r.unwrap_or(items.len());
+        Ok::<Value, Error>(tuples(&items, r, Pick::Permutations))
+    });
+    add_filter(env, "combinations", |v: Value, r: usize| {
+        Ok::<Value, Error>(tuples(&values(&v)?, r, Pick::Combinations))
+    });
+    add_filter(env, "zip_longest", zip_longest);
+    add_filter(env, "log", |x: f64, base: Option<f64>| match base {
+        Some(base) => x.ln() / base.ln(),
+        None => x.ln(),
+    });
+    add_filter(env, "pow", f64::powf);
+    add_filter(env, "root", |x: f64, base: Option<f64>| match base {
+        None | Some(2.0) => x.sqrt(),
+        Some(base) => x.powf(1.0 / base),
+    });
 
     add_test(env, "match", |s: &str, re: &str| {
         regex_test(s, re, Anchor::Start)
@@ -329,11 +349,178 @@ fn combine(
         .get::<Option<String>>("list_merge")?
         .unwrap_or_else(|| "replace".into());
     kwargs.assert_all_used()?;
-    let mut out = to_json(&base)?;
-    for other in rest.iter() {
-        merge(&mut out, to_json(other)?, recursive, &list_merge);
+    // `[d1, d2] | combine` merges the list's dicts: the terms are
+    // flattened one level.
+    let mut terms = Vec::new();
+    for term in std::iter::once(&base).chain(rest.iter()) {
+        match to_json(term)? {
+            Json::Array(items) => terms.extend(items),
+            other => terms.push(other),
+        }
+    }
+    let mut terms = terms.into_iter();
+    let mut out = terms.next().unwrap_or_else(|| Json::Object(Map::new()));
+    for other in terms {
+        merge(&mut out, other, recursive, &list_merge);
     }
     Ok(to_value(&out))
+}
+
+/// The `subelements` filter: `(element, value)` for each value of the list
+/// at the dotted `key` of each element (the element whole, unlike the
+/// lookup).
+fn subelements(obj: Value, key: Value, skip_missing: Option<bool>) -> Result<Value, Error> {
+    let elements: Vec<Json> = match to_json(&obj)? {
+        Json::Array(items) => items,
+        Json::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        _ => return Err(invalid("obj must be a list of dicts or a nested dict")),
+    };
+    let path: Vec<String> = match to_json(&key)? {
+        Json::String(s) => s.split('.').map(str::to_owned).collect(),
+        Json::Array(parts) => parts
+            .iter()
+            .map(|p| p.as_str().unwrap_or_default().to_owned())
+            .collect(),
+        _ => return Err(invalid("subelements must be a list or a string")),
+    };
+    let mut out = Vec::new();
+    for element in &elements {
+        let mut values = Some(element);
+        for part in &path {
+            values = match values.and_then(|v| v.as_object()) {
+                Some(map) => match map.get(part) {
+                    Some(v) => Some(v),
+                    None if skip_missing == Some(true) => None,
+                    None => {
+                        return Err(invalid(format!(
+                            "could not find '{part}' key in iterated item"
+                        )));
+                    }
+                },
+                None => {
+                    return Err(invalid(format!(
+                        "the key {part} should point to a dictionary"
+                    )));
+                }
+            };
+            if values.is_none() {
+                break;
+            }
+        }
+        match values {
+            None => {}
+            Some(Json::Array(list)) => {
+                out.extend(
+                    list.iter()
+                        .map(|v| to_value(&Json::Array(vec![element.clone(), v.clone()]))),
+                );
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "the key '{}' should point to a list, got {other}",
+                    path.last().map_or("", String::as_str)
+                )));
+            }
+        }
+    }
+    Ok(Value::from(out))
+}
+
+fn values(v: &Value) -> Result<Vec<Value>, Error> {
+    Ok(v.try_iter()?.collect())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pick {
+    Permutations,
+    Combinations,
+}
+
+/// `itertools.permutations`/`combinations` of `r` items, in their order
+/// (lexicographic in the items' positions).
+fn tuples(items: &[Value], r: usize, pick: Pick) -> Value {
+    fn go(items: &[Value], r: usize, pick: Pick, chosen: &mut Vec<usize>, out: &mut Vec<Value>) {
+        if chosen.len() == r {
+            out.push(Value::from(
+                chosen.iter().map(|&i| items[i].clone()).collect::<Vec<_>>(),
+            ));
+            return;
+        }
+        let from = match (pick, chosen.last()) {
+            (Pick::Combinations, Some(&last)) => last + 1,
+            _ => 0,
+        };
+        for i in from..items.len() {
+            if pick == Pick::Permutations && chosen.contains(&i) {
+                continue;
+            }
+            chosen.push(i);
+            go(items, r, pick, chosen, out);
+            chosen.pop();
+        }
+    }
+    let mut out = Vec::new();
+    if r <= items.len() {
+        go(items, r, pick, &mut Vec::new(), &mut out);
+    }
+    Value::from(out)
+}
+
+/// `itertools.product(a, *lists, repeat=n)`.
+fn product(
+    first: Value,
+    rest: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let repeat = kwargs.get::<Option<usize>>("repeat")?.unwrap_or(1);
+    kwargs.assert_all_used()?;
+    let mut pools = vec![values(&first)?];
+    for list in rest.iter() {
+        pools.push(values(list)?);
+    }
+    let pools: Vec<Vec<Value>> = (0..repeat).flat_map(|_| pools.clone()).collect();
+    let mut out: Vec<Vec<Value>> = vec![Vec::new()];
+    for pool in &pools {
+        out = out
+            .iter()
+            .flat_map(|prefix| {
+                pool.iter().map(move |item| {
+                    let mut next = prefix.clone();
+                    next.push(item.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    Ok(Value::from(
+        out.into_iter().map(Value::from).collect::<Vec<_>>(),
+    ))
+}
+
+/// `itertools.zip_longest(a, *lists, fillvalue=None)`.
+fn zip_longest(
+    first: Value,
+    rest: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let fill = kwargs
+        .get::<Option<Value>>("fillvalue")?
+        .unwrap_or(Value::from(()));
+    kwargs.assert_all_used()?;
+    let mut lists = vec![values(&first)?];
+    for list in rest.iter() {
+        lists.push(values(list)?);
+    }
+    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+    let rows = (0..longest).map(|i| {
+        Value::from(
+            lists
+                .iter()
+                .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
+                .collect::<Vec<_>>(),
+        )
+    });
+    Ok(Value::from(rows.collect::<Vec<_>>()))
 }
 
 /// Merges `from` into `into` as `combine` does (also `include_vars`'
