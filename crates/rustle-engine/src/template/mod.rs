@@ -99,7 +99,19 @@ pub fn environment() -> Arc<Environment<'static>> {
     env.add_global("omit", omit());
     // Python's str, dict and list methods (`x.startswith('a')`,
     // `d.items()`), which Ansible templates call.
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    // `items()` pairs come back as lists, as ansible-core 2.19 shows
+    // them (`[['a', 1]]`, not Python's `[('a', 1)]`).
+    env.set_unknown_method_callback(|state, value, method, args| {
+        let out = minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)?;
+        if method != "items" {
+            return Ok(out);
+        }
+        let pairs = out
+            .try_iter()?
+            .map(|pair| Ok(Value::from(pair.try_iter()?.collect::<Vec<_>>())))
+            .collect::<Result<Vec<_>, minijinja::Error>>()?;
+        Ok(Value::from(pairs))
+    });
     filters::register(&mut env);
     chain::register(&mut env);
     lookups::register(&mut env);
