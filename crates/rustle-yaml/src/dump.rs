@@ -348,10 +348,6 @@ impl Emitter {
         self.write_indicator("{", true, true, false);
         self.flow_level += 1;
         self.increase_indent(true, false);
-        let in_map = Ctx {
-            mapping: true,
-            ..Ctx::default()
-        };
         for (i, (key, value)) in pairs.iter().enumerate() {
             if i > 0 {
                 self.write_indicator(",", false, false, false);
@@ -359,24 +355,7 @@ impl Emitter {
             if self.column > self.best_width {
                 self.write_indent();
             }
-            if self.is_simple_key(key) {
-                self.node(
-                    key,
-                    Ctx {
-                        simple_key: true,
-                        ..in_map
-                    },
-                );
-                self.write_indicator(":", false, false, false);
-            } else {
-                self.write_indicator("?", true, false, false);
-                self.node(key, in_map);
-                if self.column > self.best_width {
-                    self.write_indent();
-                }
-                self.write_indicator(":", true, false, false);
-            }
-            self.node(value, in_map);
+            self.pair(key, value, true);
         }
         self.indent = self.indents.pop().flatten();
         self.flow_level -= 1;
@@ -396,30 +375,36 @@ impl Emitter {
 
     fn block_mapping(&mut self, pairs: &[(Node, Node)]) {
         self.increase_indent(false, false);
+        for (key, value) in pairs {
+            self.write_indent();
+            self.pair(key, value, false);
+        }
+        self.indent = self.indents.pop().flatten();
+    }
+
+    /// One pair of a mapping: a simple key inline (`key: value`), any
+    /// other as `? key` and then `: value`.
+    fn pair(&mut self, key: &Node, value: &Node, flow: bool) {
         let in_map = Ctx {
             mapping: true,
             ..Ctx::default()
         };
-        for (key, value) in pairs {
-            self.write_indent();
-            if self.is_simple_key(key) {
-                self.node(
-                    key,
-                    Ctx {
-                        simple_key: true,
-                        ..in_map
-                    },
-                );
-                self.write_indicator(":", false, false, false);
-            } else {
-                self.write_indicator("?", true, false, true);
-                self.node(key, in_map);
+        if self.is_simple_key(key) {
+            let as_key = Ctx {
+                simple_key: true,
+                ..in_map
+            };
+            self.node(key, as_key);
+            self.write_indicator(":", false, false, false);
+        } else {
+            self.write_indicator("?", true, false, !flow);
+            self.node(key, in_map);
+            if !flow || self.column > self.best_width {
                 self.write_indent();
-                self.write_indicator(":", true, false, true);
             }
-            self.node(value, in_map);
+            self.write_indicator(":", true, false, !flow);
         }
-        self.indent = self.indents.pop().flatten();
+        self.node(value, in_map);
     }
 
     fn is_simple_key(&self, key: &Node) -> bool {
