@@ -83,6 +83,20 @@ pub fn omit() -> &'static str {
     })
 }
 
+/// Whether a list or dict holds an undefined value, at any depth.
+fn holds_undefined(value: &Value) -> bool {
+    match value.kind() {
+        ValueKind::Undefined => true,
+        ValueKind::Seq => value
+            .try_iter()
+            .is_ok_and(|mut items| items.any(|v| holds_undefined(&v))),
+        ValueKind::Map => value.try_iter().is_ok_and(|mut keys| {
+            keys.any(|k| value.get_item(&k).is_ok_and(|v| holds_undefined(&v)))
+        }),
+        _ => false,
+    }
+}
+
 /// The template environment every task of a run shares.
 pub fn environment() -> Arc<Environment<'static>> {
     let mut env = Environment::new();
@@ -94,6 +108,12 @@ pub fn environment() -> Arc<Environment<'static>> {
         } else {
             value
         };
+        // A list or dict holding an undefined value (`map('extract', ...)`
+        // of a missing key) fails when printed, as in ansible-core, instead
+        // of printing `undefined`.
+        if holds_undefined(value) {
+            return Err(minijinja::Error::from(ErrorKind::UndefinedError));
+        }
         minijinja::escape_formatter(out, state, value)
     });
     env.add_global("omit", omit());
