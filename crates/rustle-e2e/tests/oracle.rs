@@ -541,6 +541,15 @@ fn missing_includes_fail_as_in_ansible() {
 /// `apply` (also with `--tags`, which selects the included tasks by the
 /// tags `apply` gives them).
 #[test]
+fn looped_includes_on_several_hosts_match_ansible() {
+    same_as_ansible_with(
+        "fixtures/playbooks/includes/hosts_loop.yml",
+        "out",
+        &["-i", "fixtures/playbooks/serial/hosts.ini"],
+    );
+}
+
+#[test]
 fn includes_match_ansible() {
     let book = "fixtures/playbooks/includes/main.yml";
     same_as_ansible(book, "out");

@@ -209,6 +209,10 @@ impl<'d, W: Write> Show<'d, W> {
             {
                 return Ok(());
             }
+            // Other results of the include task (a host that skipped it)
+            // show as they come; the included lines follow them all.
+            Event::ItemResult { key, .. } | Event::TaskResult { key, .. }
+                if self.key.as_ref() == Some(key) => {}
             _ => self.flush_includes()?,
         }
         match ev {

@@ -18,6 +18,24 @@ pub struct TaskKey {
     pub pos: Vec<u32>,
 }
 
+impl TaskKey {
+    /// The section of a pair `[ITEM, n]` that follows a looped include's
+    /// position: the included tasks of its item `n` (then `[0, i]` as for
+    /// any block). Every host's run of an item sorts before any host's run
+    /// of the next, as Ansible shows them.
+    pub const ITEM: u32 = 3;
+
+    /// The key of item `n` of the looped include at this key.
+    pub fn item(&self, n: usize) -> TaskKey {
+        let mut pos = self.pos.clone();
+        pos.extend([TaskKey::ITEM, n as u32]);
+        TaskKey {
+            play: self.play,
+            pos,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]

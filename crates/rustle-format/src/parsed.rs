@@ -435,6 +435,11 @@ impl Play {
         };
         let mut task = list.get(i as usize)?;
         while let [section, j, more @ ..] = rest {
+            if *section == crate::TaskKey::ITEM {
+                // An item of a looped include runs the same tasks.
+                rest = more;
+                continue;
+            }
             let b = task.block.as_ref()?;
             let tasks = match section {
                 0 => &b.block,

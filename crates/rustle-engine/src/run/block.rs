@@ -140,17 +140,25 @@ impl HostRun<'_> {
             return flow;
         }
         let included = |r: Option<&Json>| r.and_then(Json::as_str).map(str::to_owned);
-        let runs: Vec<(rustle_format::Vars, Option<String>)> = match result.get("results") {
+        // A looped include runs its tasks once per item, each under its
+        // own key (`TaskKey::item`).
+        let runs: Vec<(TaskKey, rustle_format::Vars, Option<String>)> = match result.get("results")
+        {
             Some(Json::Array(items)) => items
                 .iter()
-                .filter_map(|i| Some((loop_vars(i), Some(included(i.get("_rustle_included"))?))))
+                .enumerate()
+                .filter_map(|(n, i)| {
+                    let label = included(i.get("_rustle_included"))?;
+                    Some((key.item(n), loop_vars(i), Some(label)))
+                })
                 .collect(),
             _ => vec![(
+                key.clone(),
                 rustle_format::Vars::new(),
                 included(result.get("_rustle_included")),
             )],
         };
-        for (vars, label) in runs {
+        for (key, vars, label) in runs {
             let chosen = match &candidates {
                 None => b,
                 Some(candidates) => {
@@ -162,7 +170,7 @@ impl HostRun<'_> {
             };
             let mut parent = applied(task);
             parent.vars.extend(vars);
-            let flow = self.run_block(state, key, &parent, chosen);
+            let flow = self.run_block(state, &key, &parent, chosen);
             if flow != Flow::Continue {
                 return flow;
             }
