@@ -174,6 +174,7 @@ pub struct Conductor<'d, H: Write, E: Write> {
     interrupt: Interrupt,
     /// Sent with every stretch.
     vault_secrets: Vec<rustle_format::VaultSecret>,
+    verbosity: u8,
 }
 
 /// How a batch ended.
@@ -243,6 +244,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             timeout: opts.timeout,
             interrupt,
             vault_secrets: opts.vault_secrets.clone(),
+            verbosity: opts.verbosity,
         })
     }
 
@@ -378,6 +380,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                         hostvars: hostvars.clone(),
                         become_password: rec.become_password.clone(),
                         vault_secrets: self.vault_secrets.clone(),
+                        verbosity: self.verbosity,
                     },
                     first: first.clone(),
                     slices: self.slices.clone(),

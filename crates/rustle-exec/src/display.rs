@@ -182,7 +182,13 @@ impl<W: Write> Display<W> {
             Status::Skipped => {
                 let mut s = format!("skipping: [{host}]");
                 if self.verbosity > 0 {
-                    s = format!("{s} => {}", self.dump(result, Dump::default()));
+                    // Cleaned as debug's results are (`changed` and the
+                    // skip keys dropped when there is no `msg`).
+                    let how = Dump {
+                        debug: dump.debug,
+                        ..Dump::default()
+                    };
+                    s = format!("{s} => {}", self.dump(result, how));
                 }
                 p.paint(CYAN, &s)
             }

@@ -43,6 +43,10 @@ pub struct Stretch {
     /// the become password, they reach a runner on its stdin only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vault_secrets: Vec<VaultSecret>,
+    /// How many `-v` `rustle-exec` was given: a `debug` with a higher
+    /// `verbosity` is skipped, as in ansible-playbook.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub verbosity: u8,
 }
 
 /// One vault password and its vault id label (`default` when none).
@@ -95,4 +99,8 @@ pub struct HostState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles_ran: Vec<(String, Option<String>, serde_json::Value)>,
     pub stats: HostStats,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }

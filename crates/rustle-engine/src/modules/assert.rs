@@ -17,6 +17,8 @@ impl Module for Assert {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
+        // `quiet` keeps the result off the output unless it fails.
+        let shown = json!(!args.bool("quiet", false)?);
         let conditions = match args.get("that") {
             Some(Json::Array(items)) => items.clone(),
             Some(one) => vec![one.clone()],
@@ -26,7 +28,7 @@ impl Module for Assert {
             if !ctx.templar.condition(cond)? {
                 let msg = args.get("fail_msg").or_else(|| args.get("msg"));
                 return Ok(Outcome::new(result([
-                    ("_ansible_verbose_always", json!(true)),
+                    ("_ansible_verbose_always", shown),
                     ("evaluated_to", json!(false)),
                     ("assertion", cond.clone()),
                     (
@@ -43,7 +45,7 @@ impl Module for Assert {
             .cloned()
             .unwrap_or_else(|| json!("All assertions passed"));
         Ok(Outcome::new(result([
-            ("_ansible_verbose_always", json!(true)),
+            ("_ansible_verbose_always", shown),
             ("changed", json!(false)),
             ("msg", msg),
         ])))

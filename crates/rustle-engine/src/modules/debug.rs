@@ -18,6 +18,15 @@ impl Module for Debug {
     }
 
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
+        let verbosity = args.int("verbosity")?.unwrap_or(0);
+        if verbosity > i64::from(ctx.verbosity) {
+            return Ok(Outcome::new(result([
+                ("skipped_reason", json!("Verbosity threshold not met.")),
+                ("skipped", json!(true)),
+                ("failed", json!(false)),
+                ("changed", json!(false)),
+            ])));
+        }
         // A `msg` that renders to null is shown as null, as Ansible's
         // action plugin does; only an absent one says hello.
         let msg = args.0.get("msg");

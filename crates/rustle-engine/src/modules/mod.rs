@@ -80,6 +80,8 @@ pub struct ModuleCtx<'a> {
     pub diff: bool,
     /// The task's `environment`, for the processes modules start.
     pub env: &'a [(String, String)],
+    /// How many `-v` the run was given (`debug`'s `verbosity`).
+    pub verbosity: u8,
 }
 
 /// What a module did: its result (Ansible's keys) and how the run changes.

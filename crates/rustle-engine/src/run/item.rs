@@ -211,6 +211,7 @@ impl HostRun<'_> {
             check: t.check,
             diff: t.diff,
             env: &env,
+            verbosity: self.verbosity,
         };
         let mut run = match module.run(&ctx, &Args(&args)) {
             Ok(outcome) => ItemRun {

@@ -58,6 +58,8 @@ pub struct HostRun<'a> {
     /// The stretch's become password, for hosts without
     /// `ansible_become_password`.
     become_password: Option<rustle_format::Secret>,
+    /// The `-v` count of the stretch (`debug`'s `verbosity`).
+    verbosity: u8,
 }
 
 /// The per-play part of the variables and the pending notifications.
@@ -164,6 +166,7 @@ impl<'a> HostRun<'a> {
             delegates: None,
             user: std::sync::OnceLock::new(),
             become_password: None,
+            verbosity: 0,
         }
     }
 
@@ -230,8 +233,10 @@ impl<'a> HostRun<'a> {
             hostvars,
             become_password,
             vault_secrets,
+            verbosity,
         } = stretch;
         self.become_password = become_password;
+        self.verbosity = verbosity;
         crate::vault::set_secrets(&vault_secrets);
         self.stats = state.stats;
         self.facts = Vars::new();
