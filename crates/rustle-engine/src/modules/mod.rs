@@ -8,6 +8,7 @@ mod action;
 mod apt;
 mod archive;
 mod args;
+mod assemble;
 mod assert;
 mod authorized_key;
 mod bin;
@@ -171,6 +172,7 @@ pub trait Module: Sync {
 static MODULES: &[(&str, &dyn Module)] = &[
     ("apt", &apt::Apt),
     ("archive", &archive::Archive),
+    ("assemble", &assemble::Assemble),
     ("assert", &assert::Assert),
     ("authorized_key", &authorized_key::AuthorizedKey),
     ("blockinfile", &blockinfile::BlockInFile),

@@ -24,6 +24,7 @@ use super::args::{Args, expand_user};
 use super::fileattrs::{Accounts, Db, FileArgs, add_path_info, stat};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::{ExecRequest, FileKind};
+use crate::util::escape::escape_decode;
 use crate::util::mode::parse_mode;
 use crate::util::shell::quote;
 
@@ -669,7 +670,7 @@ impl Handler {
             }
             run.out
                 .lines()
-                .map(escape_decode)
+                .map(|line| String::from_utf8_lossy(&escape_decode(line)).into_owned())
                 .map(|f| f.strip_prefix('/').map(str::to_owned).unwrap_or(f))
                 .filter(|f| !self.excludes.iter().any(|e| fnmatch(f, e)))
                 .collect()
@@ -1135,59 +1136,6 @@ pub(super) fn fnmatch(name: &str, pattern: &str) -> bool {
     }
 }
 
-/// `codecs.escape_decode` of a line of `tar --list` (GNU tar escapes
-/// unprintable bytes as `\ooo`), decoded as UTF-8.
-fn escape_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' || i + 1 == b.len() {
-            out.push(b[i]);
-            i += 1;
-            continue;
-        }
-        let c = b[i + 1];
-        i += 2;
-        match c {
-            b'\n' => {}
-            b'\\' => out.push(b'\\'),
-            b'\'' => out.push(b'\''),
-            b'"' => out.push(b'"'),
-            b'a' => out.push(7),
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'v' => out.push(11),
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                for _ in 0..2 {
-                    match b.get(i) {
-                        Some(d @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(d - b'0');
-                            i += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                out.push((v & 0xff) as u8);
-            }
-            b'x' if b.len() >= i + 2 && b[i..i + 2].iter().all(u8::is_ascii_hexdigit) => {
-                let hex = std::str::from_utf8(&b[i..i + 2]).unwrap_or("0");
-                out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
-                i += 2;
-            }
-            other => {
-                out.push(b'\\');
-                out.push(other);
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A zip member from the central directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ZipEntry {
@@ -1306,8 +1254,8 @@ mod tests {
 
     #[test]
     fn escapes_and_paths() {
-        assert_eq!(escape_decode(r"caf\303\251"), "café");
-        assert_eq!(escape_decode(r"a\\b"), r"a\b");
+        assert_eq!(escape_decode(r"caf\303\251"), "café".as_bytes());
+        assert_eq!(escape_decode(r"a\\b"), br"a\b");
         assert_eq!(abspath("/a/./b/../c/"), "/a/c");
         assert_eq!(join("/d/", "x"), "/d/x");
         assert_eq!(split_fields("  a  b c  d ", 3), vec!["a", "b", "c  d"]);

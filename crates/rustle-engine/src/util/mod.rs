@@ -1,6 +1,7 @@
 //! Small self-contained helpers the modules and filters share.
 
 pub mod base64;
+pub mod escape;
 pub mod mode;
 pub mod oserror;
 pub mod pyjson;
