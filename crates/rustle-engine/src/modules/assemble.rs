@@ -9,7 +9,9 @@ use regex::Regex;
 use rustle_format::Vars;
 use serde_json::json;
 
-use super::fileattrs::{add_path_info, backup_local, check_file_attrs, io_error, stat};
+use super::fileattrs::{
+    add_path_info, backup_local, check_file_attrs, io_error, stat, temp_beside,
+};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
 use crate::util::escape::escape_decode;
@@ -159,11 +161,7 @@ fn assemble(
 /// `validate`'s command run on the assembled file, written beside `dest`;
 /// a failure is assemble.py's `fail_json`, its message alone.
 fn validated(ctx: &ModuleCtx, cmd: &str, dest: &str, content: &[u8]) -> Result<(), ModuleError> {
-    let (dir, name) = dest.rsplit_once('/').unwrap_or((".", dest));
-    let tmp = format!(
-        "{dir}/.{name}.rustle-assemble-{}",
-        crate::util::time::now().to_bits() % 1_000_000_007
-    );
+    let tmp = temp_beside(dest);
     ctx.target
         .write_file(&tmp, content, None)
         .map_err(|e| io_error("writing", &tmp, e))?;

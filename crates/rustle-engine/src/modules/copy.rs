@@ -6,7 +6,7 @@ use serde_json::{Value as Json, json};
 
 use super::args::Args;
 use super::args::expand_user;
-use super::fileattrs::{FileArgs, attrs, backup_local, io_error, stat, validate};
+use super::fileattrs::{FileArgs, attrs, backup_local, io_error, stat, temp_beside, validate};
 use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::FileKind;
 use crate::util::mode::{format_mode, parse_mode};
@@ -69,18 +69,7 @@ pub fn install(
         None
     };
     if let Some(cmd) = args.string(&["validate"])? {
-        let (dir, name) = match dest.rfind('/') {
-            Some(i) => (&dest[..i], &dest[i + 1..]),
-            None => (".", dest),
-        };
-        let ext = match name.rfind('.') {
-            Some(i) if i > 0 => &name[i..],
-            _ => "",
-        };
-        let tmp = format!(
-            "{dir}/.{name}.rustle-validate-{}{ext}",
-            crate::util::time::now().to_bits() % 1_000_000_007
-        );
+        let tmp = temp_beside(dest);
         ctx.target
             .write_file(&tmp, bytes, mode)
             .map_err(|e| io_error("writing", &tmp, e))?;

@@ -376,6 +376,21 @@ pub fn backup_local(ctx: &ModuleCtx, path: &str) -> Result<String, ModuleError> 
     Ok(dest)
 }
 
+/// A temporary file's path beside `dest`, with `dest`'s extension (a
+/// validator may care), for the content to validate before it replaces
+/// `dest`.
+pub fn temp_beside(dest: &str) -> String {
+    let (dir, name) = dest.rsplit_once('/').unwrap_or((".", dest));
+    let ext = match name.rfind('.') {
+        Some(i) if i > 0 => &name[i..],
+        _ => "",
+    };
+    format!(
+        "{dir}/.{name}.rustle-validate-{}{ext}",
+        crate::util::time::now().to_bits() % 1_000_000_007
+    )
+}
+
 /// The `validate` argument's command run on `tmp` (`%s` replaced), as
 /// copy and template do before the file takes its place: `Ok(None)` when
 /// it passed, else the failed result (`failed to validate`, with
