@@ -555,6 +555,15 @@ fn looped_includes_on_several_hosts_match_ansible() {
 }
 
 #[test]
+fn handlers_flushed_on_several_hosts_match_ansible() {
+    same_as_ansible_with(
+        "fixtures/playbooks/handlers_hosts.yml",
+        "out",
+        &["-i", "fixtures/playbooks/serial/hosts.ini"],
+    );
+}
+
+#[test]
 fn includes_match_ansible() {
     let book = "fixtures/playbooks/includes/main.yml";
     same_as_ansible(book, "out");

@@ -606,7 +606,9 @@ fn meta_flush_handlers_and_end_play() {
         ]
     );
     let order: Vec<Vec<u32>> = r.results().into_iter().map(|x| x.pos).collect();
-    assert_eq!(order[..3], [vec![0, 0], vec![0, 1], vec![1, 0]]);
+    // The flushed handler runs under the flush's key, before the next task.
+    let handler = vec![0, 1, rustle_format::TaskKey::HANDLER, 0];
+    assert_eq!(order[..4], [vec![0, 0], vec![0, 1], handler, vec![0, 2]]);
     assert_eq!(
         r.stats,
         HostStats {

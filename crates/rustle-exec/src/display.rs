@@ -288,13 +288,19 @@ impl<W: Write> Display<W> {
             other => python_repr(other),
         };
         let line = match status {
-            Status::Failed => p.paint(
-                RED,
-                &format!(
-                    "failed: [{host}] (item={label}) => {}",
-                    self.dump(result, Dump::default())
-                ),
-            ),
+            Status::Failed => {
+                let how = Dump {
+                    debug: is_debug(action),
+                    ..Dump::default()
+                };
+                p.paint(
+                    RED,
+                    &format!(
+                        "failed: [{host}] (item={label}) => {}",
+                        self.dump(result, how)
+                    ),
+                )
+            }
             Status::Skipped => {
                 // Ansible's format string ends in a space, so the line
                 // does, and a dump follows two spaces before `=>`.

@@ -121,7 +121,7 @@ impl<'d, W: Write> Show<'d, W> {
         }
         self.key = Some(key.clone());
         self.started.clear();
-        let title = if key.pos.first() == Some(&1) {
+        let title = if key.in_handler() {
             format!("RUNNING HANDLER [{name}]")
         } else {
             format!("TASK [{name}]")
@@ -231,9 +231,14 @@ impl<'d, W: Write> Show<'d, W> {
                 Ok(())
             }
             Event::TaskStart {
-                key, name, host, ..
+                key,
+                name,
+                host,
+                action,
             } => {
-                if self.started.contains(host) {
+                // ansible-core's linear strategy runs these metas once per
+                // host, announcing the task each time.
+                if self.started.contains(host) || (is_meta(action) && self.meta_per_host(key)) {
                     self.key = None;
                 }
                 self.task_banner(key, name)?;
@@ -392,6 +397,31 @@ impl<'d, W: Write> Show<'d, W> {
             .and_then(|p| p.task_at(&key.pos))
             .map(|t| t.action.clone())
             .unwrap_or_default()
+    }
+
+    /// Whether the meta task of `key` is one the linear strategy runs for
+    /// each host (the others run once).
+    fn meta_per_host(&self, key: &TaskKey) -> bool {
+        let meta = self
+            .doc
+            .parsed
+            .plays
+            .get(key.play as usize)
+            .and_then(|p| p.task_at(&key.pos))
+            .and_then(|t| t.args.get("_raw_params"))
+            .and_then(|v| v.as_str())
+            .map(str::trim);
+        matches!(
+            meta,
+            Some(
+                "noop"
+                    | "reset_connection"
+                    | "end_host"
+                    | "role_complete"
+                    | "flush_handlers"
+                    | "end_role"
+            )
+        )
     }
 
     /// Whether the task of `key` is one Ansible adds itself.

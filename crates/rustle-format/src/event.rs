@@ -25,6 +25,38 @@ impl TaskKey {
     /// of the next, as Ansible shows them.
     pub const ITEM: u32 = 3;
 
+    /// The section of a pair `[HANDLER, h]` that follows a
+    /// `meta: flush_handlers` task's position: handler `h` of the play run
+    /// by that flush, before the tasks after it. (Handlers run at the end
+    /// of the play are `[1, h]`.)
+    pub const HANDLER: u32 = 4;
+
+    /// The key of handler `h` run by a flush at this key: `[1, h]` for the
+    /// play's own flush (this key is `[1]`), else under this key.
+    pub fn handler(&self, h: usize) -> TaskKey {
+        let pos = if self.pos.first() == Some(&1) {
+            vec![1, h as u32]
+        } else {
+            let mut pos = self.pos.clone();
+            pos.extend([TaskKey::HANDLER, h as u32]);
+            pos
+        };
+        TaskKey {
+            play: self.play,
+            pos,
+        }
+    }
+
+    /// Whether this is a handler's key (or the key of a task a handler
+    /// included).
+    pub fn in_handler(&self) -> bool {
+        self.pos.first() == Some(&1)
+            || self
+                .pos
+                .get(2..)
+                .is_some_and(|pairs| pairs.chunks(2).any(|p| p[0] == TaskKey::HANDLER))
+    }
+
     /// The key of item `n` of the looped include at this key.
     pub fn item(&self, n: usize) -> TaskKey {
         let mut pos = self.pos.clone();

@@ -440,6 +440,12 @@ impl Play {
                 rest = more;
                 continue;
             }
+            if *section == crate::TaskKey::HANDLER {
+                // A handler run by a flush mid-play.
+                task = self.handlers.get(*j as usize)?;
+                rest = more;
+                continue;
+            }
             let b = task.block.as_ref()?;
             let tasks = match section {
                 0 => &b.block,

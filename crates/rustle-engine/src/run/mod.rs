@@ -353,10 +353,7 @@ impl<'a> HostRun<'a> {
         {
             let handler = &play.handlers[index];
             state.notified.retain(|n| !handler_answers(handler, n));
-            let key = TaskKey {
-                play: play.play,
-                pos: vec![1, index as u32],
-            };
+            let key = key.handler(index);
             state.in_handlers = true;
             let inherited = block::with_play_keywords(&play.keywords, handler);
             let flow = self.run_entry(state, key, inherited.as_ref().unwrap_or(handler));
