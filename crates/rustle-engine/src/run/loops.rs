@@ -2,7 +2,7 @@
 //! plus `loop_with`) with `loop_control`, one `ItemResult` per item and
 //! Ansible's aggregate result.
 
-use rustle_format::{Event, Task, TaskKey, Vars};
+use rustle_format::{Event, Status, Task, TaskKey, Vars};
 use serde_json::{Value as Json, json};
 
 use super::item::{failed_result, status_of};
@@ -63,7 +63,7 @@ impl HostRun<'_> {
             let status = status_of(&run.result);
             // `failed` comes before the loop's variables, as ansible-core
             // adds them.
-            if !run.result.contains_key("skip_reason") {
+            if status != Status::Skipped {
                 run.result.entry("failed").or_insert(json!(false));
             }
             run.result.extend(vars);

@@ -139,10 +139,8 @@ impl HostRun<'_> {
             None => {
                 let mut run = self.run_attempts(state, &t, None, (key, name));
                 // ansible-core's TaskExecutor sets `failed` when a result
-                // lacks it, as for each loop item: on whatever the module
-                // said (a command skipped in check mode too), not on a task
-                // its condition skipped.
-                if !run.result.contains_key("skip_reason") {
+                // lacks it, as for each loop item.
+                if status_of(&run.result) != Status::Skipped {
                     run.result.entry("failed").or_insert(json!(false));
                 }
                 (run.result, vec![run.effect])
