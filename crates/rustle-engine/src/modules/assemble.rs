@@ -10,7 +10,7 @@ use rustle_format::Vars;
 use serde_json::json;
 
 use super::fileattrs::{
-    add_path_info, backup_local, check_file_attrs, io_error, stat, temp_beside,
+    add_path_info, backup_local, check_file_attrs, io_error, stat, temp_beside, validate,
 };
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::FileKind;
@@ -158,25 +158,22 @@ fn assemble(
     Ok(out)
 }
 
-/// `validate`'s command run on the assembled file, written beside `dest`;
-/// a failure is assemble.py's `fail_json`, its message alone.
+/// `validate`'s command (fileattrs' `validate`) run on the assembled file,
+/// written beside `dest`; a failure is assemble.py's `fail_json`, its
+/// message alone.
 fn validated(ctx: &ModuleCtx, cmd: &str, dest: &str, content: &[u8]) -> Result<(), ModuleError> {
     let tmp = temp_beside(dest);
     ctx.target
         .write_file(&tmp, content, None)
         .map_err(|e| io_error("writing", &tmp, e))?;
-    let argv = shlex::split(&cmd.replacen("%s", &tmp, 1))
-        .ok_or_else(|| ModuleError::new(format!("validate: cannot split {cmd}")));
-    let out = argv.map(|argv| ctx.target.exec(&crate::target::ExecRequest::new(argv)));
+    let checked = validate(ctx, cmd, &tmp);
     let _ = ctx.target.remove(&tmp);
-    let (rc, stderr) = match out? {
-        Ok(o) => (o.rc, String::from_utf8_lossy(&o.stderr).into_owned()),
-        Err(e) => (2, e.to_string()),
-    };
-    if rc == 0 {
-        return Ok(());
+    match checked? {
+        None => Ok(()),
+        Some(failed) => Err(ModuleError::new(format!(
+            "failed to validate: rc:{} error:{}",
+            failed["exit_status"],
+            failed["stderr"].as_str().unwrap_or_default()
+        ))),
     }
-    Err(ModuleError::new(format!(
-        "failed to validate: rc:{rc} error:{stderr}"
-    )))
 }

@@ -223,33 +223,17 @@ pub fn run(
             .collect()),
         "together" => {
             let lists: Vec<Vec<Json>> = terms.into_iter().map(as_list).collect();
-            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..n)
-                .map(|i| {
-                    Json::Array(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(Json::Null))
-                            .collect(),
-                    )
-                })
+            Ok(crate::util::iter::zip_longest(&lists, &Json::Null)
+                .into_iter()
+                .map(Json::Array)
                 .collect())
         }
         "nested" => {
-            let mut out: Vec<Vec<Json>> = vec![Vec::new()];
-            for list in terms.into_iter().map(as_list) {
-                out = out
-                    .into_iter()
-                    .flat_map(|prefix| {
-                        list.iter().map(move |x| {
-                            let mut p = prefix.clone();
-                            p.push(x.clone());
-                            p
-                        })
-                    })
-                    .collect();
-            }
-            Ok(out.into_iter().map(Json::Array).collect())
+            let lists: Vec<Vec<Json>> = terms.into_iter().map(as_list).collect();
+            Ok(crate::util::iter::product(&lists)
+                .into_iter()
+                .map(Json::Array)
+                .collect())
         }
         "subelements" => subelements(&terms, kw),
         "sequence" => {

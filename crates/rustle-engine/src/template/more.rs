@@ -479,22 +479,10 @@ fn product(
         pools.push(values(list)?);
     }
     let pools: Vec<Vec<Value>> = (0..repeat).flat_map(|_| pools.clone()).collect();
-    let mut out: Vec<Vec<Value>> = vec![Vec::new()];
-    for pool in &pools {
-        out = out
-            .iter()
-            .flat_map(|prefix| {
-                pool.iter().map(move |item| {
-                    let mut next = prefix.clone();
-                    next.push(item.clone());
-                    next
-                })
-            })
-            .collect();
-    }
-    Ok(Value::from(
-        out.into_iter().map(Value::from).collect::<Vec<_>>(),
-    ))
+    let rows = crate::util::iter::product(&pools)
+        .into_iter()
+        .map(Value::from);
+    Ok(Value::from(rows.collect::<Vec<_>>()))
 }
 
 /// `itertools.zip_longest(a, *lists, fillvalue=None)`.
@@ -511,15 +499,9 @@ fn zip_longest(
     for list in rest.iter() {
         lists.push(values(list)?);
     }
-    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
-    let rows = (0..longest).map(|i| {
-        Value::from(
-            lists
-                .iter()
-                .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
-                .collect::<Vec<_>>(),
-        )
-    });
+    let rows = crate::util::iter::zip_longest(&lists, &fill)
+        .into_iter()
+        .map(Value::from);
     Ok(Value::from(rows.collect::<Vec<_>>()))
 }
 

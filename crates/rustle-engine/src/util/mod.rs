@@ -2,6 +2,7 @@
 
 pub mod base64;
 pub mod escape;
+pub mod iter;
 pub mod mode;
 pub mod oserror;
 pub mod pyjson;
