@@ -285,17 +285,21 @@ pub fn diff_lines(b: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// `included: FILE for b, a` as `included: FILE for a, b`; other lines
-/// as they are.
+/// `included: FILE for b, a` as `included: FILE for a, b` (a loop item's
+/// ` => (item=...)` kept after them); other lines as they are.
 fn sorted_include_hosts(line: &str) -> String {
     match line
         .strip_prefix("included: ")
         .and_then(|r| r.rsplit_once(" for "))
     {
-        Some((file, hosts)) => {
+        Some((file, rest)) => {
+            let (hosts, item) = match rest.split_once(" => ") {
+                Some((hosts, item)) => (hosts, format!(" => {item}")),
+                None => (rest, String::new()),
+            };
             let mut hosts: Vec<&str> = hosts.split(", ").collect();
             hosts.sort_unstable();
-            format!("included: {file} for {}", hosts.join(", "))
+            format!("included: {file} for {}{item}", hosts.join(", "))
         }
         None => line.to_owned(),
     }
@@ -349,6 +353,10 @@ mod tests {
         assert_eq!(
             sorted_include_hosts("included: /p/extra.yml for host2, host1, host3"),
             "included: /p/extra.yml for host1, host2, host3"
+        );
+        assert_eq!(
+            sorted_include_hosts("included: /p/x.yml for h4, h1, h3 => (item=1)"),
+            "included: /p/x.yml for h1, h3, h4 => (item=1)"
         );
         assert_eq!(sorted_include_hosts("ok: [host2]"), "ok: [host2]");
         let ansible = b"\nPLAY [p] ***\n\nTASK [t] ***\nincluded: /f for b, a\n";
