@@ -421,6 +421,11 @@ fn undefined_variables_fail_as_in_ansible() {
 }
 
 #[test]
+fn commands_in_check_mode_match_ansible() {
+    twice_and_checked_as_ansible("fixtures/playbooks/check_mode.yml", false);
+}
+
+#[test]
 fn assemble_matches_ansible() {
     twice_and_checked_as_ansible("fixtures/playbooks/modules/assemble.yml", false);
 }

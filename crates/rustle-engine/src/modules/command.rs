@@ -98,11 +98,30 @@ fn run(ctx: &ModuleCtx, args: &Args, argv: Vec<String>, shown: Json) -> ModuleRe
         return Ok(skip);
     }
     if ctx.check {
-        return Ok(Outcome::new(result([
-            ("changed", json!(false)),
-            ("skipped", json!(true)),
+        // command.py in check mode: rc 0 and "would have run"; skipped,
+        // unless `creates`/`removes` was given (then it says changed).
+        let guarded = args.get("creates").is_some() || args.get("removes").is_some();
+        let mut r = result([
+            ("changed", json!(guarded)),
+            ("stdout", json!("")),
+            ("stderr", json!("")),
+            ("rc", json!(0)),
+            ("cmd", shown),
+            ("start", Json::Null),
+            ("end", Json::Null),
+            ("delta", Json::Null),
             ("msg", json!("Command would have run if not in check mode")),
-        ])));
+        ]);
+        if !guarded {
+            r.insert("skipped".into(), json!(true));
+        }
+        // The task executor adds the `_lines` after the module's keys.
+        r.insert("stdout_lines".into(), json!([]));
+        r.insert("stderr_lines".into(), json!([]));
+        // ...and `failed`, which it sets on this result (not on a task's
+        // skip by condition, nor on script's creates/removes skip).
+        r.insert("failed".into(), json!(false));
+        return Ok(Outcome::new(r));
     }
     let mut req = ExecRequest::new(argv);
     req.env = ctx.env.to_vec();

@@ -257,10 +257,13 @@ impl HostRun<'_> {
     }
 
     /// `changed_when` then `failed_when`, with the result under the
-    /// `register` name like Ansible.
+    /// `register` name like Ansible; not on a result that says `skipped`
+    /// (a command in check mode), as ansible-core's task executor.
     fn judge(&self, state: &PlayState, t: &TaskCtx, item_vars: Option<Vars>, result: &mut Vars) {
         let kw = &t.task.keywords;
-        if kw.get("changed_when").is_none() && kw.get("failed_when").is_none() {
+        if kw.get("changed_when").is_none() && kw.get("failed_when").is_none()
+            || result.contains_key("skipped")
+        {
             return;
         }
         let mut vars = item_vars.unwrap_or_default();
