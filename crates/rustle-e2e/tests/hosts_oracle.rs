@@ -5,7 +5,7 @@
 //! hosts finish a task aside), the same recap, exit alike and leave the
 //! same files.
 
-use rustle_e2e::{comparable, recap, run_ansible, run_rustle, stage_ok, tree};
+use rustle_e2e::{comparable, recap, run_ansible, run_rustle_planned, stage_ok, tree};
 
 const INVENTORY: &str = "fixtures/playbooks/hosts/hosts.ini";
 
@@ -20,14 +20,23 @@ struct Runs {
 }
 
 fn run_both(playbook: &str) -> Runs {
+    run_both_with(playbook, &[], &[])
+}
+
+/// `run_both` with more arguments for both (`-e`) and for ansible-playbook
+/// and rustle-plan only (`--limit`).
+fn run_both_with(playbook: &str, args: &[&str], plan_args: &[&str]) -> Runs {
     let tmp = tempfile::tempdir().unwrap();
     let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
     std::fs::create_dir_all(&a_dir).unwrap();
     std::fs::create_dir_all(&r_dir).unwrap();
     let var = |d: &std::path::Path| format!("out={}", d.display());
+    let (a_var, r_var) = (var(&a_dir), var(&r_dir));
+    let a_args = [&[playbook, "-i", INVENTORY, "-e", &a_var], args, plan_args].concat();
+    let r_args = [&[playbook, "-i", INVENTORY, "-e", &r_var], args].concat();
     Runs {
-        ansible: run_ansible(&[playbook, "-i", INVENTORY, "-e", &var(&a_dir)]),
-        rustle: run_rustle(&[playbook, "-i", INVENTORY, "-e", &var(&r_dir)]),
+        ansible: run_ansible(&a_args),
+        rustle: run_rustle_planned(&r_args, plan_args),
         a_dir,
         r_dir,
         _tmp: tmp,
@@ -36,6 +45,11 @@ fn run_both(playbook: &str) -> Runs {
 
 /// Runs `playbook` through both tools and compares; returns the exit code.
 fn same_as_ansible(playbook: &str) -> Option<i32> {
+    same_as_ansible_with(playbook, &[], &[])
+}
+
+/// `same_as_ansible` with the arguments of `run_both_with`.
+fn same_as_ansible_with(playbook: &str, args: &[&str], plan_args: &[&str]) -> Option<i32> {
     let Runs {
         ansible,
         rustle,
@@ -43,7 +57,7 @@ fn same_as_ansible(playbook: &str) -> Option<i32> {
         r_dir,
         _tmp,
         ..
-    } = run_both(playbook);
+    } = run_both_with(playbook, args, plan_args);
     let a = comparable(&ansible.stdout).replace(&a_dir.display().to_string(), "$OUT");
     let r = comparable(&rustle.stderr).replace(&r_dir.display().to_string(), "$OUT");
     assert!(!recap(&ansible.stdout).is_empty(), "{a}");
@@ -58,6 +72,19 @@ fn same_as_ansible(playbook: &str) -> Option<i32> {
 fn serial_batches_run_once_and_hostvars_match_ansible() {
     assert_eq!(
         same_as_ansible("fixtures/playbooks/hosts/serial.yml"),
+        Some(0)
+    );
+}
+
+/// group_by, add_host and a templated pattern: the plays after them run on
+/// the hosts and groups the run made, within the limit.
+#[test]
+fn hosts_and_groups_made_during_the_run_match_ansible() {
+    let book = "fixtures/playbooks/hosts/dynamic.yml";
+    assert_eq!(same_as_ansible(book), Some(0));
+    let target = ["-e", "target=h1,extra_red"];
+    assert_eq!(
+        same_as_ansible_with(book, &target, &["--limit", "h1,h2,h3,extra_red"]),
         Some(0)
     );
 }

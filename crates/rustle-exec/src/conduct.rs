@@ -17,21 +17,22 @@
 //! - a batch whose hosts all failed or became unreachable ends the run.
 //! - `hostvars`: a stretch that reads other hosts' variables gets them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustle_format::keywords::truthy;
 use rustle_format::{
-    Document, Event, HintKind, HostState, HostStats, PlannedPlay, Play, Secret, Stretch, TaskKey,
-    Vars,
+    Document, Event, HintKind, HostPlan, HostState, HostStats, PlannedPlay, Play, Secret, Status,
+    Stretch, TaskKey, Vars,
 };
 use serde_json::{Value as Json, json};
 use tokio::runtime::Runtime;
 
 use crate::collate::Collator;
 use crate::delegate::ExecDelegates;
+use crate::inventory::RunInventory;
 use crate::run::{self, Driver, Interrupt, Link, Slices};
 use crate::show::Show;
 use crate::summary::Summary;
@@ -175,6 +176,13 @@ pub struct Conductor<'d, H: Write, E: Write> {
     /// Sent with every stretch.
     vault_secrets: Vec<rustle_format::VaultSecret>,
     verbosity: u8,
+    /// The inventory as `add_host`/`group_by` left it.
+    inventory: RunInventory,
+    /// Hosts `add_host` added, after the plan's in `hosts`.
+    added: Vec<HostPlan>,
+    /// Whether each item of a looped `add_host`/`group_by` changed the
+    /// inventory, until its task's result.
+    looped: HashMap<(String, TaskKey), Vec<bool>>,
 }
 
 /// How a batch ended.
@@ -245,6 +253,9 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             interrupt,
             vault_secrets: opts.vault_secrets.clone(),
             verbosity: opts.verbosity,
+            inventory: RunInventory::new(&doc.parsed.inventory),
+            added: Vec::new(),
+            looped: HashMap::new(),
         })
     }
 
@@ -255,6 +266,13 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         self.show.start()?;
         'plays: for pp in &plan.plays {
             let play = &doc.parsed.plays[pp.play as usize];
+            let picked;
+            let pp = if pp.hosts_at_run_time {
+                picked = self.pick_hosts(pp)?;
+                &picked
+            } else {
+                pp
+            };
             if pp.hosts.is_empty() {
                 self.play_start(pp, true)?;
                 continue;
@@ -377,6 +395,15 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                         to: cut.to,
                         state: std::mem::take(&mut rec.state),
                         batch: batch.clone(),
+                        play_hosts: pp.hosts_at_run_time.then(|| pp.hosts.clone()),
+                        groups: self
+                            .inventory
+                            .changed()
+                            .then(|| self.inventory.groups().clone()),
+                        group_names: self
+                            .inventory
+                            .changed()
+                            .then(|| self.inventory.group_names(&rec.name)),
                         hostvars: hostvars.clone(),
                         become_password: rec.become_password.clone(),
                         vault_secrets: self.vault_secrets.clone(),
@@ -454,6 +481,178 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         Ok(())
     }
 
+    /// The hosts and batches of a play whose hosts the run decides: its
+    /// pattern rendered with the extra and play vars, matched against the
+    /// inventory as the run left it, within the limit, in the play's order.
+    fn pick_hosts(&mut self, pp: &PlannedPlay) -> Result<PlannedPlay, ExecError> {
+        let doc = self.doc;
+        let plan = doc.plan.as_ref().ok_or(ExecError::NoPlan)?;
+        let play = &doc.parsed.plays[pp.play as usize];
+        let fail = |msg: String| ExecError::PlayHosts {
+            play: play.name.clone(),
+            msg,
+        };
+        let mut extra = doc.parsed.extra_vars.clone();
+        extra.extend(plan.extra_vars.clone());
+        let mut magic = Vars::new();
+        magic.insert(
+            "groups".into(),
+            Json::Object(self.inventory.groups().clone()),
+        );
+        magic.insert("playbook_dir".into(), json!(doc.parsed.playbook_dir));
+        let templar = rustle_engine::template::Templar::new(
+            rustle_engine::template::environment(),
+            vec![
+                Arc::new(play.vars.clone()),
+                Arc::new(extra),
+                Arc::new(magic),
+            ],
+        );
+        let pattern = match templar.render(&json!(play.hosts)) {
+            Ok(Json::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(","),
+            Ok(Json::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(e) => return Err(fail(e.message)),
+        };
+        let inv = self.inventory.inventory();
+        let mut hosts = rustle_select::resolve(inv, &pattern).map_err(|e| fail(e.to_string()))?;
+        if hosts.is_empty() {
+            self.show.warning(&format!(
+                "Could not match supplied host pattern, ignoring: {pattern}"
+            ))?;
+        }
+        if let Some(limit) = &plan.limit {
+            let within = rustle_select::resolve(inv, limit).map_err(|e| fail(e.to_string()))?;
+            hosts.retain(|h| within.contains(h));
+        }
+        hosts.retain(|h| self.hosts.iter().any(|r| &r.name == h));
+        rustle_select::order_hosts(&mut hosts, play.keywords.get("order"), &play.name)
+            .map_err(fail)?;
+        let batches =
+            rustle_select::batch_sizes(play.keywords.get("serial"), hosts.len()).map_err(fail)?;
+        Ok(PlannedPlay {
+            hosts,
+            batches,
+            ..pp.clone()
+        })
+    }
+
+    /// Applies what an `add_host`/`group_by` result says to the run's
+    /// inventory, and says `changed` where it changed it, as ansible-core's
+    /// strategy does before the result is shown. Items are applied as
+    /// they come; the task's result then gathers what they did.
+    fn apply_inventory(&mut self, ev: &Event) -> Option<Event> {
+        let (host, key, result) = match ev {
+            Event::TaskResult {
+                host, key, result, ..
+            }
+            | Event::ItemResult {
+                host, key, result, ..
+            } => (host, key, result),
+            _ => return None,
+        };
+        let is_item = matches!(ev, Event::ItemResult { .. });
+        let looped = result.get("results").and_then(Json::as_array);
+        if !changes_inventory(result) && !looped.is_some_and(|r| r.iter().any(changes_inventory)) {
+            return None;
+        }
+        let mut ev = ev.clone();
+        let (status, result) = match &mut ev {
+            Event::TaskResult { status, result, .. } | Event::ItemResult { status, result, .. } => {
+                (status, result)
+            }
+            _ => unreachable!("matched above"),
+        };
+        let changed = if let Some(items) = result.get_mut("results").and_then(Json::as_array_mut) {
+            let seen = self
+                .looped
+                .remove(&(host.clone(), key.clone()))
+                .unwrap_or_default();
+            let mut any = false;
+            for (i, item) in items.iter_mut().enumerate() {
+                let c = match seen.get(i) {
+                    Some(&c) => c,
+                    None => self.apply_one(host, item),
+                };
+                if let Some(o) = item.as_object_mut() {
+                    o.insert("changed".into(), json!(c));
+                }
+                any |= c;
+            }
+            any
+        } else {
+            let c = self.apply_one(host, result);
+            if is_item {
+                self.looped
+                    .entry((host.clone(), key.clone()))
+                    .or_default()
+                    .push(c);
+            }
+            c
+        };
+        if let Some(o) = result.as_object_mut() {
+            o.insert("changed".into(), json!(changed));
+        }
+        if changed && *status == Status::Ok {
+            *status = Status::Changed;
+        }
+        Some(ev)
+    }
+
+    /// One `add_host`/`group_by` result, applied; whether it changed the
+    /// inventory.
+    fn apply_one(&mut self, host: &str, result: &Json) -> bool {
+        let texts = |v: Option<&Json>| -> Vec<String> {
+            v.and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g.as_str().map(str::to_owned))
+                .collect()
+        };
+        if let Some(group) = result.get("add_group").and_then(Json::as_str) {
+            let parents = texts(result.get("parent_groups"));
+            return self.inventory.add_group(host, group, &parents);
+        }
+        let Some(add) = result.get("add_host") else {
+            return false;
+        };
+        let Some(name) = add.get("host_name").and_then(Json::as_str) else {
+            return false;
+        };
+        let groups = texts(add.get("groups"));
+        let vars = add
+            .get("host_vars")
+            .and_then(Json::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let added = self.inventory.add_host(name, &groups, &vars);
+        if added.new {
+            let hp = self.inventory.host_plan(name);
+            self.hosts.push(HostRec {
+                name: name.to_owned(),
+                link: Some(run::Link::Closed(Driver::for_added(&hp))),
+                state: HostState::default(),
+                unreachable: None,
+                become_password: hp.become_password(),
+            });
+            self.stats.insert(name.to_owned(), HostStats::default());
+            self.slices.set_added(hp.clone());
+            self.added.push(hp);
+        } else if added.changed
+            && let Some(i) = self.added.iter().position(|h| h.name == name)
+        {
+            // Added earlier in the run, now with other vars or groups.
+            let hp = self.inventory.host_plan(name);
+            self.slices.set_added(hp.clone());
+            self.added[i] = hp;
+        }
+        added.changed
+    }
+
     fn play_start(&mut self, pp: &PlannedPlay, no_hosts: bool) -> Result<(), ExecError> {
         if let Some(summary) = &mut self.summary {
             summary.play(self.doc, pp);
@@ -465,6 +664,8 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         if matches!(ev, Event::StretchDone { .. }) {
             return Ok(());
         }
+        let applied = self.apply_inventory(ev);
+        let ev = applied.as_ref().unwrap_or(ev);
         if let Event::TaskResult { host, .. } = ev
             && let Some(s) = self.stats.get_mut(host)
         {
@@ -505,10 +706,15 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
     fn hostvars(&self) -> Vars {
         let plan = self.doc.plan.as_ref().expect("checked in new");
         let mut out = Vars::new();
-        for (hp, rec) in plan.hosts.iter().zip(&self.hosts) {
+        for (hp, rec) in plan.hosts.iter().chain(&self.added).zip(&self.hosts) {
             let mut v = hp.vars.clone();
             v.insert("inventory_hostname".into(), json!(hp.name));
-            v.insert("group_names".into(), json!(hp.groups));
+            let names = if self.inventory.changed() {
+                self.inventory.group_names(&hp.name)
+            } else {
+                hp.groups.clone()
+            };
+            v.insert("group_names".into(), json!(names));
             for (k, fact) in &rec.state.facts {
                 v.insert(format!("ansible_{k}"), fact.clone());
             }
@@ -565,6 +771,11 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         }
         Ok(code)
     }
+}
+
+/// Whether a result asks to change the inventory.
+fn changes_inventory(result: &Json) -> bool {
+    result.get("add_group").is_some() || result.get("add_host").is_some()
 }
 
 /// Sleeps until `deadline`, or for ever without one.

@@ -10,6 +10,7 @@ mod conduct;
 mod delegate;
 mod diff;
 mod display;
+mod inventory;
 mod run;
 mod show;
 mod ssh_target;
@@ -51,6 +52,9 @@ pub enum ExecError {
     Io(#[from] std::io::Error),
     #[error("keeping waiting events in a temp file: {0}")]
     Spill(std::io::Error),
+    /// A play's `hosts` could not be rendered or matched at run time.
+    #[error("play {play:?}: the field 'hosts' has an invalid value: {msg}")]
+    PlayHosts { play: String, msg: String },
 }
 
 /// Exit codes as ansible-playbook's.

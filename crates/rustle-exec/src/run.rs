@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rustle_format::{Connection, Document, Event, HostSlice, HostState, Status, Stretch, TaskKey};
+use rustle_format::{
+    Connection, Document, Event, HostPlan, HostSlice, HostState, Status, Stretch, TaskKey,
+};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -40,6 +42,17 @@ pub enum Driver {
 }
 
 impl Driver {
+    /// For a host the run added: the engine here, over SSH unless local.
+    pub fn for_added(hp: &HostPlan) -> Driver {
+        match &hp.connection {
+            Connection::Local => Driver::LocalEngine,
+            conn @ Connection::Ssh { .. } => Driver::SshEngine(
+                rustle_ssh::Endpoint::new(&hp.name, conn)
+                    .expect("an SSH connection makes an endpoint"),
+            ),
+        }
+    }
+
     pub fn for_host(doc: &Document, host: &str) -> Driver {
         let plan = doc.plan.as_ref().expect("exec reads planned documents");
         let Some(hp) = plan.hosts.iter().find(|h| h.name == host) else {
@@ -205,16 +218,36 @@ pub struct Done {
 pub struct Slices {
     pub doc: Document,
     pub parts: rustle_format::SliceParts,
+    /// Hosts the run added (`add_host`): they take part in the plays
+    /// whose hosts the run picks.
+    added: std::sync::RwLock<Vec<HostPlan>>,
 }
 
 impl Slices {
     pub fn new(doc: Document) -> Slices {
         let parts = doc.slice_parts();
-        Slices { doc, parts }
+        Slices {
+            doc,
+            parts,
+            added: Default::default(),
+        }
+    }
+
+    /// Makes slices for a host the run added (or added and then changed).
+    pub fn set_added(&self, hp: HostPlan) {
+        let mut added = self.added.write().expect("not poisoned");
+        added.retain(|h| h.name != hp.name);
+        added.push(hp);
     }
 
     fn slice(&self, host: &str) -> Option<HostSlice> {
-        self.doc.host_slice_with(host, &self.parts)
+        if let Some(slice) = self.doc.host_slice_with(host, &self.parts) {
+            return Some(slice);
+        }
+        let added = self.added.read().expect("not poisoned");
+        let hp = added.iter().find(|h| h.name == host)?;
+        self.doc
+            .host_slice_for(hp, &self.parts, |pp| pp.hosts_at_run_time)
     }
 }
 

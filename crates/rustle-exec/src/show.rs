@@ -105,6 +105,12 @@ impl<'d, W: Write> Show<'d, W> {
         Ok(())
     }
 
+    /// A warning, as Ansible prints one.
+    pub fn warning(&mut self, text: &str) -> std::io::Result<()> {
+        self.flush_includes()?;
+        self.display.line(&format!("[WARNING]: {text}"))
+    }
+
     /// Ctrl-C stopped the run.
     pub fn interrupted(&mut self) -> std::io::Result<()> {
         self.display.run_error("User interrupted execution")

@@ -368,6 +368,13 @@ impl Task {
     /// The `source` of tasks Ansible adds itself (no file holds them).
     pub const IMPLICIT: &'static str = "(implicit)";
 
+    /// Whether the task changes the inventory during the run (`add_host`,
+    /// `group_by`), so that later plays' hosts depend on the run.
+    pub fn changes_inventory(&self) -> bool {
+        let short = self.action.rsplit('.').next().unwrap_or(&self.action);
+        matches!(short, "add_host" | "group_by")
+    }
+
     /// Calls `f` on this task and, for a block, on every task inside it.
     pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Task)) {
         f(self);
@@ -467,6 +474,20 @@ impl Inventory {
 
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// The `groups` magic variable: every group with its hosts.
+    pub fn groups_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.groups
+            .iter()
+            .map(|g| {
+                let members = self
+                    .group_members(&g.name)
+                    .into_iter()
+                    .map(serde_json::Value::from);
+                (g.name.clone(), serde_json::Value::Array(members.collect()))
+            })
+            .collect()
     }
 
     /// Hosts of a group and of its children, recursively, in inventory

@@ -21,6 +21,10 @@ pub struct Plan {
     /// Extra vars given to `rustle-plan -e`, above those of `rustle-parse`.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra_vars: Vars,
+    /// `--limit`, as a host pattern (a `@FILE` read). Applied here to the
+    /// plays whose hosts plan picks, and by exec to those the run picks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
     /// One entry per play of `parsed.plays`, same order.
     pub plays: Vec<PlannedPlay>,
     /// Every host that some play targets, in inventory order.
@@ -33,8 +37,17 @@ pub struct Plan {
 pub struct PlannedPlay {
     /// Index into `parsed.plays`.
     pub play: u32,
-    /// Hosts the play runs on, in the play's `order`.
+    /// Hosts the play runs on, in the play's `order`; when
+    /// `hosts_at_run_time`, the hosts it may run on.
     pub hosts: Vec<String>,
+    /// The run decides the play's hosts: its pattern is templated, or an
+    /// earlier play changes the inventory (`add_host`, `group_by`). Exec
+    /// then picks them when the play starts, from the pattern rendered with
+    /// the extra and play vars, the inventory as the run left it, and the
+    /// limit; `hosts` (and `batches`) hold every inventory host within the
+    /// limit, so that each has the play in its slice.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hosts_at_run_time: bool,
     /// Sizes of the `serial` batches, in order (they add up to the number
     /// of hosts): batch 1 is the first `batches[0]` hosts, and so on.
     pub batches: Vec<u32>,

@@ -121,17 +121,7 @@ impl Document {
 
     /// The `groups` magic variable: every group with its hosts.
     pub fn groups_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        let inv = &self.parsed.inventory;
-        inv.groups
-            .iter()
-            .map(|g| {
-                let members = inv
-                    .group_members(&g.name)
-                    .into_iter()
-                    .map(serde_json::Value::from);
-                (g.name.clone(), serde_json::Value::Array(members.collect()))
-            })
-            .collect()
+        self.parsed.inventory.groups_map()
     }
 
     /// The slice of a planned document for `host` (`None` when the document
@@ -140,11 +130,24 @@ impl Document {
     pub fn host_slice_with(&self, host: &str, parts: &SliceParts) -> Option<HostSlice> {
         let plan = self.plan.as_ref()?;
         let hp = plan.hosts.iter().find(|h| h.name == host)?;
+        self.host_slice_for(hp, parts, |pp| pp.hosts.iter().any(|h| h == host))
+    }
+
+    /// The slice for the host `hp` describes (which may be one the run
+    /// added, absent from the plan), with the planned plays `in_play` picks.
+    pub fn host_slice_for(
+        &self,
+        hp: &crate::HostPlan,
+        parts: &SliceParts,
+        in_play: impl Fn(&crate::PlannedPlay) -> bool,
+    ) -> Option<HostSlice> {
+        let plan = self.plan.as_ref()?;
+        let host = hp.name.as_str();
         let groups = parts.groups.clone();
         let mut plays = Vec::new();
         let mut srcs = std::collections::BTreeSet::new();
         for pp in &plan.plays {
-            if !pp.hosts.iter().any(|h| h == host) {
+            if !in_play(pp) {
                 continue;
             }
             let play = &self.parsed.plays[pp.play as usize];

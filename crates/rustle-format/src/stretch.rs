@@ -29,6 +29,16 @@ pub struct Stretch {
     /// `ansible_play_batch` when `serial` splits the play's hosts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Vec<String>>,
+    /// `ansible_play_hosts_all` when the run picked the play's hosts
+    /// (`PlannedPlay::hosts_at_run_time`), above the slice's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub play_hosts: Option<Vec<String>>,
+    /// `groups` and the host's `group_names` once the run has changed the
+    /// inventory (`add_host`, `group_by`), above the slice's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_names: Option<Vec<String>>,
     /// Other hosts' variables (`hostvars`), sent only to stretches that
     /// read them.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]

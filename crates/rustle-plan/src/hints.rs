@@ -77,7 +77,7 @@ fn walk(
 
 /// Actions whose plugin sets `BYPASS_HOST_LOOP`: ansible-core's linear
 /// strategy sends them to the first host only (and any failure is fatal).
-const BYPASS_HOST_LOOP: &[&str] = &["pause"];
+const BYPASS_HOST_LOOP: &[&str] = &["pause", "add_host"];
 
 fn truthy(v: Option<&Value>) -> bool {
     v.is_some_and(rustle_format::keywords::truthy)
@@ -142,6 +142,9 @@ fn classify(
     }
     if BYPASS_HOST_LOOP.contains(&short) {
         syncs.push(sync("bypasses the host loop: the first host runs it"));
+    }
+    if short == "group_by" {
+        syncs.push(sync("group_by: the next tasks see the groups it makes"));
     }
     if kw.contains_key("delegate_to") {
         syncs.push(sync("delegate_to: runs on another host"));

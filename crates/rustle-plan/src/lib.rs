@@ -104,19 +104,32 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
     };
     let filter = TagFilter::new(&opts.tags, &opts.skip_tags);
     let mut plays = Vec::new();
+    // Once a play changes the inventory, later plays' hosts are the run's
+    // to pick.
+    let mut inventory_changes = false;
     for (i, play) in doc.parsed.plays.iter().enumerate() {
-        let mut hosts =
+        let templated = play.hosts.contains("{{") || play.hosts.contains("{%");
+        let hosts_at_run_time = templated || inventory_changes;
+        let mut hosts = if hosts_at_run_time {
+            inv.hosts.iter().map(|h| h.name.clone()).collect()
+        } else {
             rustle_select::resolve(inv, &play.hosts).map_err(|source| PlanError::Pattern {
                 play: i,
                 name: play.name.clone(),
                 source,
-            })?;
-        if hosts.is_empty() {
+            })?
+        };
+        if hosts.is_empty() && !hosts_at_run_time {
             warnings.push(format!(
                 "Could not match supplied host pattern, ignoring: {}",
                 play.hosts
             ));
         }
+        inventory_changes |= play.tasks.iter().chain(&play.handlers).any(|t| {
+            let mut found = false;
+            t.visit(&mut |t| found |= t.changes_inventory());
+            found
+        });
         if let Some(l) = &limit {
             hosts.retain(|h| l.contains(h));
         }
@@ -139,6 +152,7 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
         plays.push(PlannedPlay {
             play: i as u32,
             hosts,
+            hosts_at_run_time,
             batches,
             max_fail_percentage: number("max_fail_percentage"),
             any_errors_fatal: matches!(
@@ -180,6 +194,7 @@ pub fn plan(mut doc: Document, opts: &PlanOptions) -> Result<(Document, Warnings
             .collect(),
         skip_tags: filter.skip.clone(),
         extra_vars: opts.extra_vars.clone(),
+        limit: opts.limit.clone(),
         plays,
         hosts,
     });

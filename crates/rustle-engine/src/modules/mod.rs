@@ -5,6 +5,7 @@
 
 mod accounts;
 mod action;
+mod add_host;
 mod apt;
 mod archive;
 mod args;
@@ -27,6 +28,7 @@ mod find;
 mod get_url;
 mod git;
 mod group;
+mod group_by;
 mod hostname;
 mod include;
 mod include_vars;
@@ -170,6 +172,7 @@ pub trait Module: Sync {
 }
 
 static MODULES: &[(&str, &dyn Module)] = &[
+    ("add_host", &add_host::AddHost),
     ("apt", &apt::Apt),
     ("archive", &archive::Archive),
     ("assemble", &assemble::Assemble),
@@ -189,6 +192,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("get_url", &get_url::GetUrl),
     ("git", &git::Git),
     ("group", &group::Group),
+    ("group_by", &group_by::GroupBy),
     ("hostname", &hostname::Hostname),
     ("include_role", &include::Include),
     ("include_tasks", &include::Include),

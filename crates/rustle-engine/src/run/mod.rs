@@ -87,6 +87,15 @@ struct PlayState<'p> {
     roles_ran: Vec<(String, Option<String>, Json)>,
 }
 
+/// What the run says about the play's hosts and the inventory, above
+/// what the slice says (see `Stretch`).
+struct RunInventory {
+    batch: Option<Vec<String>>,
+    play_hosts: Option<Vec<String>>,
+    groups: Option<Vars>,
+    group_names: Option<Vec<String>>,
+}
+
 /// A role's variable layers and magic variables.
 pub(super) struct RoleScope {
     name: String,
@@ -230,11 +239,20 @@ impl<'a> HostRun<'a> {
             to,
             state,
             batch,
+            play_hosts,
+            groups,
+            group_names,
             hostvars,
             become_password,
             vault_secrets,
             verbosity,
         } = stretch;
+        let seen = RunInventory {
+            batch,
+            play_hosts,
+            groups,
+            group_names,
+        };
         self.become_password = become_password;
         self.verbosity = verbosity;
         crate::vault::set_secrets(&vault_secrets);
@@ -252,7 +270,7 @@ impl<'a> HostRun<'a> {
         let play = self.slice.plays.iter().find(|p| p.play == play);
         let ended = out.ended_play.is_some() && out.ended_play == play.map(|p| p.play);
         if let Some(play) = play.filter(|_| !out.stopped && !ended) {
-            let mut ps = self.play_state(play, batch);
+            let mut ps = self.play_state(play, seen);
             ps.notified = state.notified;
             ps.roles_ran = state.roles_ran;
             match self.run_steps(&mut ps, from, to) {
@@ -271,12 +289,12 @@ impl<'a> HostRun<'a> {
         out
     }
 
-    fn play_state<'p>(&self, play: &'p SlicePlay, batch: Option<Vec<String>>) -> PlayState<'p> {
+    fn play_state<'p>(&self, play: &'p SlicePlay, seen: RunInventory) -> PlayState<'p> {
         let (defaults, vars) = play_roles_vars(play);
         PlayState {
             play,
             vars: Arc::new(play.vars.clone()),
-            magic: Arc::new(self.magic_vars(play, batch)),
+            magic: Arc::new(self.magic_vars(play, seen)),
             notified: Vec::new(),
             rescuable: false,
             role: None,
@@ -366,19 +384,22 @@ impl<'a> HostRun<'a> {
     }
 
     /// Variables Ansible sets itself for every task of a play.
-    fn magic_vars(&self, play: &SlicePlay, batch: Option<Vec<String>>) -> Vars {
+    fn magic_vars(&self, play: &SlicePlay, seen: RunInventory) -> Vars {
         let s = self.slice;
         let short = s.host.split('.').next().unwrap_or_default();
         let mut m = Vars::new();
         m.insert("inventory_hostname".into(), json!(s.host));
         m.insert("inventory_hostname_short".into(), json!(short));
-        m.insert("groups".into(), Json::Object(s.groups.clone()));
-        m.insert("group_names".into(), json!(s.group_names));
+        let groups = seen.groups.unwrap_or_else(|| s.groups.clone());
+        m.insert("groups".into(), Json::Object(groups));
+        let group_names = seen.group_names.as_ref().unwrap_or(&s.group_names);
+        m.insert("group_names".into(), json!(group_names));
         m.insert("playbook_dir".into(), json!(s.playbook_dir));
+        let hosts = seen.play_hosts.unwrap_or_else(|| play.hosts.clone());
         for key in ["ansible_play_hosts", "ansible_play_hosts_all"] {
-            m.insert(key.into(), json!(play.hosts));
+            m.insert(key.into(), json!(hosts));
         }
-        let batch = batch.unwrap_or_else(|| play.hosts.clone());
+        let batch = seen.batch.unwrap_or(hosts);
         for key in ["play_hosts", "ansible_play_batch"] {
             m.insert(key.into(), json!(batch));
         }
