@@ -8,10 +8,32 @@
 use rustle_e2e::{comparable, recap, run_ansible, run_pipe, tree};
 use rustle_testkit::SshHosts;
 
-const PLAYBOOK: &str = "fixtures/playbooks/ssh/site.yml";
-
 #[test]
 fn runner_mode_ssh_mode_and_ansible_agree_on_three_hosts() {
+    three_ways("fixtures/playbooks/ssh/site.yml", true, &|_| {});
+}
+
+/// group_by results from deployed runners, the groups they make seen by
+/// runners in the next stretches, and a host `add_host` adds (an alias of
+/// an SSH host, reached over SSH without a runner).
+#[test]
+fn groups_and_hosts_made_during_the_run_agree_over_ssh() {
+    three_ways("fixtures/playbooks/ssh/dynamic.yml", false, &|out| {
+        let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap_or_default();
+        assert_eq!(read("alias/who"), "alias alias ['aliases']\n");
+        let marks = ["host1", "host2", "host3"].map(|h| read(&format!("{h}/rest")));
+        assert_eq!(
+            marks.iter().filter(|m| !m.is_empty()).count(),
+            2,
+            "{marks:?}"
+        );
+    });
+}
+
+/// Runs the playbook by ansible-playbook, rustle with runners and rustle
+/// in SSH mode, twice when `idempotent` (the second run must change
+/// nothing), and compares; `check` looks at each rustle run's files.
+fn three_ways(playbook: &str, idempotent: bool, check: &dyn Fn(&std::path::Path)) {
     let hosts = SshHosts::start(3).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let inventory = tmp.path().join("hosts.ini");
@@ -30,11 +52,11 @@ fn runner_mode_ssh_mode_and_ansible_agree_on_three_hosts() {
         let o = match i {
             0 => {
                 let var = format!("out={}", out.display());
-                let o = run_ansible(&[PLAYBOOK, "-i", inventory.to_str().unwrap(), "-e", &var]);
+                let o = run_ansible(&[playbook, "-i", inventory.to_str().unwrap(), "-e", &var]);
                 (o.status.code(), o.stdout)
             }
             _ => {
-                let o = run_pipe(PLAYBOOK, &inventory, out, i == 1, &[]);
+                let o = run_pipe(playbook, &inventory, out, i == 1, &[]);
                 (o.status.code(), o.stderr)
             }
         };
@@ -43,7 +65,12 @@ fn runner_mode_ssh_mode_and_ansible_agree_on_three_hosts() {
             comparable(&o.1).replace(&out.display().to_string(), "$OUT"),
         )
     };
-    for pass in ["first", "second"] {
+    let passes: &[&str] = if idempotent {
+        &["first", "second"]
+    } else {
+        &["first"]
+    };
+    for &pass in passes {
         let (a_code, a) = run(0);
         assert_eq!(
             a_code,
@@ -64,6 +91,7 @@ fn runner_mode_ssh_mode_and_ansible_agree_on_three_hosts() {
                 tree(&dirs[i]),
                 "{mode} mode left other files"
             );
+            check(&dirs[i]);
         }
         if pass == "second" {
             for line in recap(a.as_bytes()) {
