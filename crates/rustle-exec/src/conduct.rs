@@ -404,6 +404,10 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                             .inventory
                             .changed()
                             .then(|| self.inventory.group_names(&rec.name)),
+                        inventory_vars: self
+                            .inventory
+                            .vars_of(&rec.name)
+                            .map(|v| rustle_format::slice_vars(&v)),
                         hostvars: hostvars.clone(),
                         become_password: rec.become_password.clone(),
                         vault_secrets: self.vault_secrets.clone(),
@@ -707,7 +711,10 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
         let plan = self.doc.plan.as_ref().expect("checked in new");
         let mut out = Vars::new();
         for (hp, rec) in plan.hosts.iter().chain(&self.added).zip(&self.hosts) {
-            let mut v = hp.vars.clone();
+            let mut v = self
+                .inventory
+                .vars_of(&hp.name)
+                .unwrap_or_else(|| hp.vars.clone());
             v.insert("inventory_hostname".into(), json!(hp.name));
             let names = if self.inventory.changed() {
                 self.inventory.group_names(&hp.name)

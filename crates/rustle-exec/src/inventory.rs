@@ -5,7 +5,7 @@
 //! (`PlannedPlay::hosts_at_run_time`) pick them from it, and stretches get
 //! its `groups`/`group_names` once it differs from the plan's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rustle_format::{ExecMode, Group, Host, HostPlan, Inventory, Map, Value, Vars};
 
@@ -18,6 +18,8 @@ pub struct RunInventory {
     names: HashMap<String, Vec<String>>,
     /// How many hosts the run added (the first in `inv.hosts`).
     added: usize,
+    /// Hosts whose groups or variables the run changed.
+    touched: HashSet<String>,
 }
 
 /// What `add_host` did.
@@ -36,6 +38,7 @@ impl RunInventory {
             groups: Map::new(),
             names: HashMap::new(),
             added: 0,
+            touched: HashSet::new(),
         };
         run.refresh();
         run
@@ -83,12 +86,16 @@ impl RunInventory {
     fn group_mut(&mut self, name: &str) -> (&mut Group, bool) {
         let created = self.inv.group(name).is_none();
         if created {
+            let group_vars = match self.inv.run_time_group_vars.get(name) {
+                Some(Value::Object(vars)) => vars.clone(),
+                _ => Vars::new(),
+            };
             self.inv.groups.push(Group {
                 name: name.to_owned(),
                 hosts: Vec::new(),
                 children: Vec::new(),
                 vars: Vars::new(),
-                group_vars: Vars::new(),
+                group_vars,
             });
         }
         let g = self
@@ -114,6 +121,7 @@ impl RunInventory {
             }
         }
         changed |= self.join(host, group);
+        self.touched.insert(host.to_owned());
         self.settle(changed)
     }
 
@@ -146,6 +154,10 @@ impl RunInventory {
                 host.vars.insert(k.clone(), v.clone());
                 changed = true;
             }
+        }
+        if new && let Some(Value::Object(files)) = self.inv.run_time_host_vars.get(name) {
+            // `host_vars/` rank above the variables add_host gives.
+            host.vars.extend(files.clone());
         }
         for g in groups {
             let (_, created) = self.group_mut(g);
@@ -183,6 +195,14 @@ impl RunInventory {
             self.refresh();
         }
         changed
+    }
+
+    /// The host's inventory variables merged again, when the run changed
+    /// its groups or variables (`None`: the plan's still hold).
+    pub fn vars_of(&self, host: &str) -> Option<Vars> {
+        self.touched
+            .contains(host)
+            .then(|| rustle_select::inventory::host_vars(&self.inv, host).1)
     }
 
     /// What the plan would have said about a host the run added: its
@@ -228,6 +248,7 @@ mod tests {
                 group("ungrouped", &["h3"], &[]),
                 group("web", &["h1", "h2"], &[]),
             ],
+            ..Default::default()
         }
     }
 

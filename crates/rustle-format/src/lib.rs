@@ -25,7 +25,9 @@ pub use parsed::{
     VARS_EXTENSIONS, VAULT_JSON_KEY, VAULT_KEY, Vars, is_vaulted, source_dir, src_candidates,
     src_dirs, src_subdir, vars_dir_candidates,
 };
-pub use plan::{Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint};
+pub use plan::{
+    Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint, slice_vars,
+};
 pub use slice::{HostSlice, SliceParts, SlicePlay};
 pub use stretch::{HostState, Secret, Stretch, VaultSecret};
 

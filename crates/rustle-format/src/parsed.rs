@@ -397,6 +397,14 @@ pub struct Inventory {
     pub hosts: Vec<Host>,
     /// Groups in inventory order; `all` and `ungrouped` always present.
     pub groups: Vec<Group>,
+    /// `group_vars/` of groups the inventory does not have, by name: the
+    /// run may make them (`group_by`, `add_host`), and their hosts then
+    /// get these variables, as Ansible's vars plugin gives them.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub run_time_group_vars: Vars,
+    /// `host_vars/` of hosts the inventory does not have (`add_host`).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub run_time_host_vars: Vars,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -134,16 +134,34 @@ impl HostPlan {
     /// value stays in the slice and is rendered at run time, and so does a
     /// vaulted one (decrypted by the engine with exec's vault secrets).
     pub fn become_password(&self) -> Option<crate::Secret> {
-        BECOME_PASSWORD_VARS
-            .iter()
-            .find_map(|k| self.vars.get(*k))
-            .and_then(|v| match v {
-                serde_json::Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
-                    Some(crate::Secret(s.clone()))
-                }
-                _ => None,
-            })
+        plain_become_password(&self.vars)
     }
+}
+
+/// The become password `vars` give as plain text (see
+/// [`HostPlan::become_password`]).
+pub fn plain_become_password(vars: &Vars) -> Option<crate::Secret> {
+    BECOME_PASSWORD_VARS
+        .iter()
+        .find_map(|k| vars.get(*k))
+        .and_then(|v| match v {
+            serde_json::Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
+                Some(crate::Secret(s.clone()))
+            }
+            _ => None,
+        })
+}
+
+/// A host's inventory variables as its slice holds them: without a
+/// plain-text become password, which exec sends in each stretch instead.
+pub fn slice_vars(vars: &Vars) -> Vars {
+    let mut vars = vars.clone();
+    if plain_become_password(&vars).is_some() {
+        for k in BECOME_PASSWORD_VARS {
+            vars.remove(*k);
+        }
+    }
+    vars
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

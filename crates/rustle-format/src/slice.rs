@@ -202,15 +202,7 @@ impl Document {
                 .cloned()
                 .collect(),
             groups,
-            vars: {
-                let mut vars = hp.vars.clone();
-                if hp.become_password().is_some() {
-                    for k in crate::plan::BECOME_PASSWORD_VARS {
-                        vars.remove(*k);
-                    }
-                }
-                vars
-            },
+            vars: crate::plan::slice_vars(&hp.vars),
             extra_vars: {
                 let mut extra = self.parsed.extra_vars.clone();
                 extra.extend(plan.extra_vars.clone());

@@ -39,6 +39,11 @@ pub struct Stretch {
     pub groups: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_names: Option<Vec<String>>,
+    /// The host's inventory variables once the run changed them (a group
+    /// it joined has `group_vars/`, `add_host` set some), above the
+    /// slice's; without a plain-text become password, as in slices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_vars: Option<Vars>,
     /// Other hosts' variables (`hostvars`), sent only to stretches that
     /// read them.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]

@@ -101,7 +101,53 @@ fn add_vars_dirs(
         let vars = vars_for(&dir.join("host_vars"), &h.name, secrets)?;
         h.vars.extend(vars);
     }
+    for name in var_names(&dir.join("group_vars")) {
+        if inv.group(&name).is_none() {
+            let vars = vars_for(&dir.join("group_vars"), &name, secrets)?;
+            extend_named(&mut inv.run_time_group_vars, name, vars);
+        }
+    }
+    for name in var_names(&dir.join("host_vars")) {
+        if inv.host(&name).is_none() {
+            let vars = vars_for(&dir.join("host_vars"), &name, secrets)?;
+            extend_named(&mut inv.run_time_host_vars, name, vars);
+        }
+    }
     Ok(())
+}
+
+/// The names `group_vars/` (or `host_vars/`) has variables for: its
+/// files without their extension, and its directories.
+fn var_names(base: &Path) -> std::collections::BTreeSet<String> {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return Default::default();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                return None;
+            }
+            if e.path().is_dir() {
+                return Some(name);
+            }
+            match name.rsplit_once('.') {
+                Some((stem, "yml" | "yaml" | "json")) => Some(stem.to_owned()),
+                Some(_) => None,
+                None => Some(name),
+            }
+        })
+        .collect()
+}
+
+fn extend_named(all: &mut Map<String, Value>, name: String, vars: Map<String, Value>) {
+    if vars.is_empty() {
+        return;
+    }
+    if let Value::Object(m) = all.entry(name).or_insert_with(|| Value::Object(Map::new())) {
+        m.extend(vars);
+    }
 }
 
 fn vars_for(
@@ -229,6 +275,7 @@ impl Builder {
             sources: Vec::new(),
             hosts: self.hosts,
             groups: self.groups,
+            ..Default::default()
         }
     }
 }

@@ -200,6 +200,7 @@ mod tests {
                 group("all", &[], &["ungrouped", "prod"]),
                 group("ungrouped", &["lone"], &[]),
             ],
+            ..Default::default()
         }
     }
 

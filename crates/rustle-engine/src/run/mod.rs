@@ -242,6 +242,7 @@ impl<'a> HostRun<'a> {
             play_hosts,
             groups,
             group_names,
+            inventory_vars,
             hostvars,
             become_password,
             vault_secrets,
@@ -255,6 +256,9 @@ impl<'a> HostRun<'a> {
         };
         self.become_password = become_password;
         self.verbosity = verbosity;
+        if let Some(vars) = inventory_vars {
+            self.inventory = Arc::new(vars);
+        }
         crate::vault::set_secrets(&vault_secrets);
         self.stats = state.stats;
         self.facts = Vars::new();
