@@ -63,6 +63,7 @@ use crate::template::{Templar, TemplateError};
 use crate::{FileSource, Target};
 
 pub use args::Args;
+pub(crate) use args::py_repr;
 pub use include::{CANDIDATES as INCLUDE_CANDIDATES, LABEL as INCLUDE_LABEL};
 pub use meta::{MetaAction, meta_skipped};
 pub use pause::DISPLAY_KEY;

@@ -9,6 +9,7 @@ mod filters;
 mod jinja;
 pub mod lookups;
 mod more;
+mod percent;
 mod pyrandom;
 mod render;
 mod scope;
@@ -134,6 +135,7 @@ pub fn environment() -> Arc<Environment<'static>> {
     });
     filters::register(&mut env);
     chain::register(&mut env);
+    percent::register(&mut env);
     lookups::register(&mut env);
     yaml::register(&mut env);
     pyrandom::register(&mut env);
@@ -177,7 +179,7 @@ pub(crate) fn render_text(
         .lstrip_blocks(opts.lstrip_blocks)
         .build()?;
     env.set_syntax(syntax);
-    let rewritten = chain::rewrite(source, false, env.syntax());
+    let rewritten = render::prepare(source, false, env.syntax());
     let text = env
         .render_str(&rewritten, ctx.clone())
         .map_err(|e| render::name_undefined(e, &rewritten, &ctx))?;

@@ -91,7 +91,7 @@ pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Va
         let text = env.render_str("{{ value }}", minijinja::context!(value))?;
         return Ok(Value::from(format!("{lead}{text}{trail}")));
     }
-    let source = chain::rewrite(s, false, env.syntax());
+    let source = prepare(s, false, env.syntax());
     let text = env
         .render_str(&source, ctx.clone())
         .map_err(|e| name_undefined(e, &source, ctx))?;
@@ -194,10 +194,26 @@ pub(super) fn keep_trailing_newlines(template: &str, mut text: String) -> String
     text
 }
 
+/// A template's source as minijinja compiles it: Python's `%` operator
+/// made a call (`percent`), then Ansible's chained undefined values
+/// (`chain`).
+pub fn prepare<'a>(
+    source: &'a str,
+    in_expr: bool,
+    syntax: &minijinja::syntax::SyntaxConfig,
+) -> std::borrow::Cow<'a, str> {
+    match super::percent::rewrite(source, in_expr, syntax) {
+        std::borrow::Cow::Borrowed(s) => chain::rewrite(s, in_expr, syntax),
+        std::borrow::Cow::Owned(s) => {
+            std::borrow::Cow::Owned(chain::rewrite(&s, in_expr, syntax).into_owned())
+        }
+    }
+}
+
 /// Evaluates an expression; an undefined result is an error naming the
 /// undefined variable.
 pub fn eval_expr(env: &Environment<'static>, ctx: &Value, expr: &str) -> Result<Value, Error> {
-    let source = chain::rewrite(expr, true, env.syntax());
+    let source = prepare(expr, true, env.syntax());
     let value = env
         .compile_expression_owned(source.clone().into_owned())?
         .eval(ctx.clone())
