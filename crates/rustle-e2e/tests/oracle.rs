@@ -421,6 +421,14 @@ fn undefined_variables_fail_as_in_ansible() {
 }
 
 #[test]
+fn templated_vars_files_match_ansible() {
+    let book = "fixtures/playbooks/vars_files/site.yml";
+    same_as_ansible(book, "out");
+    let given = ["-e", "flavor=hot", "-e", "level=high"];
+    same_as_ansible_with(book, "out", &given);
+}
+
+#[test]
 fn commands_in_check_mode_match_ansible() {
     twice_and_checked_as_ansible("fixtures/playbooks/check_mode.yml", false);
 }

@@ -23,7 +23,7 @@ pub use hash::{sha256_hex, sha256_hex_json};
 pub use parsed::{
     Block, FileRef, Group, Host, Inventory, Parsed, Play, Role, TOP_VARS_FILES, Task,
     VARS_EXTENSIONS, VAULT_JSON_KEY, VAULT_KEY, Vars, is_vaulted, source_dir, src_candidates,
-    src_dirs, src_subdir, vars_dir_candidates,
+    src_dirs, src_subdir, vars_dir_candidates, vars_files_keys,
 };
 pub use plan::{
     Connection, ExecMode, Hint, HintKind, HostPlan, Plan, PlannedPlay, SyncPoint, slice_vars,

@@ -333,6 +333,38 @@ pub fn src_dirs(
     Some(out)
 }
 
+/// The files a play's templated `vars_files` entries (a name, or a list
+/// of names the first existing of which counts; keys relative to the
+/// playbook directory) may load: for a templated name the directory before
+/// its first expression (a key prefix ending in `/`), or [`TOP_VARS_FILES`]
+/// when that part has no directory; a plain name as it is. Parse embeds
+/// them; slices keep them.
+pub fn vars_files_keys(entries: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let names = entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| match e {
+            serde_json::Value::Array(choices) => choices.iter().collect(),
+            one => vec![one],
+        });
+    for name in names.filter_map(serde_json::Value::as_str) {
+        let key = match name.find("{{") {
+            None => name.to_owned(),
+            Some(_) if name.starts_with('/') => continue,
+            Some(at) => match name[..at].rfind('/') {
+                Some(i) => format!("{}/", &name[..i]),
+                None => TOP_VARS_FILES.to_owned(),
+            },
+        };
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out
+}
+
 /// The extensions `include_vars` loads by default.
 pub const VARS_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 

@@ -55,6 +55,11 @@ pub struct SlicePlay {
     /// `ignore_errors`, `environment`, ...: `keywords::INHERITED`).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub keywords: Vars,
+    /// The play's templated `vars_files` entries (names from the playbook
+    /// directory; a list takes its first file that exists), loaded when the
+    /// play runs; parse loaded the others into `vars`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vars_files: Vec<serde_json::Value>,
     /// `(index in the play, task)` for the tasks that run. Shared by the
     /// slices made from one [`SliceParts`].
     pub tasks: Arc<Vec<(u32, Task)>>,
@@ -103,6 +108,9 @@ impl Document {
             let mut srcs = std::collections::BTreeSet::new();
             for t in tasks.iter().map(|(_, t)| t).chain(&play.handlers) {
                 wanted_files(t, None, &mut srcs);
+            }
+            if let Some(entries) = play.keywords.get("vars_files") {
+                srcs.extend(crate::vars_files_keys(entries));
             }
             plays.insert(
                 pp.play,
@@ -166,6 +174,10 @@ impl Document {
                     .filter(|(k, _)| crate::keywords::INHERITED.contains(&k.as_str()))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
+                vars_files: match play.keywords.get("vars_files") {
+                    Some(serde_json::Value::Array(entries)) => entries.clone(),
+                    _ => Vec::new(),
+                },
                 tasks: shared.tasks.clone(),
                 handlers: shared.handlers.clone(),
             });

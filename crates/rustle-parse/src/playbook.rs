@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use rustle_format::{
-    Block, FileRef, Map, Play, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex, sha256_hex_json,
-    source_dir, src_dirs, src_subdir,
+    Block, FileRef, Map, Play, TOP_VARS_FILES, Task, VARS_EXTENSIONS, Value, keywords, sha256_hex,
+    sha256_hex_json, source_dir, src_dirs, src_subdir, vars_files_keys,
 };
 
 use crate::include::{
@@ -256,7 +256,22 @@ fn vars_files(
             _ => vec![scalar_text(entry)],
         };
         if choices.iter().any(|c| c.contains("{{")) {
-            templated.push(entry.to_json());
+            // Kept for run time, named from the playbook directory.
+            let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
+            let dir = canonical(here)
+                .strip_prefix(canonical(&src.ctx.playbook_dir))
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let key = |c: &String| match dir.as_str() {
+                _ if c.starts_with('/') => c.clone(),
+                "" | "." => c.clone(),
+                d => format!("{d}/{c}"),
+            };
+            let keys: Vec<Value> = choices.iter().map(|c| Value::from(key(c))).collect();
+            templated.push(match &entry.kind {
+                Kind::Seq(_) => Value::Array(keys),
+                _ => keys.into_iter().next().unwrap_or_default(),
+            });
             continue;
         }
         let found = choices.iter().map(|c| here.join(c)).find(|p| p.is_file());
@@ -683,6 +698,21 @@ pub fn referenced_files(plays: &[Play], playbook_dir: &Path) -> Result<Vec<FileR
     for p in plays {
         for t in p.tasks.iter().chain(&p.handlers) {
             task_files(t, None, playbook_dir, &mut out)?;
+        }
+        // Templated vars_files: the files they may name.
+        for key in p
+            .keywords
+            .get("vars_files")
+            .map(vars_files_keys)
+            .unwrap_or_default()
+        {
+            if key == TOP_VARS_FILES {
+                add_top_vars_files(playbook_dir, &mut out)?;
+            } else if key.ends_with('/') {
+                add_tree(&key, &playbook_dir.join(&key), &mut out)?;
+            } else if playbook_dir.join(&key).is_file() {
+                add_file(key.clone(), &playbook_dir.join(&key), &mut out)?;
+            }
         }
     }
     Ok(out)

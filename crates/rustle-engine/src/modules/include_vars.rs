@@ -184,6 +184,11 @@ fn load_one_file(ctx: &ModuleCtx, file: &str, loaded: &mut Loaded) -> Result<(),
     Ok(())
 }
 
+/// A vars file's variables, for a play's templated `vars_files`.
+pub(crate) fn vars_from_file(path: &str, bytes: Vec<u8>) -> Result<Vars, String> {
+    load_file(path, bytes, &mut Loaded::default()).map_err(|f| f.0)
+}
+
 /// A vars file's mapping (empty for an empty file); a vault-encrypted
 /// file is decrypted first.
 fn load_file(path: &str, bytes: Vec<u8>, loaded: &mut Loaded) -> Result<Vars, Failure> {

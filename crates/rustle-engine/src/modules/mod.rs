@@ -65,6 +65,7 @@ use crate::{FileSource, Target};
 pub use args::Args;
 pub(crate) use args::py_repr;
 pub use include::{CANDIDATES as INCLUDE_CANDIDATES, LABEL as INCLUDE_LABEL};
+pub(crate) use include_vars::vars_from_file;
 pub use meta::{MetaAction, meta_skipped};
 pub use pause::DISPLAY_KEY;
 

@@ -275,6 +275,7 @@ impl<'a> HostRun<'a> {
         let ended = out.ended_play.is_some() && out.ended_play == play.map(|p| p.play);
         if let Some(play) = play.filter(|_| !out.stopped && !ended) {
             let mut ps = self.play_state(play, seen);
+            self.load_vars_files(&mut ps);
             ps.notified = state.notified;
             ps.roles_ran = state.roles_ran;
             match self.run_steps(&mut ps, from, to) {
@@ -333,7 +334,10 @@ impl<'a> HostRun<'a> {
                 };
                 let gathering = gathering_task();
                 let task = block::with_play_keywords(&play.keywords, &gathering);
-                self.run_task(state, key, task.as_ref().unwrap_or(&gathering))
+                let flow = self.run_task(state, key, task.as_ref().unwrap_or(&gathering));
+                // vars_files named after facts load now.
+                self.load_vars_files(state);
+                flow
             } else if step == last {
                 let key = TaskKey {
                     play: play.play,
@@ -354,6 +358,43 @@ impl<'a> HostRun<'a> {
             }
         }
         Flow::Continue
+    }
+
+    /// The play's variables with its templated `vars_files` loaded above
+    /// them, as far as their names render now: a name that needs a fact
+    /// not gathered yet waits for the facts, as in Ansible; a list takes
+    /// its first file that exists.
+    fn load_vars_files(&self, state: &mut PlayState) {
+        let play = state.play;
+        if play.vars_files.is_empty() {
+            return;
+        }
+        state.vars = Arc::new(play.vars.clone());
+        let templar = self.templar(state, &gathering_task(), None);
+        let mut loaded = Vars::new();
+        for entry in &play.vars_files {
+            let choices: Vec<&Json> = match entry {
+                Json::Array(choices) => choices.iter().collect(),
+                one => vec![one],
+            };
+            for name in choices.into_iter().filter_map(Json::as_str) {
+                let Ok(key) = templar.render_string(name) else {
+                    continue;
+                };
+                let Ok(bytes) = self.files.exact(&key) else {
+                    continue;
+                };
+                if let Ok(vars) = crate::modules::vars_from_file(&key, bytes) {
+                    loaded.extend(vars);
+                }
+                break;
+            }
+        }
+        if !loaded.is_empty() {
+            let mut vars = play.vars.clone();
+            vars.extend(loaded);
+            state.vars = Arc::new(vars);
+        }
     }
 
     /// Runs notified handlers in definition order, each once, until none

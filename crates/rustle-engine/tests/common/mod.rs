@@ -77,6 +77,7 @@ pub fn play(index: u32, tasks: Vec<Task>) -> SlicePlay {
         tags: None,
         vars: Vars::new(),
         keywords: Vars::new(),
+        vars_files: Vec::new(),
         tasks: std::sync::Arc::new(
             tasks
                 .into_iter()
