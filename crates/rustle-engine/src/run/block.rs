@@ -349,15 +349,20 @@ fn inherit(parent: &Task, child: &Task) -> Task {
 }
 
 /// The loop variables of one loop item's result (`item`, or the
-/// `loop_var`, and the `index_var`).
+/// `loop_var`, and the `index_var`), with `ansible_loop_var`,
+/// `ansible_index_var` and `ansible_loop` that name and describe them.
 fn loop_vars(item: &Json) -> rustle_format::Vars {
     let mut vars = rustle_format::Vars::new();
     for name_key in ["ansible_loop_var", "ansible_index_var"] {
         if let Some(name) = item.get(name_key).and_then(Json::as_str)
             && let Some(value) = item.get(name)
         {
+            vars.insert(name_key.to_owned(), Json::from(name));
             vars.insert(name.to_owned(), value.clone());
         }
+    }
+    if let Some(l) = item.get("ansible_loop") {
+        vars.insert("ansible_loop".to_owned(), l.clone());
     }
     vars
 }
