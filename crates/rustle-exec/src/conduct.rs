@@ -723,7 +723,7 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
             };
             v.insert("group_names".into(), json!(names));
             for (k, fact) in &rec.state.facts {
-                v.insert(format!("ansible_{k}"), fact.clone());
+                v.insert(rustle_engine::fact_var(k), fact.clone());
             }
             v.insert(
                 "ansible_facts".into(),

@@ -387,6 +387,10 @@ impl<W: Write> Display<W> {
             // status is the line's own word.
             m.remove("failed");
             m.remove("skipped");
+            // Internal keys go at every depth (`strip_internal_keys`).
+            for v in m.values_mut() {
+                strip_internal_keys(v);
+            }
         }
         python_json(&r, (how.indent || self.verbosity > 2).then_some(4))
     }
@@ -623,6 +627,19 @@ fn write_py(out: &mut String, v: &Value, indent: Option<usize>, level: usize) {
             out.push('}');
         }
         other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Drops `_ansible_` keys from mappings at any depth, as ansible-core's
+/// `strip_internal_keys` does before a result is shown.
+fn strip_internal_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with("_ansible_"));
+            m.values_mut().for_each(strip_internal_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_internal_keys),
+        _ => {}
     }
 }
 

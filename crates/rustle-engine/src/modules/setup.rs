@@ -22,7 +22,7 @@ impl Module for Setup {
             .iter()
             .map(|(k, v)| match k.as_str() {
                 "gather_subset" | "module_setup" => (k.clone(), v.clone()),
-                _ => (format!("ansible_{k}"), v.clone()),
+                _ => (crate::facts::fact_var(k), v.clone()),
             })
             .collect();
         Ok(Outcome {

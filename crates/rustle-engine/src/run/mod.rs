@@ -487,7 +487,7 @@ impl<'a> HostRun<'a> {
         let mut layer = Vars::new();
         layer.insert("ansible_facts".into(), Json::Object(self.facts.clone()));
         for (key, value) in &self.facts {
-            layer.insert(format!("ansible_{key}"), value.clone());
+            layer.insert(crate::facts::fact_var(key), value.clone());
         }
         self.facts_layer = Arc::new(layer);
     }

@@ -1,13 +1,47 @@
-//! Jinja2's builtin filters that minijinja leaves out, with Jinja's
-//! arguments and results: `center`, `truncate`, `filesizeformat`.
+//! Jinja2's builtins that minijinja leaves out or narrows, with Jinja's
+//! arguments and results: the `center`, `truncate` and `filesizeformat`
+//! filters, and `dict()` taking pairs as Python's does.
 
 use minijinja::value::Kwargs;
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::{Environment, Error, ErrorKind, Value};
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("center", center);
     env.add_filter("truncate", truncate);
     env.add_filter("filesizeformat", minijinja_contrib::filters::filesizeformat);
+    env.add_function("dict", dict);
+}
+
+/// Python's `dict(pairs, **kwargs)` (`dict(keys | zip(values))`): a
+/// mapping or a sequence of pairs, then the keyword arguments.
+fn dict(pairs: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let mut out: Vec<(Value, Value)> = Vec::new();
+    if let Some(pairs) = pairs.filter(|p| !p.is_none()) {
+        if pairs.kind() == minijinja::value::ValueKind::Map {
+            for key in pairs.try_iter()? {
+                let value = pairs.get_item(&key)?;
+                out.push((key, value));
+            }
+        } else {
+            for pair in pairs.try_iter()? {
+                let items: Vec<Value> = pair.try_iter()?.collect();
+                let [key, value] = <[Value; 2]>::try_from(items).map_err(|items| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!(
+                            "dictionary update sequence element has length {}; 2 is required",
+                            items.len()
+                        ),
+                    )
+                })?;
+                out.push((key, value));
+            }
+        }
+    }
+    for key in kwargs.args() {
+        out.push((Value::from(key), kwargs.get::<Value>(key)?));
+    }
+    Ok(Value::from_pairs(out))
 }
 
 /// Python's `str.center(width)`: the odd space goes left when the width

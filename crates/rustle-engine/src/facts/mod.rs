@@ -1,7 +1,12 @@
-//! Native fact gathering (no Python on the host): the subset of Ansible's
-//! `setup` facts that playbooks use most, named as `setup` names them
-//! without the `ansible_` prefix. Everything is read through the
-//! [`Target`], so gathering works on any host.
+//! Native fact gathering (no Python on the host): Ansible's `setup`
+//! facts, named as `setup` names them without the `ansible_` prefix, from
+//! a few scripts of shell builtins (`net.rs`: interfaces and addresses;
+//! `system.rs`: the host's small facts and virtualization). Everything is
+//! read through the [`Target`], so gathering works on any host.
+
+mod devices;
+mod net;
+mod system;
 
 use std::collections::BTreeSet;
 
@@ -11,6 +16,16 @@ use serde_json::{Value as Json, json};
 use crate::target::{ExecRequest, Target};
 use crate::util::shell::quote;
 use crate::util::time::utc_date_time;
+
+/// The variable a fact is also known as: `ansible_` and its name
+/// (`ansible_local` keeps its own).
+pub fn fact_var(key: &str) -> String {
+    if key.starts_with("ansible_") {
+        key.to_owned()
+    } else {
+        format!("ansible_{key}")
+    }
+}
 
 /// Gathers facts; anything that cannot be read is left out.
 pub fn gather(target: &dyn Target) -> Vars {
@@ -36,11 +51,140 @@ pub fn gather(target: &dyn Target) -> Vars {
     let ips = read_text(target, "/proc/net/fib_trie").map_or_else(Vec::new, |t| ipv4_addresses(&t));
     facts.insert("all_ipv4_addresses".into(), json!(ips));
     network(target, &mut facts);
+    net::gather(target, &mut facts);
+    system::gather(target, &mut facts);
+    devices::gather(target, &mut facts);
     facts.insert("lsb".into(), lsb(target));
     if let Some(text) = read_text(target, "/proc/mounts") {
         facts.insert("mounts".into(), mounts(target, &text));
     }
+    derived(&mut facts);
+    facts.insert("ansible_local".into(), local_facts(target));
+    facts.insert("_ansible_facts_gathered".into(), json!(true));
     facts
+}
+
+/// Facts setup derives from others: the running user's ids, the
+/// userspace's width, the distribution's minor version and release file.
+fn derived(facts: &mut Vars) {
+    for (to, from) in [
+        ("effective_user_id", "user_uid"),
+        ("real_user_id", "user_uid"),
+        ("effective_group_id", "user_gid"),
+        ("real_group_id", "user_gid"),
+    ] {
+        if let Some(v) = facts.get(from).cloned() {
+            facts.insert(to.into(), v);
+        }
+    }
+    if let Some(machine) = facts
+        .get("machine")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+    {
+        let bits = if machine.contains("64") || machine == "s390x" {
+            "64"
+        } else {
+            "32"
+        };
+        facts.insert("userspace_bits".into(), json!(bits));
+        facts.insert("userspace_architecture".into(), json!(machine));
+    }
+    if let Some(version) = facts.get("distribution_version").and_then(Json::as_str) {
+        let minor = version.split('.').nth(1).map(str::to_owned);
+        if let Some(minor) = minor {
+            facts.insert("distribution_minor_version".into(), json!(minor));
+        }
+    }
+    let file = match facts.get("os_family").and_then(Json::as_str) {
+        Some("Debian") => Some(("/etc/os-release", "Debian")),
+        Some("RedHat") => Some(("/etc/redhat-release", "RedHat")),
+        Some("Suse") => Some(("/etc/os-release", "SUSE")),
+        Some("Alpine") => Some(("/etc/alpine-release", "Alpine")),
+        Some("Archlinux") => Some(("/etc/arch-release", "Archlinux")),
+        _ => None,
+    };
+    if let Some((path, variety)) = file {
+        facts.insert("distribution_file_path".into(), json!(path));
+        facts.insert("distribution_file_variety".into(), json!(variety));
+        facts.insert("distribution_file_parsed".into(), json!(true));
+    }
+}
+
+/// `ansible_local`: the `.fact` files of `/etc/ansible/facts.d`, each JSON
+/// or INI, or a program whose output is JSON, by name.
+fn local_facts(target: &dyn Target) -> Json {
+    const DIR: &str = "/etc/ansible/facts.d";
+    let mut names = target.list_dir(DIR).unwrap_or_default();
+    names.sort();
+    let mut out = serde_json::Map::new();
+    for name in names {
+        let Some(key) = name.strip_suffix(".fact") else {
+            continue;
+        };
+        let path = format!("{DIR}/{name}");
+        let executable = target
+            .stat(&path, true)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.mode & 0o111 != 0);
+        let text = if executable {
+            match target.exec(&ExecRequest::new([path.as_str()])) {
+                Ok(o) if o.rc == 0 => String::from_utf8_lossy(&o.stdout).into_owned(),
+                Ok(o) => {
+                    let err = String::from_utf8_lossy(&o.stderr).trim().to_owned();
+                    out.insert(
+                        key.into(),
+                        json!(format!(
+                            "Failure executing fact script ({path}), rc: {}, err: {err}",
+                            o.rc
+                        )),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    out.insert(
+                        key.into(),
+                        json!(format!("Failure executing fact script ({path}), err: {e}")),
+                    );
+                    continue;
+                }
+            }
+        } else {
+            read_text(target, &path).unwrap_or_default()
+        };
+        let value = serde_json::from_str::<Json>(&text)
+            .ok()
+            .or_else(|| ini_facts(&text))
+            .unwrap_or_else(|| {
+                json!(format!(
+                    "error loading facts as JSON or ini - please check content: {path}"
+                ))
+            });
+        out.insert(key.into(), value);
+    }
+    Json::Object(out)
+}
+
+/// An INI fact file: `{section: {key: value}}` (None when it has no
+/// section).
+fn ini_facts(text: &str) -> Option<Json> {
+    let mut out = serde_json::Map::new();
+    let mut section: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = Some(name.to_owned());
+            out.entry(name.to_owned()).or_insert_with(|| json!({}));
+            continue;
+        }
+        let (k, v) = line.split_once('=').or_else(|| line.split_once(':'))?;
+        let sec = out.get_mut(section.as_deref()?)?;
+        sec[k.trim().to_lowercase()] = json!(v.trim());
+    }
+    (!out.is_empty()).then_some(Json::Object(out))
 }
 
 /// `interfaces` (the names under /sys/class/net, sorted: setup's order is
@@ -79,9 +223,7 @@ fn default_ipv4(out: &str) -> Option<Json> {
     let bridge = lines.next().is_some_and(|l| l.trim() == "bridge");
     let (address, prefix) = word_after(&addr_line, "inet")?.split_once('/')?;
     let ip: std::net::Ipv4Addr = address.parse().ok()?;
-    let prefix_len: u32 = prefix.parse().ok()?;
-    let mask = u32::MAX.checked_shl(32 - prefix_len).unwrap_or(0);
-    let network = std::net::Ipv4Addr::from(u32::from(ip) & mask);
+    let (netmask, network) = prefix_netmask(ip, prefix.parse().ok()?);
     // The address's label follows its scope (`scope global eth0`).
     let alias = addr_line
         .iter()
@@ -95,8 +237,8 @@ fn default_ipv4(out: &str) -> Option<Json> {
         "interface": interface,
         "macaddress": if mac.is_empty() { "unknown" } else { mac },
         "mtu": mtu,
-        "netmask": std::net::Ipv4Addr::from(mask).to_string(),
-        "network": network.to_string(),
+        "netmask": netmask,
+        "network": network,
         "prefix": prefix,
         "type": match kind {
             _ if bridge => "bridge",
@@ -109,6 +251,16 @@ fn default_ipv4(out: &str) -> Option<Json> {
         v["gateway"] = json!(gateway);
     }
     Some(v)
+}
+
+/// The netmask and network of an IPv4 address with this prefix length.
+fn prefix_netmask(ip: std::net::Ipv4Addr, prefix_len: u32) -> (String, String) {
+    let mask = u32::MAX.checked_shl(32 - prefix_len.min(32)).unwrap_or(0);
+    let network = std::net::Ipv4Addr::from(u32::from(ip) & mask);
+    (
+        std::net::Ipv4Addr::from(mask).to_string(),
+        network.to_string(),
+    )
 }
 
 /// The word after `word` in `words`.
@@ -381,6 +533,7 @@ fn cpu_facts(cpuinfo: &str) -> Vars {
     let mut vcpus = 0u64;
     let mut sockets = BTreeSet::new();
     let (mut cores, mut siblings) = (None, None);
+    let mut flags = None;
     for line in cpuinfo.lines() {
         let Some((key, value)) = line.split_once(':') else {
             continue;
@@ -396,6 +549,14 @@ fn cpu_facts(cpuinfo: &str) -> Vars {
             }
             "physical id" => {
                 sockets.insert(value.to_owned());
+            }
+            "flags" if flags.is_none() => {
+                flags = Some(
+                    value
+                        .split_whitespace()
+                        .map(|f| json!(f))
+                        .collect::<Vec<_>>(),
+                );
             }
             "cpu cores" => cores = cores.or(value.parse::<u64>().ok()),
             "siblings" => siblings = siblings.or(value.parse::<u64>().ok()),
@@ -416,6 +577,9 @@ fn cpu_facts(cpuinfo: &str) -> Vars {
     out.insert("processor_threads_per_core".into(), json!(threads));
     out.insert("processor_vcpus".into(), json!(vcpus));
     out.insert("processor_nproc".into(), json!(vcpus));
+    if let Some(flags) = flags {
+        out.insert("flags".into(), Json::Array(flags));
+    }
     out
 }
 
