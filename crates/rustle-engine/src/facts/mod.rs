@@ -114,15 +114,18 @@ fn derived(facts: &mut Vars) {
 /// `ansible_local`: the `.fact` files of `/etc/ansible/facts.d`, each JSON
 /// or INI, or a program whose output is JSON, by name.
 fn local_facts(target: &dyn Target) -> Json {
-    const DIR: &str = "/etc/ansible/facts.d";
-    let mut names = target.list_dir(DIR).unwrap_or_default();
+    local_facts_in(target, "/etc/ansible/facts.d")
+}
+
+fn local_facts_in(target: &dyn Target, dir: &str) -> Json {
+    let mut names = target.list_dir(dir).unwrap_or_default();
     names.sort();
     let mut out = serde_json::Map::new();
     for name in names {
         let Some(key) = name.strip_suffix(".fact") else {
             continue;
         };
-        let path = format!("{DIR}/{name}");
+        let path = format!("{dir}/{name}");
         let executable = target
             .stat(&path, true)
             .ok()
@@ -802,6 +805,35 @@ fn ipv4_addresses(fib_trie: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_facts_read_json_ini_and_programs() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let put = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        put("app.fact", "{\"version\": 3, \"tags\": [\"a\"]}");
+        put("site.fact", "[general]\nName = web\n[db]\nport=5432\n");
+        put("broken.fact", "not json, no section");
+        put("ignored.txt", "{}");
+        put("prog.fact", "#!/bin/sh\necho '{\"from\": \"program\"}'\n");
+        let prog = dir.path().join("prog.fact");
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let target = crate::LocalTarget;
+        let facts = local_facts_in(&target, dir.path().to_str().unwrap());
+        let broken = format!(
+            "error loading facts as JSON or ini - please check content: {}/broken.fact",
+            dir.path().display()
+        );
+        assert_eq!(
+            facts,
+            json!({
+                "app": {"version": 3, "tags": ["a"]},
+                "broken": broken,
+                "prog": {"from": "program"},
+                "site": {"general": {"name": "web"}, "db": {"port": "5432"}},
+            })
+        );
+    }
 
     #[test]
     fn default_ipv4_from_ip_and_sys() {
