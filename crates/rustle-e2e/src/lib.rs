@@ -305,8 +305,29 @@ fn sorted_include_hosts(line: &str) -> String {
     }
 }
 
+/// Whether a line starts output of its own (a result, a banner, an error),
+/// rather than going on with a warning before it.
+fn starts_output(line: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "ok: ",
+        "changed: ",
+        "fatal: ",
+        "failed: ",
+        "skipping: ",
+        "included: ",
+        "[ERROR]",
+        "TASK [",
+        "PLAY",
+        "RUNNING HANDLER",
+        "FAILED - RETRYING",
+        "NO MORE HOSTS",
+    ];
+    line.is_empty() || STARTS.iter().any(|s| line.starts_with(s))
+}
+
 /// Default-callback output made comparable between ansible-playbook and
-/// rustle: Ansible's start-up warnings and `[WARNING]` lines dropped,
+/// rustle: Ansible's start-up warnings and `[WARNING]` lines (with their
+/// continuation lines) dropped,
 /// times blanked, and each blank-line-separated section's lines sorted
 /// (hosts finish a task in any order), and the hosts of an `included:
 /// FILE for h1, h2` line sorted (Ansible lists them in the order their
@@ -321,11 +342,16 @@ pub fn comparable(b: &[u8]) -> String {
     let text = String::from_utf8_lossy(b);
     let start = text.find("\nPLAY [").unwrap_or(0);
     let mut lines: Vec<&str> = Vec::new();
+    // A warning's later lines (`error 1 - ...` after "Encountered 1
+    // template error.") go with it: ansible-playbook prints warnings on
+    // stderr, which the comparison leaves out.
+    let mut in_warning = false;
     for line in text[start..].lines() {
         let inside_error = lines
             .last()
             .is_some_and(|p| p.starts_with("Origin: ") || p.trim_start().starts_with("^ column"));
-        if line.starts_with("[WARNING]") || (line.is_empty() && inside_error) {
+        in_warning = line.starts_with("[WARNING]") || (in_warning && !starts_output(line));
+        if in_warning || (line.is_empty() && inside_error) {
             continue;
         }
         lines.push(line);
@@ -347,6 +373,16 @@ pub fn comparable(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings_go_with_their_later_lines() {
+        let rustle = "\nPLAY [p] ***\n\nTASK [t] ***\n[WARNING]: Encountered 1 template error.\nerror 1 - 'x' is undefined\nok: [h] => {\n    \"x\": 1\n}\n";
+        let ansible = "\nPLAY [p] ***\n\nTASK [t] ***\nok: [h] => {\n    \"x\": 1\n}\n";
+        assert_eq!(
+            comparable(rustle.as_bytes()),
+            comparable(ansible.as_bytes())
+        );
+    }
 
     #[test]
     fn include_hosts_are_compared_in_name_order() {

@@ -421,6 +421,11 @@ fn undefined_variables_fail_as_in_ansible() {
 }
 
 #[test]
+fn everyday_failures_match_ansible() {
+    same_as_ansible("fixtures/playbooks/failures.yml", "out");
+}
+
+#[test]
 fn templated_vars_files_match_ansible() {
     let book = "fixtures/playbooks/vars_files/site.yml";
     same_as_ansible(book, "out");

@@ -338,8 +338,9 @@ fn command_results_have_ansible_keys() {
     assert_eq!(bad.result["msg"], json!("non-zero return code"));
     let missing = r.result(2).result;
     assert_eq!(missing["rc"], json!(2));
+    assert_eq!(missing["msg"], json!("Error executing command."));
     assert_eq!(
-        missing["msg"],
+        missing["exception"],
         json!("[Errno 2] No such file or directory: b'/no/such/binary'")
     );
 }

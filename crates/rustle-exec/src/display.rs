@@ -83,6 +83,15 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "\n{title} {}", "*".repeat(stars))
     }
 
+    /// `[WARNING]: text`, in Ansible's warning colour.
+    pub fn warning(&mut self, text: &str) -> io::Result<()> {
+        let text = text.trim_end();
+        let line = self
+            .palette
+            .paint(BRIGHT_PURPLE, &format!("[WARNING]: {text}"));
+        writeln!(self.out, "{line}")
+    }
+
     pub fn line(&mut self, text: &str) -> io::Result<()> {
         writeln!(self.out, "{text}")
     }
@@ -159,6 +168,16 @@ impl<W: Write> Display<W> {
         result: &Value,
     ) -> io::Result<()> {
         let p = self.palette;
+        // The result's warnings come first, as ansible-core shows them.
+        for w in result
+            .get("warnings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            self.warning(w)?;
+        }
         let host = &host_label(host, status, result);
         let dump = Dump {
             indent: result.get("_ansible_verbose_always") == Some(&Value::Bool(true)),

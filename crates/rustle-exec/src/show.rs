@@ -108,7 +108,7 @@ impl<'d, W: Write> Show<'d, W> {
     /// A warning, as Ansible prints one.
     pub fn warning(&mut self, text: &str) -> std::io::Result<()> {
         self.flush_includes()?;
-        self.display.line(&format!("[WARNING]: {text}"))
+        self.display.warning(text)
     }
 
     /// Ctrl-C stopped the run.
@@ -386,6 +386,13 @@ impl<'d, W: Write> Show<'d, W> {
         // the task's own failure, neither "Action" nor "Module failed".
         let msg = if result.get("_ansible_action_fail") == Some(&serde_json::Value::Bool(true)) {
             format!("Task failed: {msg}")
+        } else if msg.is_empty() {
+            // No message: ansible-core's default for the action's failure
+            // (a failed_when, an until that ran out).
+            "Task failed: Action failed.".to_owned()
+        } else if result.get("failed_when_result") == Some(&serde_json::Value::Bool(true)) {
+            // failed_when decided it: the action failed, whatever the module.
+            format!("Task failed: Action failed: {msg}")
         } else {
             msg
         };

@@ -130,7 +130,7 @@ fn run(ctx: &ModuleCtx, args: &Args, argv: Vec<String>, shown: Json) -> ModuleRe
     let start = SystemTime::now();
     let out = match ctx.target.exec(&req) {
         Ok(out) => out,
-        Err(err) => return Ok(exec_error(&req.argv[0], &err, shown)),
+        Err(err) => return Ok(exec_error(&req.argv, &err)),
     };
     let end = SystemTime::now();
     let strip = args.bool("strip_empty_ends", true)?;
@@ -240,24 +240,30 @@ fn stdin(args: &Args) -> Result<Option<Vec<u8>>, ModuleError> {
     Ok(Some(bytes))
 }
 
-/// Python's `OSError` shape: `[Errno 2] No such file or directory: b'x'`.
-fn exec_error(program: &str, err: &io::Error, shown: Json) -> Outcome {
+/// `run_command`'s failure to start the program, as ansible-core reports
+/// it: "Error executing command." with the `OSError` (`[Errno 2] No such
+/// file or directory: b'x'`) as its exception, and the command line as
+/// `_clean_args` quotes it.
+fn exec_error(argv: &[String], err: &io::Error) -> Outcome {
     let errno = err.raw_os_error().unwrap_or(2);
     let reason = match err.kind() {
         io::ErrorKind::NotFound => "No such file or directory".to_owned(),
         io::ErrorKind::PermissionDenied => "Permission denied".to_owned(),
         _ => err.to_string(),
     };
+    let program = argv.first().map(String::as_str).unwrap_or_default();
+    let cmd: Vec<String> = argv.iter().map(|a| crate::util::shell::quote(a)).collect();
     Outcome::new(result([
         ("changed", json!(false)),
-        ("cmd", shown),
+        ("cmd", json!(cmd.join(" "))),
         ("rc", json!(errno)),
         ("stdout", json!("")),
         ("stderr", json!("")),
         ("stdout_lines", json!([])),
         ("stderr_lines", json!([])),
+        ("msg", json!("Error executing command.")),
         (
-            "msg",
+            "exception",
             json!(format!("[Errno {errno}] {reason}: b'{program}'")),
         ),
         ("failed", json!(true)),
