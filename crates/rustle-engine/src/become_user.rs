@@ -64,6 +64,14 @@ impl Method {
         }
     }
 
+    /// The method's name, as `become_method` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Sudo => "sudo",
+            Method::Su => "su",
+        }
+    }
+
     /// Ansible's default `become_flags` for the method.
     pub fn default_flags(self) -> &'static [&'static str] {
         match self {

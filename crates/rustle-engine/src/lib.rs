@@ -9,6 +9,7 @@
 mod become_user;
 mod facts;
 pub mod http;
+pub mod jobs;
 mod modules;
 mod read_cache;
 mod run;

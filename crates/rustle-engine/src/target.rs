@@ -128,6 +128,18 @@ pub trait Target {
     fn http(&self, req: &HttpRequest) -> io::Result<HttpResponse> {
         crate::http::curl(self, req)
     }
+
+    /// Starts an `async` job on the host ([`crate::jobs`]), completing
+    /// `spec`'s job id and results file. Only a process on the host can:
+    /// other targets refuse.
+    fn start_job(&self, spec: &mut crate::jobs::JobSpec) -> io::Result<()> {
+        let _ = spec;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "async tasks run only through a runner on the host (rustle-deploy), \
+             not task by task over SSH",
+        ))
+    }
 }
 
 /// The machine this process runs on, through `std`.
@@ -135,6 +147,10 @@ pub trait Target {
 pub struct LocalTarget;
 
 impl Target for LocalTarget {
+    fn start_job(&self, spec: &mut crate::jobs::JobSpec) -> io::Result<()> {
+        crate::jobs::start_here(spec)
+    }
+
     fn exec(&self, req: &ExecRequest) -> io::Result<ExecOutput> {
         let (program, args) = req
             .argv

@@ -788,7 +788,9 @@ fn with_lookups_as_the_parser_writes_them() {
 }
 
 #[test]
-fn keywords_not_implemented_fail_instead_of_being_ignored() {
+fn async_refuses_actions_without_async_and_programs_that_cannot_start_jobs() {
+    // This test binary never called `jobs::serve`, so it cannot start a job:
+    // the task fails rather than running synchronously.
     let s = one_play(vec![
         task("command", json!({"_raw_params": "true"})).kw("async", json!(10)),
         task("debug", json!({})),
@@ -797,7 +799,15 @@ fn keywords_not_implemented_fail_instead_of_being_ignored() {
     assert_eq!(r.results().len(), 1);
     assert_eq!(
         r.result(0).result["msg"],
-        json!("Task failed: the 'async' keyword is not supported yet")
+        json!("Task failed: this program does not run async jobs")
+    );
+    let s = one_play(vec![
+        task("copy", json!({"content": "x", "dest": "/nonexistent/x"})).kw("async", json!(10)),
+    ]);
+    let r = run(&s);
+    assert_eq!(
+        r.result(0).result["msg"],
+        json!("This action (copy) does not support async.")
     );
 }
 

@@ -105,6 +105,7 @@ pub fn key_of(ev: &Event) -> Option<&TaskKey> {
     match ev {
         Event::TaskStart { key, .. }
         | Event::TaskRetry { key, .. }
+        | Event::AsyncPoll { key, .. }
         | Event::HandlersNotified { key, .. }
         | Event::ItemResult { key, .. }
         | Event::TaskResult { key, .. } => Some(key),

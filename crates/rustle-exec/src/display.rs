@@ -285,6 +285,24 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "{}", self.palette.paint(DARK_GRAY, &line))
     }
 
+    /// An `async` job still running at a poll, as ansible-core's default
+    /// callback prints it (Python's `True`/`False`).
+    pub fn async_poll(
+        &mut self,
+        host: &str,
+        jid: &str,
+        started: bool,
+        finished: bool,
+    ) -> io::Result<()> {
+        let py = |b: bool| if b { "True" } else { "False" };
+        let line = format!(
+            "ASYNC POLL on {host}: jid={jid} started={} finished={}",
+            py(started),
+            py(finished)
+        );
+        writeln!(self.out, "{}", self.palette.paint(DARK_GRAY, &line))
+    }
+
     /// `[ERROR]: msg` on its own, for errors of the run rather than a task.
     pub fn run_error(&mut self, msg: &str) -> io::Result<()> {
         let line = format!("[ERROR]: {msg}");

@@ -90,6 +90,9 @@ fn run(args: Args) -> anyhow::Result<i32> {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = rustle_engine::jobs::serve() {
+        return ExitCode::from(code);
+    }
     match run(Args::parse()) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {

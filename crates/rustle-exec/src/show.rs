@@ -262,6 +262,16 @@ impl<'d, W: Write> Show<'d, W> {
                 let left = retries.saturating_sub(*attempts);
                 self.display.retry(host, name, left)
             }
+            Event::AsyncPoll {
+                host,
+                key,
+                jid,
+                started,
+                finished,
+            } => {
+                self.task_banner(key, "")?;
+                self.display.async_poll(host, jid, *started, *finished)
+            }
             Event::ItemResult {
                 host,
                 key,

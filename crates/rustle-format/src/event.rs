@@ -195,6 +195,15 @@ pub enum Event {
         /// Attempts allowed in all.
         retries: u32,
     },
+    /// An `async` task's job was still running when its `poll` interval
+    /// came round (Ansible's `ASYNC POLL` line).
+    AsyncPoll {
+        host: String,
+        key: TaskKey,
+        jid: String,
+        started: bool,
+        finished: bool,
+    },
     /// A handler flush is about to run these handlers (their names, each
     /// once, in the order ansible-core's `-vv` names them). `key` is the
     /// flush's: its `meta` task, or `[1]` at the end of the play.

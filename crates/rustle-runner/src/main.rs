@@ -42,6 +42,9 @@ impl FileSource for PayloadFiles<'_> {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = rustle_engine::jobs::serve() {
+        return ExitCode::from(code);
+    }
     let arg = std::env::args().nth(1);
     if arg.as_deref() == Some("--version") {
         println!("rustle-runner {}", env!("CARGO_PKG_VERSION"));

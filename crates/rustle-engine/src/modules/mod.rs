@@ -11,6 +11,7 @@ mod archive;
 mod args;
 mod assemble;
 mod assert;
+mod async_status;
 mod authorized_key;
 mod bin;
 mod blockinfile;
@@ -179,6 +180,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("archive", &archive::Archive),
     ("assemble", &assemble::Assemble),
     ("assert", &assert::Assert),
+    ("async_status", &async_status::AsyncStatus),
     ("authorized_key", &authorized_key::AuthorizedKey),
     ("blockinfile", &blockinfile::BlockInFile),
     ("command", &command::Command),
@@ -227,6 +229,34 @@ static MODULES: &[(&str, &dyn Module)] = &[
     // ansible-core 2.19 redirects yum to dnf (its action plugin too).
     ("yum", &dnf::Dnf),
 ];
+
+/// Actions ansible-core runs through an action plugin that does not take
+/// `async` ("This action (copy) does not support async."), by short name.
+static NO_ASYNC: &[&str] = &[
+    "add_host",
+    "assemble",
+    "assert",
+    "async_status",
+    "copy",
+    "debug",
+    "fail",
+    "fetch",
+    "gather_facts",
+    "group_by",
+    "include_vars",
+    "pause",
+    "raw",
+    "script",
+    "set_fact",
+    "template",
+    "unarchive",
+];
+
+/// Whether an action (its canonical name) can run as an `async` job.
+pub fn supports_async(canonical: &str) -> bool {
+    let short = canonical.rsplit('.').next().unwrap_or(canonical);
+    !NO_ASYNC.contains(&short)
+}
 
 /// Collection modules ansible-core's routing table (its
 /// `ansible_builtin_runtime.yml`) sends short names to, by collection.

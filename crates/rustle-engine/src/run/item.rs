@@ -108,7 +108,7 @@ impl HostRun<'_> {
     /// Runs the task once; `item_vars` holds the loop variables and
     /// `attempt` the attempt number under `until`/`retries`.
     pub(super) fn run_item(
-        &self,
+        &mut self,
         state: &PlayState,
         t: &TaskCtx,
         item_vars: Option<Vars>,
@@ -144,7 +144,7 @@ impl HostRun<'_> {
 
     /// Renders the arguments and runs the module.
     fn call_module(
-        &self,
+        &mut self,
         templar: &Templar,
         t: &TaskCtx,
         role: Option<&str>,
@@ -187,6 +187,9 @@ impl HostRun<'_> {
             Err(msg) => return ItemRun::failed(msg),
         };
         let base = delegate.as_ref().map_or(self.target, |d| d.target.as_ref());
+        if t.async_val > 0 {
+            return self.run_async(t, base, name, args, env, task_dir);
+        }
         let run_as = match &t.run_as {
             Some(b) => match crate::become_user::target(base, b) {
                 Ok(target) => Some(target),

@@ -3,6 +3,7 @@
 
 mod block;
 mod item;
+mod job;
 mod loops;
 mod task;
 

@@ -15,13 +15,10 @@ use rustle_format::Secret;
 const CENSORED: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
-/// Keywords the engine does not implement yet and that would change what a
-/// task does if ignored: such tasks fail rather than run differently.
-const UNSUPPORTED: &[&str] = &["async"];
-
 /// A task with its module resolved and its keywords evaluated.
 pub(super) struct TaskCtx<'t> {
     pub task: &'t Task,
+    pub key: &'t TaskKey,
     /// The task's conditions (none for tasks that ignore `when`).
     pub when: &'t [Json],
     /// `ansible.builtin.X`, with the module; `None` for an unknown action.
@@ -32,6 +29,10 @@ pub(super) struct TaskCtx<'t> {
     pub ignore_errors: bool,
     /// Run as another user (`become`), when that changes the user.
     pub run_as: Option<Become>,
+    /// `async`: seconds the task may run as a background job (0: not a job).
+    pub async_val: u64,
+    /// `poll`: seconds between looks at the job (0: do not wait for it).
+    pub poll: u64,
 }
 
 /// What running a task produced, before it is reported.
@@ -121,7 +122,7 @@ impl HostRun<'_> {
         module: Option<(String, &'static dyn Module)>,
         templar: &Templar,
     ) -> Done {
-        let t = match self.task_ctx(task, module, templar) {
+        let t = match self.task_ctx(task, key, module, templar) {
             Ok(t) => t,
             Err(err) => {
                 let result = failed_result(format!("Task failed: {err}"));
@@ -197,18 +198,15 @@ impl HostRun<'_> {
     fn task_ctx<'t>(
         &self,
         task: &'t Task,
+        key: &'t TaskKey,
         module: Option<(String, &'static dyn Module)>,
         templar: &Templar,
     ) -> Result<TaskCtx<'t>, TemplateError> {
-        if let Some(key) = UNSUPPORTED.iter().find(|k| task.keywords.contains_key(**k)) {
-            return Err(TemplateError::new(format!(
-                "the '{key}' keyword is not supported yet"
-            )));
-        }
         let run_as = self.run_as(task, templar)?;
         let check = keyword_bool(task, templar, "check_mode")?.unwrap_or(self.slice.check);
         Ok(TaskCtx {
             task,
+            key,
             when: &task.when,
             module,
             check,
@@ -216,6 +214,9 @@ impl HostRun<'_> {
             no_log: keyword_bool(task, templar, "no_log")?.unwrap_or(false),
             ignore_errors: keyword_bool(task, templar, "ignore_errors")?.unwrap_or(false),
             run_as,
+            async_val: keyword_int(task, templar, "async")?.unwrap_or(0),
+            // ansible-core's DEFAULT_POLL_INTERVAL.
+            poll: keyword_int(task, templar, "poll")?.unwrap_or(15),
         })
     }
 
@@ -254,7 +255,7 @@ impl HostRun<'_> {
         let name = display_name(state, task, templar);
         self.emit_start(&key, &name, task);
         let action = meta_action(task);
-        let run = match self.task_ctx(task, resolve(&task.action), templar) {
+        let run = match self.task_ctx(task, &key, resolve(&task.action), templar) {
             // `noop` ignores `when`, like Ansible.
             Ok(t) if action == "noop" => {
                 self.run_item(state, &TaskCtx { when: &[], ..t }, None, None)
@@ -336,6 +337,27 @@ fn rendered_name(name: &str, templar: &Templar) -> String {
 }
 
 /// A boolean keyword, rendered: `None` when absent.
+/// An integer keyword (`async`, `poll`), as Python's `int()` takes it.
+fn keyword_int(task: &Task, templar: &Templar, key: &str) -> Result<Option<u64>, TemplateError> {
+    let Some(raw) = task.keywords.get(key) else {
+        return Ok(None);
+    };
+    let value = templar.render(raw)?;
+    let n = match &value {
+        Json::Null => return Ok(None),
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse::<i64>().ok().map(|n| n as f64),
+        Json::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    match n {
+        Some(n) => Ok(Some(n.max(0.0) as u64)),
+        None => Err(TemplateError::new(format!(
+            "'{key}' must be an integer, got {value}"
+        ))),
+    }
+}
+
 fn keyword_bool(task: &Task, templar: &Templar, key: &str) -> Result<Option<bool>, TemplateError> {
     let Some(raw) = task.keywords.get(key) else {
         return Ok(None);
