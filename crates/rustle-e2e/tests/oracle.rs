@@ -594,3 +594,32 @@ fn includes_match_ansible() {
     assert!(a.contains("from apply for other"), "{a}");
     assert_eq!(a, r);
 }
+
+/// Jobs started with `async` (waited for with `poll`, or left running and
+/// checked with `async_status`), a job killed at its time limit, failing
+/// and refused ones: the same output as ansible-playbook once job ids and
+/// the killed job's pid are made common, and the same files.
+#[test]
+fn async_jobs_match_ansible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, r_dir) = (tmp.path().join("a"), tmp.path().join("r"));
+    let jid = regex::Regex::new(r"\bj\d+\.\d+\b").unwrap();
+    let pid = regex::Regex::new(r#""child_pid": \d+"#).unwrap();
+    let normalise = |_, text: &str| {
+        let text = jid.replace_all(text, "JID");
+        pid.replace_all(&text, r#""child_pid": PID"#).into_owned()
+    };
+    let (a, r) = rustle_e2e::oracle::run_both(
+        "fixtures/playbooks/async.yml",
+        (&a_dir, &r_dir),
+        &[],
+        "async",
+        &normalise,
+    );
+    assert_eq!(a, r);
+    assert_eq!(tree(&a_dir), tree(&r_dir));
+    assert_eq!(
+        std::fs::read_to_string(r_dir.join("later")).unwrap(),
+        "later\n"
+    );
+}

@@ -30,6 +30,48 @@ fn groups_and_hosts_made_during_the_run_agree_over_ssh() {
     });
 }
 
+/// Jobs on two hosts through deployed runners print what ansible-playbook
+/// prints (job ids aside) and leave the same files; SSH mode, which has
+/// no process on the host to start a job from, refuses the task.
+#[test]
+fn async_jobs_run_through_runners_as_in_ansible() {
+    let playbook = "fixtures/playbooks/ssh/async.yml";
+    let hosts = SshHosts::start(2).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let inventory = tmp.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\n",
+            hosts.inventory_ini(),
+            tmp.path().join("remote").display()
+        ),
+    )
+    .unwrap();
+    let jid = regex::Regex::new(r"\bj\d+\.\d+\b").unwrap();
+    let dirs = ["ansible", "runner", "ssh"].map(|d| tmp.path().join(d));
+    let text = |out: &std::path::Path, b: &[u8]| {
+        let t = comparable(b).replace(&out.display().to_string(), "$OUT");
+        jid.replace_all(&t, "JID").into_owned()
+    };
+    let var = format!("out={}", dirs[0].display());
+    let a = run_ansible(&[playbook, "-i", inventory.to_str().unwrap(), "-e", &var]);
+    let a_text = text(&dirs[0], &a.stdout);
+    assert_eq!(a.status.code(), Some(0), "{a_text}");
+    let r = run_pipe(playbook, &inventory, &dirs[1], true, &[]);
+    assert_eq!(a_text, text(&dirs[1], &r.stderr));
+    assert_eq!(r.status.code(), Some(0));
+    assert_eq!(tree(&dirs[0]), tree(&dirs[1]));
+    let s = run_pipe(playbook, &inventory, &dirs[2], false, &[]);
+    let s_text = String::from_utf8_lossy(&s.stderr);
+    assert_eq!(s.status.code(), Some(2), "{s_text}");
+    assert!(
+        s_text.contains("async tasks run only through a runner on the host"),
+        "{s_text}"
+    );
+    assert!(!dirs[2].join("host1/later").exists());
+}
+
 /// Runs the playbook by ansible-playbook, rustle with runners and rustle
 /// in SSH mode, twice when `idempotent` (the second run must change
 /// nothing), and compares; `check` looks at each rustle run's files.

@@ -11,7 +11,7 @@ use super::item::ItemRun;
 use super::task::TaskCtx;
 use crate::Target;
 use crate::jobs::{self, JobBecome, JobSpec};
-use crate::modules::{DISPLAY_KEY, Effect, result, supports_async};
+use crate::modules::{DISPLAY_KEY, Effect, action_failed, result, supports_async};
 
 /// How long past its time limit a job has to say it was killed: its own
 /// `Timeout exceeded` is the answer ansible-core's users see.
@@ -32,10 +32,14 @@ impl HostRun<'_> {
         task_dir: &str,
     ) -> ItemRun {
         if !supports_async(name) {
-            return ItemRun::failed(format!(
+            let refused = action_failed(&format!(
                 "This action ({}) does not support async.",
                 t.task.action
             ));
+            return ItemRun {
+                result: refused.result,
+                effect: Effect::None,
+            };
         }
         let mut spec = JobSpec {
             jid: jobs::new_jid(),
@@ -71,6 +75,8 @@ impl HostRun<'_> {
         let ok = finished && result.get("failed") != Some(&json!(true));
         let shown = if ok { "OK" } else { "FAILED" };
         if finished {
+            // A job killed at its time limit says nothing of changes.
+            result.entry("changed").or_insert(json!(false));
             jobs::status(host, &jid, true);
         } else {
             result = failed_wait(t.async_val, result);
