@@ -281,6 +281,9 @@ impl<'d, W: Write> Show<'d, W> {
             } => {
                 self.task_banner(key, "")?;
                 let action = self.action_of(key);
+                for line in strings(result, "_rustle_display") {
+                    self.display.line(line)?;
+                }
                 // ansible-core's strategy reports an item it could not
                 // include with its error alone.
                 if let Some(reason) = include_failure(*status, result) {

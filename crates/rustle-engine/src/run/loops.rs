@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 use super::item::{failed_result, status_of};
 use super::task::{TaskCtx, shown_item};
 use super::{HostRun, PlayState};
-use crate::modules::Effect;
+use crate::modules::{DISPLAY_KEY, Effect};
 use crate::template::Templar;
 use crate::template::lookups;
 
@@ -67,12 +67,18 @@ impl HostRun<'_> {
                 run.result.entry("failed").or_insert(json!(false));
             }
             run.result.extend(vars);
+            // Lines for exec to print with the item, not registered.
+            let display = run.result.remove(DISPLAY_KEY);
+            let mut shown = shown_item(&run.result, t);
+            if let Some(display) = display {
+                shown[DISPLAY_KEY] = display;
+            }
             (self.emit)(Event::ItemResult {
                 host: self.slice.host.clone(),
                 key: key.clone(),
                 status,
                 label,
-                result: shown_item(&run.result, t),
+                result: shown,
             });
             effects.push(run.effect);
             results.push(run.result);
