@@ -8,7 +8,8 @@
 //! files. A wrong password fails the task with Ansible's words. A
 //! vault-encrypted `ansible_become_password` (inline `!vault` in
 //! host_vars) stays encrypted in the runner and is decrypted with exec's
-//! `--vault-password-file`, with the same result.
+//! `--vault-password-file`, with the same result. `async` jobs with
+//! become run as root, their records in root's home, as in Ansible.
 
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::Path;
@@ -128,6 +129,23 @@ fn become_password_from_a_file_or_the_inventory_as_ansible() {
         );
         assert_eq!(std::fs::read(&file).unwrap(), b"root's\n");
     }
+
+    // async jobs as root: started through sudo with the password, they
+    // and their records are root's, as ansible-core's are.
+    let book = "fixtures/playbooks/become_password/async.yml";
+    let jid = regex::Regex::new(r"\bj\d+\.\d+\b").unwrap();
+    let text = |b: &[u8]| jid.replace_all(&comparable(b), "JID").into_owned();
+    let inv = inventory.to_str().unwrap();
+    let a = run_ansible(&[&[book, "-i", inv, "-e", "out=unused"][..], &file_arg].concat());
+    let r = rustle_e2e::run_pipe(book, &with_password, &dirs[1], true, &[]);
+    let a_text = text(&a.stdout);
+    assert_eq!(a.status.code(), Some(0), "{a_text}");
+    assert!(
+        a_text.contains("root root /root/.ansible_async/JID"),
+        "{a_text}"
+    );
+    assert_eq!(a_text, text(&r.stderr));
+    assert_eq!(r.status.code(), Some(0));
 
     // A vaulted become password in host_vars beside the inventory.
     let vaulted_inv = tmp.path().join("vaulted-inventory");

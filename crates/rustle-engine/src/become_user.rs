@@ -64,14 +64,6 @@ impl Method {
         }
     }
 
-    /// The method's name, as `become_method` gives it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Sudo => "sudo",
-            Method::Su => "su",
-        }
-    }
-
     /// Ansible's default `become_flags` for the method.
     pub fn default_flags(self) -> &'static [&'static str] {
         match self {
@@ -88,6 +80,10 @@ pub struct BecomeShell<'a> {
 }
 
 impl Shell for BecomeShell<'_> {
+    fn job_program(&self) -> Option<&'static std::path::Path> {
+        self.inner.job_program()
+    }
+
     fn sh(&self, script: &str, stdin: Option<&[u8]>) -> io::Result<ExecOutput> {
         let b = self.how;
         let mut argv: Vec<String> = Vec::new();

@@ -10,29 +10,39 @@
 //! again with [`JOB_ARG`]: its `main` calls [`serve`] first. It reads a
 //! [`JobSpec`] (the module and its rendered arguments) on stdin, runs the
 //! module against this machine and kills its own process group after
-//! `time_limit` seconds, leaving `Timeout exceeded` as the result. Over
-//! SSH without a runner there is no process on the host to start, so
-//! such tasks fail and say so.
+//! `time_limit` seconds, leaving `Timeout exceeded` as the result. With
+//! `become`, the whole job runs as the become user, as ansible-core's
+//! does (its record goes to that user's home): the binary is started
+//! through the become shell with [`START_ARG`], starts the job from there
+//! and prints its id. Over SSH without a runner there is no process on
+//! the host to start, so such tasks fail and say so.
 
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use rustle_format::{Secret, Vars};
+use rustle_format::Vars;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::become_user::{self, Become, Method};
 use crate::modules::{Args, ModuleCtx, resolve};
+use crate::shell_target::Shell;
 use crate::target::{LocalTarget, Target};
 use crate::template::{Templar, environment};
+use crate::util::oserror::python_oserror;
+use crate::util::shell::quote;
 
 /// The argument that makes the engine's binary a job process.
 pub const JOB_ARG: &str = "--async-job";
+
+/// The argument that makes the engine's binary start a job (its spec on
+/// stdin) and print its id and results file: how a job starts as another
+/// user.
+pub const START_ARG: &str = "--async-job-start";
 
 /// Where jobs leave their results, under the home directory (ansible-core's
 /// default `async_dir`).
@@ -58,49 +68,91 @@ pub struct JobSpec {
     pub env: Vec<(String, String)>,
     pub task_dir: String,
     pub verbosity: u8,
-    pub run_as: Option<JobBecome>,
-}
-
-/// `become` for a job: [`Become`] in a form that crosses a pipe.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct JobBecome {
-    method: String,
-    user: String,
-    flags: Vec<String>,
-    password: Option<Secret>,
-}
-
-impl JobBecome {
-    pub(crate) fn new(b: &Become) -> JobBecome {
-        JobBecome {
-            method: b.method.name().to_owned(),
-            user: b.user.clone(),
-            flags: b.flags.clone(),
-            password: b.password.clone(),
-        }
-    }
-
-    fn to_become(&self) -> Result<Become, String> {
-        Ok(Become {
-            method: Method::parse(&self.method)?,
-            user: self.user.clone(),
-            flags: self.flags.clone(),
-            password: self.password.clone(),
-        })
-    }
 }
 
 /// Call first in `main`: in a job process (started with [`JOB_ARG`]) runs
 /// the job and returns its exit code; otherwise notes that this binary
 /// can start jobs and returns `None`.
 pub fn serve() -> Option<u8> {
-    if std::env::args_os().nth(1).as_deref() == Some(OsStr::new(JOB_ARG)) {
-        return Some(run_job());
-    }
     if let Ok(exe) = std::env::current_exe() {
         let _ = EXE.set(exe);
     }
+    let arg = std::env::args_os().nth(1);
+    if arg.as_deref() == Some(OsStr::new(JOB_ARG)) {
+        return Some(run_job());
+    }
+    if arg.as_deref() == Some(OsStr::new(START_ARG)) {
+        return Some(start_from_stdin());
+    }
     None
+}
+
+/// The binary that starts jobs on this machine, once [`serve`] has run.
+pub(crate) fn program() -> Option<&'static Path> {
+    EXE.get().map(PathBuf::as_path)
+}
+
+/// Why a target cannot start a job.
+pub(crate) fn unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "async tasks run only through a runner on the host (rustle-deploy), \
+         not task by task over SSH",
+    )
+}
+
+/// The job's id and record, as a [`START_ARG`] process prints them.
+#[derive(Serialize, Deserialize)]
+struct Started {
+    jid: String,
+    results_file: String,
+}
+
+/// Starts `spec` through `shell` (`become` on this machine): `exe` run
+/// there with [`START_ARG`] starts the job as the shell's user.
+pub(crate) fn start_through(shell: &dyn Shell, exe: &Path, spec: &mut JobSpec) -> io::Result<()> {
+    let script = format!("exec {} {START_ARG}", quote(&exe.to_string_lossy()));
+    let out = shell.sh(&script, Some(&serde_json::to_vec(spec)?))?;
+    if out.rc != 0 {
+        return Err(io::Error::other(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    let started: Started = serde_json::from_slice(&out.stdout)?;
+    spec.jid = started.jid;
+    spec.results_file = started.results_file;
+    Ok(())
+}
+
+/// The [`START_ARG`] process: starts the job its stdin describes.
+fn start_from_stdin() -> u8 {
+    let started = read_spec().and_then(|mut spec| {
+        start_here(&mut spec).map_err(|e| e.to_string())?;
+        serde_json::to_string(&Started {
+            jid: spec.jid,
+            results_file: spec.results_file,
+        })
+        .map_err(|e| e.to_string())
+    });
+    match started {
+        Ok(line) => {
+            println!("{line}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+/// A job's spec, from stdin.
+fn read_spec() -> Result<JobSpec, String> {
+    let mut text = String::new();
+    io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
 /// Starts `spec` as a job on this machine: completes its `jid` with the
@@ -114,7 +166,13 @@ pub(crate) fn start_here(spec: &mut JobSpec) -> io::Result<()> {
         )
     })?;
     let dir = format!("{}/{ASYNC_DIR}", LocalTarget.home());
-    std::fs::create_dir_all(&dir)?;
+    make_dirs(Path::new(&dir)).map_err(|(e, made)| {
+        let why = python_oserror(&e, &made.to_string_lossy());
+        io::Error::new(
+            e.kind(),
+            format!("could not create directory: {dir} - {why}"),
+        )
+    })?;
     let mut child = Command::new(exe)
         .arg(JOB_ARG)
         .stdin(Stdio::piped())
@@ -136,6 +194,23 @@ pub(crate) fn start_here(spec: &mut JobSpec) -> io::Result<()> {
     handed
 }
 
+/// Python's `os.makedirs(dir, exist_ok=True)`; on failure, the error and
+/// the directory that could not be made.
+fn make_dirs(dir: &Path) -> Result<(), (io::Error, PathBuf)> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        make_dirs(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Err(e) if !(e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir()) => {
+            Err((e, dir.to_path_buf()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Replaces the job's record atomically (a temp file renamed over it), so
 /// a reader sees the old record or the new one, never a part.
 fn write_record(path: &str, record: &Json) -> io::Result<()> {
@@ -147,14 +222,8 @@ fn write_record(path: &str, record: &Json) -> io::Result<()> {
 /// The job process: reads its spec, runs the module, writes the result;
 /// past the time limit, writes `Timeout exceeded` and kills its group.
 fn run_job() -> u8 {
-    let mut text = String::new();
-    let spec: JobSpec = match io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())
-        .and_then(|_| serde_json::from_str(&text).map_err(|e| e.to_string()))
-    {
-        Ok(spec) => spec,
-        Err(_) => return 3,
+    let Ok(spec) = read_spec() else {
+        return 3;
     };
     // Whoever writes the final record first (result or timeout) wins.
     let written = Arc::new(Mutex::new(false));
@@ -203,21 +272,7 @@ fn execute(spec: &JobSpec) -> Vars {
     let Some((_, module)) = resolve(&spec.module) else {
         return failed(format!("couldn't resolve module/action '{}'", spec.module));
     };
-    let how = match spec.run_as.as_ref().map(JobBecome::to_become).transpose() {
-        Ok(how) => how,
-        Err(e) => return failed(e),
-    };
-    let run_as = match &how {
-        Some(b) => match become_user::target(&LocalTarget, b) {
-            Ok(t) => Some(t),
-            Err(e) => return failed(format!("Task failed: {e}")),
-        },
-        None => None,
-    };
-    let target: &dyn Target = match &run_as {
-        Some(t) => t,
-        None => &LocalTarget,
-    };
+    let target = &LocalTarget;
     let templar = Templar::new(environment(), Vec::new());
     let ctx = ModuleCtx {
         target,

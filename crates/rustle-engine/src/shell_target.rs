@@ -13,6 +13,12 @@ use crate::util::shell::quote;
 /// Runs `/bin/sh -c script` with `stdin` somewhere.
 pub trait Shell {
     fn sh(&self, script: &str, stdin: Option<&[u8]>) -> io::Result<ExecOutput>;
+
+    /// The binary that starts `async` jobs where this shell runs, when it
+    /// runs on this machine (`become` over the local target).
+    fn job_program(&self) -> Option<&'static std::path::Path> {
+        None
+    }
 }
 
 /// Exit codes our scripts use to say what went wrong.
@@ -74,6 +80,17 @@ fn must_exist(p: &str) -> String {
 }
 
 impl<S: Shell> Target for ShellTarget<S> {
+    fn job_program(&self) -> Option<&'static std::path::Path> {
+        self.shell.job_program()
+    }
+
+    fn start_job(&self, spec: &mut crate::jobs::JobSpec) -> io::Result<()> {
+        match self.shell.job_program() {
+            Some(exe) => crate::jobs::start_through(&self.shell, exe, spec),
+            None => Err(crate::jobs::unsupported()),
+        }
+    }
+
     fn exec(&self, req: &ExecRequest) -> io::Result<ExecOutput> {
         if req.argv.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty argv"));

@@ -134,11 +134,13 @@ pub trait Target {
     /// other targets refuse.
     fn start_job(&self, spec: &mut crate::jobs::JobSpec) -> io::Result<()> {
         let _ = spec;
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "async tasks run only through a runner on the host (rustle-deploy), \
-             not task by task over SSH",
-        ))
+        Err(crate::jobs::unsupported())
+    }
+
+    /// The binary that can start jobs on the target, when it is this
+    /// machine and this program can (see [`crate::jobs::serve`]).
+    fn job_program(&self) -> Option<&'static Path> {
+        None
     }
 }
 
@@ -149,6 +151,10 @@ pub struct LocalTarget;
 impl Target for LocalTarget {
     fn start_job(&self, spec: &mut crate::jobs::JobSpec) -> io::Result<()> {
         crate::jobs::start_here(spec)
+    }
+
+    fn job_program(&self) -> Option<&'static Path> {
+        crate::jobs::program()
     }
 
     fn exec(&self, req: &ExecRequest) -> io::Result<ExecOutput> {

@@ -10,7 +10,7 @@ use super::HostRun;
 use super::item::ItemRun;
 use super::task::TaskCtx;
 use crate::Target;
-use crate::jobs::{self, JobBecome, JobSpec};
+use crate::jobs::{self, JobSpec};
 use crate::modules::{DISPLAY_KEY, Effect, action_failed, result, supports_async};
 
 /// How long past its time limit a job has to say it was killed: its own
@@ -18,14 +18,16 @@ use crate::modules::{DISPLAY_KEY, Effect, action_failed, result, supports_async}
 const GRACE: Duration = Duration::from_secs(2);
 
 impl HostRun<'_> {
-    /// Starts the module (`name`, its rendered `args`) as a job on `host`;
+    /// Starts the module (`name`, its rendered `args`) as a job on `base`
+    /// (as the become user with `become`: the job and its record are that
+    /// user's, as in ansible-core);
     /// with `poll`, waits for it as ansible-core does (an `ASYNC POLL`
     /// line each `poll` seconds it runs), takes its result and removes its
     /// record; without, returns the job's id at once.
     pub(super) fn run_async(
         &mut self,
         t: &TaskCtx,
-        host: &dyn Target,
+        base: &dyn Target,
         name: &str,
         args: Vars,
         env: Vec<(String, String)>,
@@ -52,10 +54,36 @@ impl HostRun<'_> {
             env,
             task_dir: task_dir.to_owned(),
             verbosity: self.verbosity,
-            run_as: t.run_as.as_ref().map(JobBecome::new),
         };
-        if let Err(e) = host.start_job(&mut spec) {
-            return ItemRun::failed(format!("Task failed: {e}"));
+        let run_as = match &t.run_as {
+            Some(b) => match crate::become_user::target(base, b) {
+                Ok(target) => Some(target),
+                Err(e) => return ItemRun::failed(format!("Task failed: {e}")),
+            },
+            None => None,
+        };
+        let host: &dyn Target = match &run_as {
+            Some(target) => target,
+            None => base,
+        };
+        match host.start_job(&mut spec) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                return ItemRun::failed(format!("Task failed: {e}"));
+            }
+            // The job could not start on the host (its record's directory,
+            // the become user): a module failure, as ansible-core's
+            // async_wrapper reports it.
+            Err(e) => {
+                return ItemRun {
+                    result: result([
+                        ("changed", json!(true)),
+                        ("failed", json!(true)),
+                        ("msg", json!(e.to_string())),
+                    ]),
+                    effect: Effect::None,
+                };
+            }
         }
         let jid = spec.jid;
         if t.poll == 0 {
