@@ -61,6 +61,19 @@ fn async_jobs_run_through_runners_as_in_ansible() {
     let r = run_pipe(playbook, &inventory, &dirs[1], true, &[]);
     assert_eq!(a_text, text(&dirs[1], &r.stderr));
     assert_eq!(r.status.code(), Some(0));
+    // The last job outlives the run and its SSH connections.
+    for dir in &dirs[..2] {
+        let outlived = [dir.join("host1/outlived"), dir.join("host2/outlived")];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !outlived.iter().all(|f| f.exists()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {}",
+                outlived[0].display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
     assert_eq!(tree(&dirs[0]), tree(&dirs[1]));
     let s = run_pipe(playbook, &inventory, &dirs[2], false, &[]);
     let s_text = String::from_utf8_lossy(&s.stderr);
