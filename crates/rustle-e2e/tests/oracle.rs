@@ -533,6 +533,13 @@ fn facts_match_setup() {
     same_as_ansible("fixtures/playbooks/facts/main.yml", "out");
 }
 
+/// Which facts a play's `gather_subset` and `fact_path`, and setup's
+/// `gather_subset` and `filter`, return; a subset it does not know.
+#[test]
+fn fact_subsets_and_filters_match_setup() {
+    same_as_ansible("fixtures/playbooks/facts/subsets.yml", "out");
+}
+
 /// An include whose file is not there fails the host as ansible-core's
 /// strategy does, whatever `ignore_errors` says: its reason alone (no
 /// origin; no failed line inside a loop, where each file it did include

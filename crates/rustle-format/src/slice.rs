@@ -60,6 +60,10 @@ pub struct SlicePlay {
     /// play runs; parse loaded the others into `vars`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vars_files: Vec<serde_json::Value>,
+    /// The arguments of the play's implicit `gather_facts` task: its
+    /// `gather_subset`, `gather_timeout` and `fact_path` (templates).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub gathering: Vars,
     /// `(index in the play, task)` for the tasks that run. Shared by the
     /// slices made from one [`SliceParts`].
     pub tasks: Arc<Vec<(u32, Task)>>,
@@ -178,6 +182,13 @@ impl Document {
                     Some(serde_json::Value::Array(entries)) => entries.clone(),
                     _ => Vec::new(),
                 },
+                gathering: ["gather_subset", "gather_timeout", "fact_path"]
+                    .into_iter()
+                    .filter_map(|k| {
+                        let v = play.keywords.get(k).filter(|v| !v.is_null())?;
+                        Some((k.to_owned(), v.clone()))
+                    })
+                    .collect(),
                 tasks: shared.tasks.clone(),
                 handlers: shared.handlers.clone(),
             });

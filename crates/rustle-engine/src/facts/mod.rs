@@ -6,7 +6,10 @@
 
 mod devices;
 mod net;
+mod subset;
 mod system;
+
+pub use subset::Subset;
 
 use std::collections::BTreeSet;
 
@@ -27,8 +30,9 @@ pub fn fact_var(key: &str) -> String {
     }
 }
 
-/// Gathers facts; anything that cannot be read is left out.
-pub fn gather(target: &dyn Target) -> Vars {
+/// Gathers facts, `ansible_local` from `fact_path`; anything that cannot
+/// be read is left out.
+pub fn gather(target: &dyn Target, fact_path: &str) -> Vars {
     let mut facts = Vars::new();
     platform(target, &mut facts);
     distribution(target, &mut facts);
@@ -59,7 +63,7 @@ pub fn gather(target: &dyn Target) -> Vars {
         facts.insert("mounts".into(), mounts(target, &text));
     }
     derived(&mut facts);
-    facts.insert("ansible_local".into(), local_facts(target));
+    facts.insert("ansible_local".into(), local_facts(target, fact_path));
     facts.insert("_ansible_facts_gathered".into(), json!(true));
     facts
 }
@@ -111,13 +115,10 @@ fn derived(facts: &mut Vars) {
     }
 }
 
-/// `ansible_local`: the `.fact` files of `/etc/ansible/facts.d`, each JSON
-/// or INI, or a program whose output is JSON, by name.
-fn local_facts(target: &dyn Target) -> Json {
-    local_facts_in(target, "/etc/ansible/facts.d")
-}
-
-fn local_facts_in(target: &dyn Target, dir: &str) -> Json {
+/// `ansible_local`: the `.fact` files of `dir` (setup's `fact_path`,
+/// `/etc/ansible/facts.d` by default), each JSON or INI, or a program
+/// whose output is JSON, by name.
+fn local_facts(target: &dyn Target, dir: &str) -> Json {
     let mut names = target.list_dir(dir).unwrap_or_default();
     names.sort();
     let mut out = serde_json::Map::new();
@@ -819,7 +820,7 @@ mod tests {
         let prog = dir.path().join("prog.fact");
         std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
         let target = crate::LocalTarget;
-        let facts = local_facts_in(&target, dir.path().to_str().unwrap());
+        let facts = local_facts(&target, dir.path().to_str().unwrap());
         let broken = format!(
             "error loading facts as JSON or ini - please check content: {}/broken.fact",
             dir.path().display()

@@ -1,29 +1,47 @@
-//! `setup` / `gather_facts`: gathers facts natively (see [`crate::facts`]).
+//! `setup` / `gather_facts`: gathers facts natively (see [`crate::facts`]),
+//! keeps those of the collectors `gather_subset` selects and, with
+//! `filter`, those whose `ansible_` names match one of its patterns.
 
 use serde_json::{Value as Json, json};
 
-use super::args::Args;
-use super::{Effect, Module, ModuleCtx, ModuleResult, Outcome, result};
-use crate::facts::gather;
+use super::args::{Args, expand_user};
+use super::unarchive::fnmatch;
+use super::{Effect, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
+use crate::facts::{Subset, fact_var, gather};
 
 pub struct Setup;
 
 impl Module for Setup {
     fn params(&self) -> &'static [&'static str] {
-        &["gather_subset", "gather_timeout"]
+        &["gather_subset", "gather_timeout", "filter", "fact_path"]
     }
 
-    fn run(&self, ctx: &ModuleCtx, _args: &Args) -> ModuleResult {
-        let mut facts = gather(ctx.target);
-        facts.insert("gather_subset".into(), json!(["all"]));
+    fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
+        let spec = args
+            .list(&["gather_subset"])?
+            .unwrap_or_else(|| vec!["all".to_owned()]);
+        let subset = Subset::resolve(&spec).map_err(ModuleError)?;
+        let filter = args.list(&["filter"])?.unwrap_or_default();
+        let fact_path = args
+            .string(&["fact_path"])?
+            .unwrap_or_else(|| "/etc/ansible/facts.d".to_owned());
+        let fact_path = expand_user(&fact_path, || ctx.target.home());
+        let mut facts = gather(ctx.target, &fact_path);
+        let gathered = facts.clone();
+        facts.retain(|key, _| subset.keeps(key, &gathered));
+        facts.insert("gather_subset".into(), json!(spec));
         facts.insert("module_setup".into(), json!(true));
-        // The result names facts as `setup` returns them, with the prefix.
+        // The result names facts as `setup` returns them, with the prefix;
+        // the engine's own markers (`_ansible_...`) stay out of it.
+        let name = |k: &str| match k {
+            "gather_subset" | "module_setup" => k.to_owned(),
+            _ => fact_var(k),
+        };
+        facts.retain(|key, _| key.starts_with('_') || matches(&name(key), &filter));
         let shown = facts
             .iter()
-            .map(|(k, v)| match k.as_str() {
-                "gather_subset" | "module_setup" => (k.clone(), v.clone()),
-                _ => (crate::facts::fact_var(k), v.clone()),
-            })
+            .filter(|(k, _)| !k.starts_with('_'))
+            .map(|(k, v)| (name(k), v.clone()))
             .collect();
         Ok(Outcome {
             result: result([
@@ -35,4 +53,21 @@ impl Module for Setup {
             effect: Effect::Facts(facts),
         })
     }
+}
+
+/// ansible-core's fact filter: no patterns (or `*`) keeps everything; a
+/// pattern matches the name, or, unless it names a namespace itself, the
+/// name with `ansible_` put before the pattern.
+fn matches(name: &str, filter: &[String]) -> bool {
+    if filter.is_empty() || filter == ["*"] {
+        return true;
+    }
+    filter.iter().any(|f| {
+        f.is_empty()
+            || fnmatch(name, f)
+            || (!f.starts_with("ansible_")
+                && !f.starts_with("facter")
+                && !f.starts_with("ohai")
+                && fnmatch(name, &format!("ansible_{f}")))
+    })
 }

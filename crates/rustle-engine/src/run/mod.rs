@@ -333,7 +333,7 @@ impl<'a> HostRun<'a> {
                     play: play.play,
                     pos: vec![],
                 };
-                let gathering = gathering_task();
+                let gathering = gathering_task(&play.gathering);
                 let task = block::with_play_keywords(&play.keywords, &gathering);
                 let flow = self.run_task(state, key, task.as_ref().unwrap_or(&gathering));
                 // vars_files named after facts load now.
@@ -371,7 +371,7 @@ impl<'a> HostRun<'a> {
             return;
         }
         state.vars = Arc::new(play.vars.clone());
-        let templar = self.templar(state, &gathering_task(), None);
+        let templar = self.templar(state, &gathering_task(&Vars::new()), None);
         let mut loaded = Vars::new();
         for entry in &play.vars_files {
             let choices: Vec<&Json> = match entry {
@@ -516,12 +516,22 @@ fn play_roles_vars(play: &SlicePlay) -> (Vars, Vars) {
     (defaults, vars)
 }
 
-fn gathering_task() -> Task {
+/// The play's implicit `gather_facts` task, with `args` (the play's
+/// `gather_subset`, `gather_timeout` and `fact_path`). The play's
+/// `gather_subset` is a list keyword: a string is one item, commas and
+/// all (ansible-core never splits it, so `"!all,network"` names nothing
+/// it knows and only excludes).
+fn gathering_task(args: &Vars) -> Task {
+    let mut args = args.clone();
+    if let Some(Json::String(one)) = args.get("gather_subset") {
+        let list = Json::Array(vec![Json::String(one.clone())]);
+        args.insert("gather_subset".into(), list);
+    }
     Task {
         id: String::new(),
         name: Some("Gathering Facts".into()),
         action: "gather_facts".into(),
-        args: Vars::new(),
+        args,
         when: Vec::new(),
         register: None,
         vars: Vars::new(),

@@ -78,6 +78,7 @@ pub fn play(index: u32, tasks: Vec<Task>) -> SlicePlay {
         vars: Vars::new(),
         keywords: Vars::new(),
         vars_files: Vec::new(),
+        gathering: Vars::new(),
         tasks: std::sync::Arc::new(
             tasks
                 .into_iter()
