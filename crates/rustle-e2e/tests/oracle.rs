@@ -398,6 +398,11 @@ fn stat_ping_and_raw_match_ansible() {
     same_as_ansible("fixtures/playbooks/modules/stat_ping_raw.yml", "out");
 }
 
+#[test]
+fn getent_matches_ansible() {
+    same_as_ansible("fixtures/playbooks/modules/getent.yml", "out");
+}
+
 /// The failure messages (the `fatal:` lines) and the recap are Ansible's;
 /// the `[ERROR]` report's `<<< caused by >>>` chain is not printed yet.
 #[test]

@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 
 use rustle_format::{Event, HostSlice, HostState, HostStats, Stretch};
 
-pub use facts::fact_var;
+pub use facts::namespaced as namespaced_facts;
 pub use shell_target::{Shell, ShellTarget};
 pub use target::{ExecOutput, ExecRequest, FileKind, FileStat, LocalTarget, Target};
 pub use util::time::format_timestamp;

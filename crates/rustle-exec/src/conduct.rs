@@ -722,12 +722,10 @@ impl<'d, H: Write, E: Write> Conductor<'d, H, E> {
                 hp.groups.clone()
             };
             v.insert("group_names".into(), json!(names));
-            for (k, fact) in &rec.state.facts {
-                v.insert(rustle_engine::fact_var(k), fact.clone());
-            }
+            v.extend(rec.state.facts.clone());
             v.insert(
                 "ansible_facts".into(),
-                Json::Object(rec.state.facts.clone()),
+                Json::Object(rustle_engine::namespaced_facts(&rec.state.facts)),
             );
             v.extend(rec.state.included_vars.clone());
             v.extend(rec.state.vars.clone());

@@ -90,7 +90,8 @@ impl std::fmt::Debug for Secret {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HostState {
-    /// Gathered facts, without the `ansible_` prefix.
+    /// Facts, under the names modules gave them (`ansible_distribution`,
+    /// `getent_passwd`), as ansible-core's fact cache holds them.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub facts: Vars,
     /// `register` results and `set_fact` variables.

@@ -20,14 +20,31 @@ use crate::target::{ExecRequest, Target};
 use crate::util::shell::quote;
 use crate::util::time::utc_date_time;
 
-/// The variable a fact is also known as: `ansible_` and its name
-/// (`ansible_local` keeps its own).
+/// The name setup gives a fact it gathered (named here without the
+/// prefix): `ansible_` and its name (`ansible_local` keeps its own).
 pub fn fact_var(key: &str) -> String {
     if key.starts_with("ansible_") {
         key.to_owned()
     } else {
         format!("ansible_{key}")
     }
+}
+
+/// ansible-core's `namespace_facts`: the `ansible_facts` variable of facts
+/// held under the names modules gave them (`ansible_distribution`,
+/// `getent_passwd`), the `ansible_` prefix dropped (but from
+/// `ansible_local`). The names themselves are variables too.
+pub fn namespaced(facts: &Vars) -> Vars {
+    facts
+        .iter()
+        .map(|(k, v)| {
+            let name = match k.strip_prefix("ansible_") {
+                Some(short) if k != "ansible_local" => short,
+                _ => k,
+            };
+            (name.to_owned(), v.clone())
+        })
+        .collect()
 }
 
 /// Gathers facts, `ansible_local` from `fact_path`; anything that cannot

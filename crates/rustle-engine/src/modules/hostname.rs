@@ -122,7 +122,12 @@ impl Module for Hostname {
         }
         Ok(Outcome {
             result: r,
-            effect: Effect::Facts(facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+            effect: Effect::Facts(
+                facts
+                    .into_iter()
+                    .map(|(k, v)| (format!("ansible_{k}"), v))
+                    .collect(),
+            ),
         })
     }
 }

@@ -28,6 +28,7 @@ mod file;
 mod fileattrs;
 mod find;
 mod get_url;
+mod getent;
 mod git;
 mod group;
 mod group_by;
@@ -102,7 +103,8 @@ pub struct Outcome {
 pub enum Effect {
     #[default]
     None,
-    /// Gathered facts (`ansible_facts`, without the `ansible_` prefix).
+    /// Facts (a result's `ansible_facts`), under the names the module gave
+    /// them (`ansible_distribution`, `getent_passwd`).
     Facts(Vars),
     /// Host variables at `set_fact` precedence.
     SetVars(Vars),
@@ -195,6 +197,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("find", &find::Find),
     ("gather_facts", &setup::Setup),
     ("get_url", &get_url::GetUrl),
+    ("getent", &getent::Getent),
     ("git", &git::Git),
     ("group", &group::Group),
     ("group_by", &group_by::GroupBy),

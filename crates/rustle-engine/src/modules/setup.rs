@@ -35,13 +35,16 @@ impl Module for Setup {
         // the engine's own markers (`_ansible_...`) stay out of it.
         let name = |k: &str| match k {
             "gather_subset" | "module_setup" => k.to_owned(),
+            _ if k.starts_with('_') => k.to_owned(),
             _ => fact_var(k),
         };
         facts.retain(|key, _| key.starts_with('_') || matches(&name(key), &filter));
+        // Facts go by the names setup gives them.
+        let facts: rustle_format::Vars = facts.into_iter().map(|(k, v)| (name(&k), v)).collect();
         let shown = facts
             .iter()
             .filter(|(k, _)| !k.starts_with('_'))
-            .map(|(k, v)| (name(k), v.clone()))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Ok(Outcome {
             result: result([

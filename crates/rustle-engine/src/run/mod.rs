@@ -38,9 +38,9 @@ pub struct HostRun<'a> {
     stats: HostStats,
     inventory: Arc<Vars>,
     extra: Arc<Vars>,
-    /// Gathered facts, without the `ansible_` prefix.
+    /// Facts under the names modules gave them (`ansible_distribution`).
     facts: Vars,
-    /// `ansible_facts` plus the `ansible_*` aliases, as a variable layer.
+    /// The facts under those names plus `ansible_facts`, as a variable layer.
     facts_layer: Arc<Vars>,
     /// Registered results and `set_fact` variables.
     host_vars: Arc<Vars>,
@@ -486,10 +486,11 @@ impl<'a> HostRun<'a> {
     fn add_facts(&mut self, facts: Vars) {
         self.facts.extend(facts);
         let mut layer = Vars::new();
-        layer.insert("ansible_facts".into(), Json::Object(self.facts.clone()));
         for (key, value) in &self.facts {
-            layer.insert(crate::facts::fact_var(key), value.clone());
+            layer.insert(key.clone(), value.clone());
         }
+        let namespaced = crate::facts::namespaced(&self.facts);
+        layer.insert("ansible_facts".into(), Json::Object(namespaced));
         self.facts_layer = Arc::new(layer);
     }
 
