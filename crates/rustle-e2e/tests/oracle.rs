@@ -398,6 +398,13 @@ fn stat_ping_and_raw_match_ansible() {
     same_as_ansible("fixtures/playbooks/modules/stat_ping_raw.yml", "out");
 }
 
+/// community.general.ini_file, twice (the playbook fights itself over
+/// one option, so the second run changes it again) and in --check --diff.
+#[test]
+fn ini_file_matches_ansible() {
+    twice_and_checked_as_ansible("fixtures/playbooks/modules/ini_file.yml", false);
+}
+
 #[test]
 fn getent_matches_ansible() {
     same_as_ansible("fixtures/playbooks/modules/getent.yml", "out");

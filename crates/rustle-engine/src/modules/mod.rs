@@ -35,6 +35,7 @@ mod group_by;
 mod hostname;
 mod include;
 mod include_vars;
+mod ini_file;
 mod known_hosts;
 mod lineinfile;
 mod meta;
@@ -205,6 +206,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("include_role", &include::Include),
     ("include_tasks", &include::Include),
     ("include_vars", &include_vars::IncludeVars),
+    ("ini_file", &ini_file::IniFile),
     ("known_hosts", &known_hosts::KnownHosts),
     ("lineinfile", &lineinfile::LineInFile),
     ("meta", &meta::Meta),
@@ -266,6 +268,7 @@ pub fn supports_async(canonical: &str) -> bool {
 /// `ansible_builtin_runtime.yml`) sends short names to, by collection.
 static COLLECTION_MODULES: &[(&str, &str)] = &[
     ("archive", "community.general"),
+    ("ini_file", "community.general"),
     ("authorized_key", "ansible.posix"),
     ("mount", "ansible.posix"),
     ("sysctl", "ansible.posix"),
