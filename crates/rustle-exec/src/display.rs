@@ -267,6 +267,35 @@ impl<W: Write> Display<W> {
         writeln!(self.out)
     }
 
+    /// ansible-core 2.19's report of an error the action raised (a file it
+    /// did not find): "Task failed." at the task's origin, caused by `msg`.
+    pub fn error_caused_by(
+        &mut self,
+        msg: &str,
+        origin: Option<(&Path, usize, usize)>,
+    ) -> io::Result<()> {
+        let mut report = format!("[ERROR]: Task failed: {msg}\n\nTask failed.\n");
+        if let Some((path, line, col)) = origin {
+            report.push_str(&format!("Origin: {}:{line}:{col}\n", path.display()));
+            let context = source_context(path, line, col);
+            if !context.is_empty() {
+                report.push('\n');
+                for l in context {
+                    report.push_str(&l);
+                    report.push('\n');
+                }
+            }
+        }
+        report.push_str(&format!("\n<<< caused by >>>\n\n{msg}\n"));
+        if !self.errors_seen.insert(report.clone()) {
+            return Ok(());
+        }
+        let (first, rest) = report.split_once('\n').unwrap_or((&report, ""));
+        writeln!(self.out, "{}", self.palette.paint(RED, first))?;
+        write!(self.out, "{rest}")?;
+        writeln!(self.out)
+    }
+
     /// An include that failed (its file or role is not there): the reason,
     /// then an empty line, as ansible-core's strategy prints it.
     pub fn include_error(&mut self, reason: &str) -> io::Result<()> {

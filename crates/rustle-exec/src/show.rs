@@ -387,6 +387,11 @@ impl<'d, W: Write> Show<'d, W> {
             .get("msg")
             .and_then(|m| m.as_str())
             .unwrap_or_default();
+        if result.get("_rustle_caused_by") == Some(&serde_json::Value::Bool(true)) {
+            let origin = self.origin(key);
+            let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
+            return self.display.error_caused_by(msg, origin);
+        }
         // A module's exception follows its message, as in ansible-core's
         // error summary (`concat_message`: the message's trailing dots and
         // spaces go; a message that already ends with its cause stays).

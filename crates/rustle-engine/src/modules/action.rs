@@ -7,6 +7,10 @@ use serde_json::{Value as Json, json};
 use super::{ModuleCtx, ModuleError, Outcome, result};
 use crate::target::ExecRequest;
 
+/// A result key telling exec the failure is ansible-core's "Task failed."
+/// with the result's message as its cause (its `<<< caused by >>>` report).
+pub const CAUSED_BY: &str = "_rustle_caused_by";
+
 /// An action plugin's own failure (AnsibleActionFail): shown as
 /// `Task failed: <msg>`, without the "Module failed" of module failures.
 pub(crate) fn action_failed(msg: &str) -> Outcome {
@@ -26,6 +30,18 @@ pub(super) fn not_found(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outcome {
         ("changed", json!(false)),
         ("failed", json!(true)),
         ("msg", json!(msg)),
+    ]))
+}
+
+/// A controller file the action did not find, raised as ansible-core's
+/// `AnsibleFileNotFound` (template, script): "Task failed." caused by
+/// `_find_needle`'s message, which is also the result's.
+pub(super) fn not_found_raised(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outcome {
+    Outcome::new(result([
+        ("changed", json!(false)),
+        ("failed", json!(true)),
+        ("msg", json!(not_found_message(ctx, src, subdir))),
+        (CAUSED_BY, json!(true)),
     ]))
 }
 

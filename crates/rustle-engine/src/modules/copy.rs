@@ -4,6 +4,7 @@
 use rustle_format::Vars;
 use serde_json::{Value as Json, json};
 
+use super::action::{action_failed, not_found_message};
 use super::args::Args;
 use super::args::expand_user;
 use super::fileattrs::{FileArgs, attrs, backup_local, io_error, stat, temp_beside, validate};
@@ -39,10 +40,16 @@ impl Module for Copy {
                 if stat(ctx, &src, true)?.is_some_and(|s| s.kind == FileKind::Dir) {
                     return super::copy_dir::from_host(ctx, args, &src);
                 }
-            } else if ctx.files.find(&src).is_err()
-                && let Some((key, rel)) = ctx.files.find_dir(&src)
-            {
-                return super::copy_dir::from_controller(ctx, args, &src, &key, &rel);
+            } else if ctx.files.find(&src).is_err() {
+                if let Some((key, rel)) = ctx.files.find_dir(&src) {
+                    return super::copy_dir::from_controller(ctx, args, &src, &key, &rel);
+                }
+                // copy's action reports the file it did not find as an
+                // unexpected failure of its own.
+                let msg = not_found_message(ctx, &src, "files");
+                return Ok(action_failed(&format!(
+                    "Unexpected AnsibleActionFail error: {msg}"
+                )));
             }
         }
         let source = read_source(ctx, args)?;

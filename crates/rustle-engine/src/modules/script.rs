@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use super::action::{action_failed, host_temp_dir, not_found};
+use super::action::{action_failed, host_temp_dir, not_found_raised};
 use super::raw::low_level_execute;
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 
@@ -73,7 +73,7 @@ impl Module for Script {
         let source = &parts[0];
         let bytes = match ctx.files.find(source) {
             Ok((_, bytes)) => bytes,
-            Err(_) => return Ok(not_found(ctx, source, "files")),
+            Err(_) => return Ok(not_found_raised(ctx, source, "files")),
         };
         if ctx.check {
             let decided = args.get("creates").is_some() || args.get("removes").is_some();

@@ -33,10 +33,9 @@ impl Module for Template {
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
         let src = args.required(&["src"])?;
         let dest = args.required(&["dest"])?;
-        let bytes = ctx
-            .files
-            .read(&src)
-            .map_err(|_| ModuleError::new(format!("Could not find or access '{src}'")))?;
+        let Ok(bytes) = ctx.files.read(&src) else {
+            return Ok(super::action::not_found_raised(ctx, &src, "templates"));
+        };
         let bytes = crate::vault::open_file(bytes, &src).map_err(ModuleError::new)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| ModuleError::new(format!("{src} is not UTF-8 text")))?;
