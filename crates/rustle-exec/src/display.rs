@@ -9,6 +9,9 @@ use std::path::Path;
 
 use rustle_format::{HostStats, Status, Value};
 
+/// Where an error lies: a file, line and column (line 0: the whole file).
+pub type Origin<'p> = (&'p Path, usize, usize);
+
 /// ANSI colours as Ansible uses them; empty when colour is off.
 #[derive(Debug, Clone, Copy)]
 pub struct Palette {
@@ -274,19 +277,47 @@ impl<W: Write> Display<W> {
         msg: &str,
         origin: Option<(&Path, usize, usize)>,
     ) -> io::Result<()> {
-        let mut report = format!("[ERROR]: Task failed: {msg}\n\nTask failed.\n");
-        if let Some((path, line, col)) = origin {
-            report.push_str(&format!("Origin: {}:{line}:{col}\n", path.display()));
-            let context = source_context(path, line, col);
-            if !context.is_empty() {
-                report.push('\n');
-                for l in context {
-                    report.push_str(&l);
+        self.error_chain(&[("Task failed.".to_owned(), origin), (msg.to_owned(), None)])
+    }
+
+    /// ansible-core 2.19's report of a chain of errors, each caused by the
+    /// next: the messages joined on the first line, then each with its
+    /// origin and source lines, `<<< caused by >>>` between them. Two in a
+    /// row at the same origin are one ("Task failed: Finalization ...").
+    pub fn error_chain(&mut self, parts: &[(String, Option<Origin<'_>>)]) -> io::Result<()> {
+        let join = |a: &str, b: &str| format!("{}: {b}", a.trim_end_matches('.'));
+        let summary = parts
+            .iter()
+            .map(|(m, _)| m.clone())
+            .reduce(|a, b| join(&a, &b))
+            .unwrap_or_default();
+        let mut merged: Vec<(String, Option<Origin<'_>>)> = Vec::new();
+        for (msg, origin) in parts {
+            match merged.last_mut() {
+                Some((last, at)) if origin.is_some() && at == origin => *last = join(last, msg),
+                _ => merged.push((msg.clone(), *origin)),
+            }
+        }
+        let mut report = format!("[ERROR]: {summary}\n");
+        for (i, (msg, origin)) in merged.iter().enumerate() {
+            if i > 0 {
+                report.push_str("\n<<< caused by >>>\n");
+            }
+            report.push_str(&format!("\n{msg}\n"));
+            if let Some((path, 0, _)) = origin {
+                report.push_str(&format!("Origin: {}\n", path.display()));
+            } else if let Some((path, line, col)) = origin {
+                report.push_str(&format!("Origin: {}:{line}:{col}\n", path.display()));
+                let context = source_context(path, *line, *col);
+                if !context.is_empty() {
                     report.push('\n');
+                    for l in context {
+                        report.push_str(&l);
+                        report.push('\n');
+                    }
                 }
             }
         }
-        report.push_str(&format!("\n<<< caused by >>>\n\n{msg}\n"));
         if !self.errors_seen.insert(report.clone()) {
             return Ok(());
         }

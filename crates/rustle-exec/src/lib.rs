@@ -11,6 +11,7 @@ mod delegate;
 mod diff;
 mod display;
 mod inventory;
+mod origins;
 mod run;
 mod show;
 mod ssh_target;

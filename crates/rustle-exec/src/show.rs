@@ -387,6 +387,35 @@ impl<'d, W: Write> Show<'d, W> {
             .get("msg")
             .and_then(|m| m.as_str())
             .unwrap_or_default();
+        if let Some(causes) = result.get("_rustle_causes").and_then(|c| c.as_array())
+            && let Some((path, line, col)) = self.origin(key)
+        {
+            // Each cause where the task's YAML has it; without all of
+            // them, the report below.
+            // A whole file (a template's error) is its path, no line.
+            let found: Option<Vec<(String, std::path::PathBuf, usize, usize)>> = causes
+                .iter()
+                .map(|c| {
+                    let msg = c.get("msg")?.as_str()?.to_owned();
+                    if c.get("at")?.as_str()? == "file" {
+                        let file = std::path::PathBuf::from(c.get("path")?.as_str()?);
+                        return Some((msg, file, 0, 0));
+                    }
+                    let (l, at) = crate::origins::locate(&path, (line, col), action, c)?;
+                    Some((msg, path.clone(), l, at))
+                })
+                .collect();
+            if let Some(found) = found {
+                let mut parts =
+                    vec![("Task failed.".to_owned(), Some((path.as_path(), line, col)))];
+                parts.extend(
+                    found
+                        .iter()
+                        .map(|(m, p, l, c)| (m.clone(), Some((p.as_path(), *l, *c)))),
+                );
+                return self.display.error_chain(&parts);
+            }
+        }
         if result.get("_rustle_caused_by") == Some(&serde_json::Value::Bool(true)) {
             let origin = self.origin(key);
             let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));

@@ -7,6 +7,13 @@ use serde_json::{Value as Json, json};
 use super::{ModuleCtx, ModuleError, Outcome, result};
 use crate::target::ExecRequest;
 
+/// A result key listing the causes of a failure ansible-core reports as a
+/// chain of errors ("Task failed." caused by each in turn): `{"msg",
+/// "at"}`, `at` naming where the cause lies for exec to find: `action`,
+/// `args` (with `key`), `loop`, `when` (with `cond`) in the task's YAML,
+/// or `file` (with `path`) for a whole file.
+pub const CAUSES_KEY: &str = "_rustle_causes";
+
 /// A result key telling exec the failure is ansible-core's "Task failed."
 /// with the result's message as its cause (its `<<< caused by >>>` report).
 pub const CAUSED_BY: &str = "_rustle_caused_by";

@@ -5,7 +5,7 @@
 
 mod accounts;
 mod action;
-pub(crate) use action::action_failed;
+pub(crate) use action::{CAUSES_KEY, action_failed};
 mod add_host;
 mod apt;
 mod archive;

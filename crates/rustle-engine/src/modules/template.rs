@@ -7,7 +7,7 @@ use rustle_format::Vars;
 use serde_json::json;
 
 use super::copy::{Origin, Source, place};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult};
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::template::FileOptions;
 
 pub struct Template;
@@ -33,7 +33,7 @@ impl Module for Template {
     fn run(&self, ctx: &ModuleCtx, args: &Args) -> ModuleResult {
         let src = args.required(&["src"])?;
         let dest = args.required(&["dest"])?;
-        let Ok(bytes) = ctx.files.read(&src) else {
+        let Ok((key, bytes)) = ctx.files.find(&src) else {
             return Ok(super::action::not_found_raised(ctx, &src, "templates"));
         };
         let bytes = crate::vault::open_file(bytes, &src).map_err(ModuleError::new)?;
@@ -46,10 +46,23 @@ impl Module for Template {
         let mut extra = Vars::new();
         extra.insert("ansible_managed".into(), json!("Ansible managed"));
         extra.insert("template_destpath".into(), json!(dest));
-        let mut rendered = ctx
-            .templar
-            .render_file(&text, opts, &extra)
-            .map_err(|e| ModuleError::new(format!("Task failed: {}", e.message)))?;
+        let mut rendered = match ctx.templar.render_file(&text, opts, &extra) {
+            Ok(rendered) => rendered,
+            // "Task failed." caused by the template's error, at the file.
+            Err(e) => {
+                let path = super::copy::controller_path(ctx, key);
+                let mut r = result([
+                    ("changed", json!(false)),
+                    ("failed", json!(true)),
+                    ("msg", json!(format!("Task failed: {}", e.message))),
+                ]);
+                r.insert(
+                    super::CAUSES_KEY.into(),
+                    json!([{"msg": e.message, "at": "file", "path": path}]),
+                );
+                return Ok(Outcome::new(r));
+            }
+        };
         let newline = args.string(&["newline_sequence"])?;
         match newline.as_deref() {
             None | Some("\n") => {}

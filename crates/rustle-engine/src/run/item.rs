@@ -22,6 +22,24 @@ impl ItemRun {
             effect: Effect::None,
         }
     }
+
+    /// A failure ansible-core reports as a chain of errors ("Task failed."
+    /// caused by each of `causes` in turn), each at a part of the task:
+    /// `{"msg", "at": "action" | "args" (with "key") | "loop" | "when"
+    /// (with "cond")}`, which exec finds in the task's YAML.
+    pub fn failed_with_causes(msg: String, causes: Json) -> ItemRun {
+        ItemRun {
+            result: failed_with_causes(msg, causes),
+            effect: Effect::None,
+        }
+    }
+}
+
+/// The result of [`ItemRun::failed_with_causes`].
+pub(super) fn failed_with_causes(msg: String, causes: Json) -> Vars {
+    let mut r = failed_result(msg);
+    r.insert(crate::modules::CAUSES_KEY.into(), causes);
+    r
 }
 
 pub(super) fn failed_result(msg: String) -> Vars {
@@ -127,7 +145,12 @@ impl HostRun<'_> {
             match templar.condition(cond) {
                 Ok(true) => {}
                 Ok(false) => return skipped(cond),
-                Err(err) => return ItemRun::failed(format!("Task failed: {err}")),
+                Err(err) => {
+                    return ItemRun::failed_with_causes(
+                        format!("Task failed: {err}"),
+                        json!([{"msg": err.to_string(), "at": "when", "cond": cond}]),
+                    );
+                }
             }
         }
         let role = state.role.as_deref().map(|r| r.doc_path());
@@ -152,7 +175,12 @@ impl HostRun<'_> {
     ) -> ItemRun {
         let args = match render_args(templar, t, module.raw_args()) {
             Ok(args) => args,
-            Err(msg) => return ItemRun::failed(msg),
+            Err(result) => {
+                return ItemRun {
+                    result,
+                    effect: Effect::None,
+                };
+            }
         };
         if let Err(err) = check_params(module, name, &args) {
             return ItemRun::failed(err.0);
@@ -314,7 +342,7 @@ fn skipped(cond: &Json) -> ItemRun {
 }
 
 /// The module's arguments rendered, with `omit` dropped; `raw` ones as written.
-fn render_args(templar: &Templar, t: &TaskCtx, raw: &[&str]) -> Result<Vars, String> {
+fn render_args(templar: &Templar, t: &TaskCtx, raw: &[&str]) -> Result<Vars, Vars> {
     let mut out = Vars::new();
     for (key, value) in &t.task.args {
         if raw.contains(&key.as_str()) {
@@ -323,9 +351,14 @@ fn render_args(templar: &Templar, t: &TaskCtx, raw: &[&str]) -> Result<Vars, Str
         }
         let value = templar.render(value).map_err(|err| {
             let module = t.module.as_ref().map_or("", |(name, _)| name.as_str());
-            format!(
-                "Task failed: Finalization of task args for '{module}' failed: \
-                 Error while resolving value for '{key}': {err}"
+            let finalization = format!("Finalization of task args for '{module}' failed");
+            let resolving = format!("Error while resolving value for '{key}': {err}");
+            failed_with_causes(
+                format!("Task failed: {finalization}: {resolving}"),
+                json!([
+                    {"msg": format!("{finalization}."), "at": "action"},
+                    {"msg": resolving, "at": "args", "key": key},
+                ]),
             )
         })?;
         if value.as_str() != Some(omit()) {

@@ -5,7 +5,7 @@
 use rustle_format::{Event, Status, Task, TaskKey, Vars};
 use serde_json::{Value as Json, json};
 
-use super::item::{failed_result, status_of};
+use super::item::{failed_result, failed_with_causes, status_of};
 use super::task::{TaskCtx, shown_item};
 use super::{HostRun, PlayState};
 use crate::modules::{DISPLAY_KEY, Effect};
@@ -38,7 +38,7 @@ impl HostRun<'_> {
         let templar = self.templar(state, t.task, None);
         let items = match loop_list(&templar, &source, &t.task.action) {
             Ok(items) => items,
-            Err(msg) => return (failed_result(msg), Vec::new()),
+            Err(result) => return (result, Vec::new()),
         };
         if items.is_empty() {
             let mut r = Vars::new();
@@ -88,10 +88,13 @@ impl HostRun<'_> {
 }
 
 /// The items to loop over: the rendered list, shaped by the `with_` lookup.
-fn loop_list(templar: &Templar, source: &LoopSource, action: &str) -> Result<Vec<Json>, String> {
-    let rendered = templar
-        .render(source.raw)
-        .map_err(|err| format!("Task failed: {err}"))?;
+fn loop_list(templar: &Templar, source: &LoopSource, action: &str) -> Result<Vec<Json>, Vars> {
+    let rendered = templar.render(source.raw).map_err(|err| {
+        failed_with_causes(
+            format!("Task failed: {err}"),
+            json!([{"msg": err.to_string(), "at": "loop"}]),
+        )
+    })?;
     match (source.with, rendered) {
         (None, Json::Array(items)) => Ok(items),
         // `with_<lookup>`: the lookup run on the terms, as a list.
@@ -107,13 +110,17 @@ fn loop_list(templar: &Templar, source: &LoopSource, action: &str) -> Result<Vec
                 &serde_json::Map::new(),
                 Some(action),
             )
-            .map_err(|e| format!("Task failed: The lookup plugin '{lookup}' failed: {e}"))
+            .map_err(|e| {
+                failed_result(format!(
+                    "Task failed: The lookup plugin '{lookup}' failed: {e}"
+                ))
+            })
         }
-        (None, other) => Err(format!(
+        (None, other) => Err(failed_result(format!(
             "Invalid data passed to 'loop', it requires a list, got this instead: {other}. \
              Hint: If you passed a list/dict of just one element, try adding wantlist=True \
              to your lookup invocation or use q/query instead of lookup."
-        )),
+        ))),
     }
 }
 
