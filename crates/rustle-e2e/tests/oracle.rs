@@ -531,6 +531,13 @@ fn facts_match_setup() {
     same_as_ansible("fixtures/playbooks/facts/main.yml", "out");
 }
 
+/// `meta: clear_facts`, and setup run as a task afterwards (which, unlike
+/// fact gathering, does not mark the facts gathered).
+#[test]
+fn clear_facts_matches_ansible() {
+    same_as_ansible("fixtures/playbooks/clear_facts.yml", "out");
+}
+
 /// Which facts a play's `gather_subset` and `fact_path`, and setup's
 /// `gather_subset` and `filter`, return; a subset it does not know.
 #[test]

@@ -812,6 +812,25 @@ fn async_refuses_actions_without_async_and_programs_that_cannot_start_jobs() {
 }
 
 #[test]
+fn metas_not_supported_yet_fail_saying_so() {
+    let s = one_play(vec![task(
+        "meta",
+        json!({"_raw_params": "reset_connection"}),
+    )]);
+    let r = run(&s);
+    assert_eq!(
+        r.result(0).result["msg"],
+        json!("meta: reset_connection is not supported by rustle yet")
+    );
+    let s = one_play(vec![task("meta", json!({"_raw_params": "no_such_meta"}))]);
+    let r = run(&s);
+    assert_eq!(
+        r.result(0).result["msg"],
+        json!("invalid meta action requested: no_such_meta")
+    );
+}
+
+#[test]
 fn delegating_without_a_way_to_reach_other_hosts_fails_the_task() {
     let s = one_play(vec![
         task("command", json!({"_raw_params": "true"})).kw("delegate_to", json!("other")),

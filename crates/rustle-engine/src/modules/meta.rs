@@ -12,6 +12,8 @@ pub enum MetaAction {
     FlushHandlers,
     EndPlay,
     EndHost,
+    /// The host's facts forgotten (`clear_facts`).
+    ClearFacts,
 }
 
 pub struct Meta;
@@ -30,6 +32,13 @@ impl Module for Meta {
                 format!("triggered running handlers for {}", host(ctx)),
             ),
             "end_play" => (MetaAction::EndPlay, "ending play".to_owned()),
+            "clear_facts" => (MetaAction::ClearFacts, "facts cleared".to_owned()),
+            known @ ("reset_connection" | "clear_host_errors" | "refresh_inventory"
+            | "end_batch" | "end_role") => {
+                return Err(ModuleError::new(format!(
+                    "meta: {known} is not supported by rustle yet"
+                )));
+            }
             "end_host" => (
                 MetaAction::EndHost,
                 format!("ending play for {}", host(ctx)),

@@ -9,7 +9,19 @@ use super::unarchive::fnmatch;
 use super::{Effect, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::facts::{Subset, fact_var, gather};
 
-pub struct Setup;
+pub struct Setup {
+    /// `gather_facts` (the action) marks the facts as gathered
+    /// (`_ansible_facts_gathered`); `setup` run as a task does not.
+    marks_gathered: bool,
+}
+
+pub static SETUP: Setup = Setup {
+    marks_gathered: false,
+};
+
+pub static GATHER_FACTS: Setup = Setup {
+    marks_gathered: true,
+};
 
 impl Module for Setup {
     fn params(&self) -> &'static [&'static str] {
@@ -27,6 +39,9 @@ impl Module for Setup {
             .unwrap_or_else(|| "/etc/ansible/facts.d".to_owned());
         let fact_path = expand_user(&fact_path, || ctx.target.home());
         let mut facts = gather(ctx.target, &fact_path);
+        if !self.marks_gathered {
+            facts.remove("_ansible_facts_gathered");
+        }
         let gathered = facts.clone();
         facts.retain(|key, _| subset.keeps(key, &gathered));
         facts.insert("gather_subset".into(), json!(spec));

@@ -483,6 +483,13 @@ impl<'a> HostRun<'a> {
         Templar::with_hostvars(self.env.clone(), layers, self.others.clone())
     }
 
+    /// `meta: clear_facts`: the host's facts forgotten, `ansible_facts`
+    /// empty.
+    fn clear_facts(&mut self) {
+        self.facts = Vars::new();
+        self.add_facts(Vars::new());
+    }
+
     fn add_facts(&mut self, facts: Vars) {
         self.facts.extend(facts);
         let mut layer = Vars::new();

@@ -266,6 +266,10 @@ impl HostRun<'_> {
         let mut result = run.result;
         let flow = match run.effect {
             Effect::Meta(MetaAction::Noop | MetaAction::FlushHandlers) => Flow::Continue,
+            Effect::Meta(MetaAction::ClearFacts) => {
+                self.clear_facts();
+                Flow::Continue
+            }
             Effect::Meta(MetaAction::EndPlay | MetaAction::EndHost) => Flow::EndPlay,
             _ if status_of(&result) == Status::Skipped => {
                 result = meta_skipped(action, &self.slice.host);
