@@ -52,6 +52,12 @@ pub trait FileSource {
         Vec::new()
     }
 
+    /// The path of the role whose task looks for files (relative to the
+    /// playbook directory unless absolute), searched first.
+    fn role(&self) -> Option<&str> {
+        None
+    }
+
     /// A task's directory `src`: the key it was found under and the paths
     /// of its files relative to it, in name order.
     fn find_dir(&self, src: &str) -> Option<(String, Vec<String>)> {

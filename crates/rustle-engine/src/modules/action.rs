@@ -52,7 +52,10 @@ pub(super) fn not_found_raised(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outc
     ]))
 }
 
-/// `_find_needle`'s message for a controller file it did not find.
+/// `_find_needle`'s message for a controller file it did not find: the
+/// places of its search path, each with `subdir/` and without: the role,
+/// the task's own directory, then the playbook's (the last two the same
+/// for a playbook's own tasks, listed twice as ansible-core does).
 pub(super) fn not_found_message(ctx: &ModuleCtx, src: &str, subdir: &str) -> String {
     let places = if src.starts_with('/') {
         vec![src.to_owned()]
@@ -61,8 +64,20 @@ pub(super) fn not_found_message(ctx: &ModuleCtx, src: &str, subdir: &str) -> Str
             Ok(Json::String(dir)) => dir,
             _ => ".".to_owned(),
         };
-        let two = [format!("{dir}/{subdir}/{src}"), format!("{dir}/{src}")];
-        two.iter().chain(&two).cloned().collect()
+        let absolute = |p: &str| match p {
+            "" => dir.clone(),
+            p if p.starts_with('/') => p.to_owned(),
+            p => format!("{dir}/{p}"),
+        };
+        let bases = ctx
+            .files
+            .role()
+            .map(absolute)
+            .into_iter()
+            .chain([absolute(ctx.task_dir), dir.clone()]);
+        bases
+            .flat_map(|base| [format!("{base}/{subdir}/{src}"), format!("{base}/{src}")])
+            .collect()
     };
     format!(
         "Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\n\

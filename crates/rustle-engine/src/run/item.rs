@@ -420,6 +420,10 @@ impl FileSource for TaskFiles<'_> {
         self.inner.exact(key)
     }
 
+    fn role(&self) -> Option<&str> {
+        self.role
+    }
+
     fn list(&self, dir: &str) -> Vec<String> {
         self.inner.list(dir)
     }
