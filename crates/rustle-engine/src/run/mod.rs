@@ -480,7 +480,15 @@ impl<'a> HostRun<'a> {
         layers.push(self.extra.clone());
         layers.push(state.magic.clone());
         layers.extend(role.map(|r| r.magic.clone()));
-        Templar::with_hostvars(self.env.clone(), layers, self.others.clone())
+        let own = vec![
+            self.inventory.clone(),
+            self.facts_layer.clone(),
+            self.included_vars.clone(),
+            self.host_vars.clone(),
+            self.extra.clone(),
+            state.magic.clone(),
+        ];
+        Templar::with_host(self.env.clone(), layers, own, self.others.clone())
     }
 
     /// `meta: clear_facts`: the host's facts forgotten, `ansible_facts`

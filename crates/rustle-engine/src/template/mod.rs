@@ -220,6 +220,18 @@ impl Templar {
         Templar { env, scope }
     }
 
+    /// `with_hostvars` where `hostvars` of this host shows only `own`
+    /// layers (ansible-core's hostvars hold no play, role or task vars).
+    pub fn with_host(
+        env: Arc<Environment<'static>>,
+        layers: Vec<Arc<Vars>>,
+        own: Vec<Arc<Vars>>,
+        others: Arc<Vars>,
+    ) -> Templar {
+        let scope = Arc::new(Scope::new(env.clone(), layers, others).with_own(own));
+        Templar { env, scope }
+    }
+
     fn ctx(&self) -> Value {
         Value::from_dyn_object(self.scope.clone())
     }

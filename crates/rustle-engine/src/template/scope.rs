@@ -18,6 +18,10 @@ pub struct Scope {
     layers: Vec<Arc<Vars>>,
     /// Other hosts' variables, by inventory name, for `hostvars`.
     others: Arc<Vars>,
+    /// This host's own variables as `hostvars` shows them (inventory,
+    /// facts, registered and set ones, extra and magic variables: not the
+    /// play's, a role's or a task's); all of `layers` when not given.
+    own: Option<Arc<Scope>>,
     /// Variables being rendered right now, to catch self references.
     resolving: Mutex<Vec<String>>,
 }
@@ -28,8 +32,16 @@ impl Scope {
             env,
             layers,
             others,
+            own: None,
             resolving: Mutex::new(Vec::new()),
         }
+    }
+
+    /// This scope, with `hostvars` of this host showing only `own` layers.
+    pub fn with_own(mut self, own: Vec<Arc<Vars>>) -> Scope {
+        let others = self.others.clone();
+        self.own = Some(Arc::new(Scope::new(self.env.clone(), own, others)));
+        self
     }
 
     /// The raw value of `name` from the highest layer that has it.
@@ -116,7 +128,8 @@ impl Object for HostVars {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
         if Some(name) == self.host() {
-            return Some(Value::from_dyn_object(self.0.clone()));
+            let own = self.0.own.clone().unwrap_or_else(|| self.0.clone());
+            return Some(Value::from_dyn_object(own));
         }
         self.0.others.get(name).map(to_value)
     }
