@@ -370,6 +370,22 @@ pub fn comparable(b: &[u8]) -> String {
         .join("\n\n")
 }
 
+/// `dir/hosts.ini` for sshd test hosts (`hosts_ini`, their lines): runners
+/// under `dir/remote`, the system Python for ansible-playbook, and
+/// `pipelining` when asked; returns its path.
+pub fn ssh_inventory(dir: &Path, hosts_ini: &str, pipelining: bool) -> PathBuf {
+    let inventory = dir.join("hosts.ini");
+    let mut text = format!(
+        "{hosts_ini}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\n",
+        dir.join("remote").display()
+    );
+    if pipelining {
+        text.push_str("ansible_pipelining=true\n");
+    }
+    std::fs::write(&inventory, text).expect("writing the inventory");
+    inventory
+}
+
 /// Output of playbooks with `async` jobs made comparable: job ids (`j`,
 /// digits, a dot, the pid) become `JID`, and the `FAILED - RETRYING` lines
 /// of `async_status` waits go (how many looks a job took is timing, not

@@ -38,16 +38,7 @@ fn async_jobs_run_through_runners_as_in_ansible() {
     let playbook = "fixtures/playbooks/ssh/async.yml";
     let hosts = SshHosts::start(2).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let inventory = tmp.path().join("hosts.ini");
-    std::fs::write(
-        &inventory,
-        format!(
-            "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\n",
-            hosts.inventory_ini(),
-            tmp.path().join("remote").display()
-        ),
-    )
-    .unwrap();
+    let inventory = rustle_e2e::ssh_inventory(tmp.path(), &hosts.inventory_ini(), false);
     let dirs = ["ansible", "runner", "ssh"].map(|d| tmp.path().join(d));
     let text = |out: &std::path::Path, b: &[u8]| {
         let t = comparable(b).replace(&out.display().to_string(), "$OUT");
@@ -90,16 +81,7 @@ fn async_jobs_run_through_runners_as_in_ansible() {
 fn three_ways(playbook: &str, idempotent: bool, check: &dyn Fn(&std::path::Path)) {
     let hosts = SshHosts::start(3).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let inventory = tmp.path().join("hosts.ini");
-    std::fs::write(
-        &inventory,
-        format!(
-            "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\nansible_pipelining=true\n",
-            hosts.inventory_ini(),
-            tmp.path().join("remote").display()
-        ),
-    )
-    .unwrap();
+    let inventory = rustle_e2e::ssh_inventory(tmp.path(), &hosts.inventory_ini(), true);
     let dirs = ["ansible", "runner", "ssh"].map(|d| tmp.path().join(d));
     let run = |i: usize| {
         let out = &dirs[i];

@@ -79,16 +79,7 @@ fn vaulted_playbook_as_ansible_in_runner_and_ssh_mode() {
     let hosts = SshHosts::start(1).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let remote = tmp.path().join("remote");
-    let inventory = tmp.path().join("hosts.ini");
-    std::fs::write(
-        &inventory,
-        format!(
-            "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\nansible_pipelining=true\n",
-            hosts.inventory_ini(),
-            remote.display()
-        ),
-    )
-    .unwrap();
+    let inventory = rustle_e2e::ssh_inventory(tmp.path(), &hosts.inventory_ini(), true);
     let inv = inventory.to_str().unwrap();
     let password = root().join(PASSWORD_FILE);
     let vault: &[&str] = &["--vault-password-file", password.to_str().unwrap()];
@@ -140,16 +131,7 @@ fn vaulted_playbook_as_ansible_in_runner_and_ssh_mode() {
 fn wrong_or_missing_vault_password_fails_clearly_and_writes_nothing() {
     let hosts = SshHosts::start(1).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let inventory = tmp.path().join("hosts.ini");
-    std::fs::write(
-        &inventory,
-        format!(
-            "{}\n[all:vars]\nrustle_remote_dir={}\nansible_python_interpreter=/usr/bin/python3\n",
-            hosts.inventory_ini(),
-            tmp.path().join("remote").display()
-        ),
-    )
-    .unwrap();
+    let inventory = rustle_e2e::ssh_inventory(tmp.path(), &hosts.inventory_ini(), false);
     let inv = inventory.to_str().unwrap();
     let out = tmp.path().join("out");
     let var = format!("out={}", out.display());

@@ -250,17 +250,7 @@ impl<W: Write> Display<W> {
             format!("Task failed: Module failed: {msg}")
         };
         let mut report = format!("[ERROR]: {msg}\n");
-        if let Some((path, line, col)) = origin {
-            report.push_str(&format!("Origin: {}:{line}:{col}\n", path.display()));
-            let context = source_context(path, line, col);
-            if !context.is_empty() {
-                report.push('\n');
-                for l in context {
-                    report.push_str(&l);
-                    report.push('\n');
-                }
-            }
-        }
+        push_origin(&mut report, origin);
         if !self.errors_seen.insert(report.clone()) {
             return Ok(());
         }
@@ -268,16 +258,6 @@ impl<W: Write> Display<W> {
         writeln!(self.out, "{}", self.palette.paint(RED, first))?;
         write!(self.out, "{rest}")?;
         writeln!(self.out)
-    }
-
-    /// ansible-core 2.19's report of an error the action raised (a file it
-    /// did not find): "Task failed." at the task's origin, caused by `msg`.
-    pub fn error_caused_by(
-        &mut self,
-        msg: &str,
-        origin: Option<(&Path, usize, usize)>,
-    ) -> io::Result<()> {
-        self.error_chain(&[("Task failed.".to_owned(), origin), (msg.to_owned(), None)])
     }
 
     /// ansible-core 2.19's report of a chain of errors, each caused by the
@@ -304,19 +284,7 @@ impl<W: Write> Display<W> {
                 report.push_str("\n<<< caused by >>>\n");
             }
             report.push_str(&format!("\n{msg}\n"));
-            if let Some((path, 0, _)) = origin {
-                report.push_str(&format!("Origin: {}\n", path.display()));
-            } else if let Some((path, line, col)) = origin {
-                report.push_str(&format!("Origin: {}:{line}:{col}\n", path.display()));
-                let context = source_context(path, *line, *col);
-                if !context.is_empty() {
-                    report.push('\n');
-                    for l in context {
-                        report.push_str(&l);
-                        report.push('\n');
-                    }
-                }
-            }
+            push_origin(&mut report, *origin);
         }
         if !self.errors_seen.insert(report.clone()) {
             return Ok(());
@@ -530,6 +498,26 @@ impl<W: Write> Display<W> {
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// An error report's `Origin:` line and the source lines around it (just
+/// the file for a whole-file origin, line 0).
+fn push_origin(report: &mut String, origin: Option<Origin<'_>>) {
+    match origin {
+        None => {}
+        Some((path, 0, _)) => report.push_str(&format!("Origin: {}\n", path.display())),
+        Some((path, line, col)) => {
+            report.push_str(&format!("Origin: {}:{line}:{col}\n", path.display()));
+            let context = source_context(path, line, col);
+            if !context.is_empty() {
+                report.push('\n');
+                for l in context {
+                    report.push_str(&l);
+                    report.push('\n');
+                }
+            }
+        }
     }
 }
 

@@ -22,17 +22,13 @@ pub fn locate(
     let docs = rustle_yaml::load(&text).ok()?;
     let task = docs.iter().find_map(|d| mapping_at(d, line, col))?;
     let pairs = task.as_map()?;
-    let value_of = |pred: &dyn Fn(&str) -> bool| {
-        pairs
-            .iter()
-            .find(|(k, _)| k.as_str().is_some_and(pred))
-            .map(|(k, v)| (k, v))
-    };
+    let value_of =
+        |pred: &dyn Fn(&str) -> bool| pairs.iter().find(|(k, _)| k.as_str().is_some_and(pred));
     let action_pair =
         value_of(&|k| k == action).or_else(|| value_of(&|k| k == "action" || k == "local_action"));
     let at_mark = |n: &Node| Some((n.mark.line, n.mark.col));
     match at.get("at")?.as_str()? {
-        "action" => at_mark(action_pair?.0),
+        "action" => at_mark(&action_pair?.0),
         "args" => {
             let key = at.get("key")?.as_str()?;
             let (_, value) = action_pair?;
@@ -47,7 +43,7 @@ pub fn locate(
             // Free-form arguments (`msg="..."`, a command line): the text.
             value.as_str().and_then(|_| at_mark(value))
         }
-        "loop" => at_mark(value_of(&|k| k == "loop" || k.starts_with("with_"))?.1),
+        "loop" => at_mark(&value_of(&|k| k == "loop" || k.starts_with("with_"))?.1),
         "when" => {
             let cond = at.get("cond")?;
             let (_, when) = value_of(&|k| k == "when")?;

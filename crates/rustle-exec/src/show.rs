@@ -392,34 +392,34 @@ impl<'d, W: Write> Show<'d, W> {
         {
             // Each cause where the task's YAML has it; without all of
             // them, the report below.
-            // A whole file (a template's error) is its path, no line.
-            let found: Option<Vec<(String, std::path::PathBuf, usize, usize)>> = causes
+            // A whole file (a template's error) is its path, no line; a
+            // cause without a place has no origin.
+            type Found = (String, Option<(std::path::PathBuf, usize, usize)>);
+            let found: Option<Vec<Found>> = causes
                 .iter()
                 .map(|c| {
                     let msg = c.get("msg")?.as_str()?.to_owned();
-                    if c.get("at")?.as_str()? == "file" {
-                        let file = std::path::PathBuf::from(c.get("path")?.as_str()?);
-                        return Some((msg, file, 0, 0));
-                    }
-                    let (l, at) = crate::origins::locate(&path, (line, col), action, c)?;
-                    Some((msg, path.clone(), l, at))
+                    let origin = match c.get("at").and_then(|a| a.as_str()) {
+                        None => None,
+                        Some("file") => Some((c.get("path")?.as_str()?.into(), 0, 0)),
+                        Some(_) => {
+                            let (l, at) = crate::origins::locate(&path, (line, col), action, c)?;
+                            Some((path.clone(), l, at))
+                        }
+                    };
+                    Some((msg, origin))
                 })
                 .collect();
             if let Some(found) = found {
                 let mut parts =
                     vec![("Task failed.".to_owned(), Some((path.as_path(), line, col)))];
                 parts.extend(
-                    found
-                        .iter()
-                        .map(|(m, p, l, c)| (m.clone(), Some((p.as_path(), *l, *c)))),
+                    found.iter().map(|(m, o)| {
+                        (m.clone(), o.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c)))
+                    }),
                 );
                 return self.display.error_chain(&parts);
             }
-        }
-        if result.get("_rustle_caused_by") == Some(&serde_json::Value::Bool(true)) {
-            let origin = self.origin(key);
-            let origin = origin.as_ref().map(|(p, l, c)| (p.as_path(), *l, *c));
-            return self.display.error_caused_by(msg, origin);
         }
         // A module's exception follows its message, as in ansible-core's
         // error summary (`concat_message`: the message's trailing dots and

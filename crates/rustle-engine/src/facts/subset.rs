@@ -8,7 +8,6 @@
 
 use std::collections::BTreeSet;
 
-use rustle_format::Vars;
 use serde_json::Value as Json;
 
 /// One of setup's fact collectors on Linux.
@@ -349,14 +348,14 @@ impl Subset {
     }
 
     /// Whether the fact `key` (without `ansible_`) comes from a selected
-    /// collector; `facts` gives the interface names (network's facts).
-    pub fn keeps(&self, key: &str, facts: &Vars) -> bool {
+    /// collector; `interfaces` (the `interfaces` fact) names network's
+    /// per-interface facts.
+    pub fn keeps(&self, key: &str, interfaces: &Json) -> bool {
         if let Some(c) = COLLECTORS.iter().find(|c| c.facts.contains(&key)) {
             return self.0.contains(c.name);
         }
-        let interface = facts
-            .get("interfaces")
-            .and_then(Json::as_array)
+        let interface = interfaces
+            .as_array()
             .is_some_and(|names| names.iter().any(|n| n.as_str() == Some(key)));
         if interface {
             return self.0.contains("network");

@@ -11,12 +11,8 @@ use crate::target::ExecRequest;
 /// chain of errors ("Task failed." caused by each in turn): `{"msg",
 /// "at"}`, `at` naming where the cause lies for exec to find: `action`,
 /// `args` (with `key`), `loop`, `when` (with `cond`) in the task's YAML,
-/// or `file` (with `path`) for a whole file.
+/// or `file` (with `path`) for a whole file; no `at`, no origin.
 pub const CAUSES_KEY: &str = "_rustle_causes";
-
-/// A result key telling exec the failure is ansible-core's "Task failed."
-/// with the result's message as its cause (its `<<< caused by >>>` report).
-pub const CAUSED_BY: &str = "_rustle_caused_by";
 
 /// An action plugin's own failure (AnsibleActionFail): shown as
 /// `Task failed: <msg>`, without the "Module failed" of module failures.
@@ -44,11 +40,12 @@ pub(super) fn not_found(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outcome {
 /// `AnsibleFileNotFound` (template, script): "Task failed." caused by
 /// `_find_needle`'s message, which is also the result's.
 pub(super) fn not_found_raised(ctx: &ModuleCtx, src: &str, subdir: &str) -> Outcome {
+    let msg = not_found_message(ctx, src, subdir);
     Outcome::new(result([
         ("changed", json!(false)),
         ("failed", json!(true)),
-        ("msg", json!(not_found_message(ctx, src, subdir))),
-        (CAUSED_BY, json!(true)),
+        (CAUSES_KEY, json!([{ "msg": msg }])),
+        ("msg", json!(msg)),
     ]))
 }
 
