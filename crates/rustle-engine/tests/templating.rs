@@ -1,7 +1,7 @@
-//! The template table: every expression of fixtures/templating/cases.yml
+//! The template tables: every expression of fixtures/templating/NAME.yml
 //! rendered by the engine must give what ansible-core gave for it
-//! (fixtures/templating/expected.json, written by
-//! scripts/gen-template-table from a real ansible-core).
+//! (fixtures/templating/NAME.json, written by scripts/gen-template-table
+//! from a real ansible-core).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,30 +32,45 @@ fn same(a: &Value, b: &Value) -> bool {
 
 #[test]
 fn expressions_render_as_ansible_renders_them() {
-    let spec: serde_yaml::Value = serde_yaml::from_str(&fixture("cases.yml")).unwrap();
-    let vars: Value = serde_json::to_value(&spec["vars"]).unwrap();
-    let Value::Object(vars) = vars else {
-        panic!("vars must be a mapping")
-    };
-    let expected: Vec<Value> = serde_json::from_str(&fixture("expected.json")).unwrap();
-    let templar = Templar::new(environment(), vec![Arc::new(vars)]);
+    // ansible-core rendered the tables as the controller (path tests).
+    rustle_engine::template::lookups::on_controller();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/templating");
+    let mut tables: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    tables.sort();
+    assert!(!tables.is_empty(), "no tables in {}", dir.display());
     let mut wrong = Vec::new();
-    for case in &expected {
-        let expr = case["expr"].as_str().unwrap();
-        let got = templar.render(&Value::from(expr));
-        match (case.get("value"), got) {
-            (Some(want), Ok(got)) if same(want, &got) => {}
-            (None, Err(_)) => {}
-            (want, got) => wrong.push(format!(
-                "{expr}\n    ansible: {want:?}\n    rustle:  {got:?}"
-            )),
+    let mut cases = 0;
+    for table in &tables {
+        let name = table.file_stem().unwrap().to_str().unwrap();
+        let spec: serde_yaml::Value =
+            serde_yaml::from_str(&fixture(&format!("{name}.yml"))).unwrap();
+        let vars: Value = serde_json::to_value(&spec["vars"]).unwrap();
+        let Value::Object(vars) = vars else {
+            panic!("{name}: vars must be a mapping")
+        };
+        let expected: Vec<Value> = serde_json::from_str(&fixture(&format!("{name}.json"))).unwrap();
+        let templar = Templar::new(environment(), vec![Arc::new(vars)]);
+        for case in &expected {
+            cases += 1;
+            let expr = case["expr"].as_str().unwrap();
+            let got = templar.render(&Value::from(expr));
+            match (case.get("value"), got) {
+                (Some(want), Ok(got)) if same(want, &got) => {}
+                (None, Err(_)) => {}
+                (want, got) => wrong.push(format!(
+                    "{name}: {expr}\n    ansible: {want:?}\n    rustle:  {got:?}"
+                )),
+            }
         }
     }
     assert!(
         wrong.is_empty(),
-        "{} of {} differ:\n{}",
+        "{} of {cases} differ:\n{}",
         wrong.len(),
-        expected.len(),
         wrong.join("\n")
     );
 }

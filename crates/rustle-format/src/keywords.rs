@@ -158,27 +158,99 @@ pub const CONTROLLER_LOOKUPS: &[&str] = &[
     "template",
 ];
 
+/// Filters that read the controller: its files, or its user's home and
+/// environment.
+pub const CONTROLLER_FILTERS: &[&str] = &["expanduser", "expandvars", "fileglob", "realpath"];
+
+/// Tests that look at the controller's files.
+pub const CONTROLLER_TESTS: &[&str] = &[
+    "directory",
+    "exists",
+    "file",
+    "is_dir",
+    "is_file",
+    "is_link",
+    "is_mount",
+    "is_same_file",
+    "link",
+    "link_exists",
+    "mount",
+    "same_file",
+    "vaulted_file",
+];
+
+/// Whether template text reads the controller, as Ansible's templating
+/// does on the controller: a controller lookup, a filter of
+/// [`CONTROLLER_FILTERS`] or a test of [`CONTROLLER_TESTS`] (`x is exists`,
+/// `select('file')`, `selectattr('path', 'exists')`).
+pub fn reads_controller(text: &str) -> bool {
+    calls_controller_lookup(text) || applies_controller_filter_or_test(text)
+}
+
+/// The name that starts `rest` after optional quotes (a template inside a
+/// JSON string writes `\"`) and an `ansible.builtin.`/`ansible.legacy.`
+/// prefix.
+fn plugin_name(rest: &str) -> &str {
+    let rest = rest.trim_start().trim_start_matches(['\'', '"', '\\']);
+    let rest = rest
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| rest.strip_prefix("ansible.legacy."))
+        .unwrap_or(rest);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Whether the text at `at` starts a word (not the tail of a longer name).
+fn word_start(text: &str, at: usize) -> bool {
+    at == 0 || {
+        let b = text.as_bytes()[at - 1];
+        !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    }
+}
+
+fn applies_controller_filter_or_test(text: &str) -> bool {
+    let filter = text
+        .match_indices('|')
+        .any(|(at, _)| CONTROLLER_FILTERS.contains(&plugin_name(&text[at + 1..])));
+    let test = text.match_indices("is").any(|(at, _)| {
+        let rest = &text[at + 2..];
+        if !word_start(text, at) || !rest.starts_with(char::is_whitespace) {
+            return false;
+        }
+        let rest = rest.trim_start();
+        let rest = rest
+            .strip_prefix("not")
+            .filter(|r| r.starts_with(char::is_whitespace))
+            .unwrap_or(rest);
+        CONTROLLER_TESTS.contains(&plugin_name(rest))
+    });
+    let selected = ["select(", "reject(", "selectattr(", "rejectattr("]
+        .iter()
+        .any(|call| {
+            text.match_indices(call).any(|(at, _)| {
+                let mut args = &text[at + call.len()..];
+                if call.ends_with("attr(") {
+                    // The attribute, then the test.
+                    match args.find(',') {
+                        Some(comma) => args = &args[comma + 1..],
+                        None => return false,
+                    }
+                }
+                word_start(text, at) && CONTROLLER_TESTS.contains(&plugin_name(args))
+            })
+        });
+    filter || test || selected
+}
+
 /// Whether template text calls a controller lookup: `lookup('file', ...)`,
 /// `query(...)`, `q(...)`, with or without `ansible.builtin.`.
-pub fn calls_controller_lookup(text: &str) -> bool {
-    let bytes = text.as_bytes();
+fn calls_controller_lookup(text: &str) -> bool {
     ["lookup(", "query(", "q("].iter().any(|call| {
         text.match_indices(call).any(|(at, _)| {
-            let word_start = at == 0 || {
-                let b = bytes[at - 1];
-                !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
-            };
-            let rest = text[at + call.len()..].trim_start();
-            let rest = rest.trim_start_matches(['\'', '"', '\\']);
-            let rest = rest
-                .strip_prefix("ansible.builtin.")
-                .or_else(|| rest.strip_prefix("ansible.legacy."))
-                .unwrap_or(rest);
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            word_start && CONTROLLER_LOOKUPS.contains(&name.as_str())
+            word_start(text, at)
+                && CONTROLLER_LOOKUPS.contains(&plugin_name(&text[at + call.len()..]))
         })
     })
 }
@@ -197,6 +269,29 @@ mod lookup_tests {
             ("{{ x | default('file') }}", false),
         ] {
             assert_eq!(super::calls_controller_lookup(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn finds_controller_filters_and_tests() {
+        for (text, want) in [
+            ("{{ '~/x' | expanduser }}", true),
+            ("{{ p|ansible.builtin.realpath }}", true),
+            ("{{ '/etc' is directory }}", true),
+            ("{{ '/etc' is not ansible.builtin.exists }}", true),
+            ("{\"when\":[\"p is file\"]}", true),
+            ("{{ paths | select('exists') | list }}", true),
+            ("{{ files | rejectattr('path', \"link\") }}", true),
+            ("{{ x is defined }}", false),
+            ("{{ x | basename }}", false),
+            ("{{ this is filed }}", false),
+            (
+                "{{ files | selectattr('state', 'equalto', 'file') }}",
+                false,
+            ),
+            ("{\"state\":\"file\",\"path\":\"/x\"}", false),
+        ] {
+            assert_eq!(super::reads_controller(text), want, "{text}");
         }
     }
 }

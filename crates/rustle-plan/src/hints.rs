@@ -31,7 +31,7 @@ pub fn hints_and_sync_points(play: &Play, selected: &[u32]) -> (Vec<Hint>, Vec<S
         .unwrap_or("linear")
         == "linear";
     // Play variables are rendered in the task that uses them.
-    let play_lookups = rustle_format::keywords::calls_controller_lookup(
+    let play_lookups = rustle_format::keywords::reads_controller(
         &serde_json::to_string(&play.vars).unwrap_or_default(),
     );
     for &i in selected {
@@ -164,10 +164,10 @@ fn classify(
         .is_some_and(|l| rustle_format::keywords::CONTROLLER_LOOKUPS.contains(&l));
     if with_lookup
         || play_lookups
-        || rustle_format::keywords::calls_controller_lookup(&text)
-        || rustle_format::keywords::calls_controller_lookup(&own_vars)
+        || rustle_format::keywords::reads_controller(&text)
+        || rustle_format::keywords::reads_controller(&own_vars)
     {
-        syncs.push(sync("controller: its lookups read the controller"));
+        syncs.push(sync("controller: its lookups, filters or tests read the controller"));
     }
     let flush = short == "meta"
         && task.source != Task::IMPLICIT

@@ -26,6 +26,20 @@ pub fn on_controller() {
     CONTROLLER.store(true, Ordering::Relaxed);
 }
 
+/// Fails unless this process is the controller: for the filters and tests
+/// that read its files or environment (`expanduser`, `is exists`...),
+/// which Ansible runs there. `what` names them: "the 'exists' test".
+pub(super) fn controller_only(what: &str) -> Result<(), Error> {
+    if CONTROLLER.load(Ordering::Relaxed) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{what} runs on the controller, and this task runs in a runner on the host"),
+        ))
+    }
+}
+
 /// What a lookup sees of the task: its variables, and template rendering.
 pub trait LookupCx {
     fn var(&self, name: &str) -> Option<Json>;

@@ -5,14 +5,19 @@
 
 mod chain;
 mod convert;
+mod crypt;
 mod filters;
 mod jinja;
 pub mod lookups;
 mod more;
+mod paths;
 mod percent;
 mod pyrandom;
 mod render;
 mod scope;
+mod time;
+mod units;
+mod urls;
 mod yaml;
 
 use std::sync::{Arc, OnceLock};
@@ -140,6 +145,11 @@ pub fn environment() -> Arc<Environment<'static>> {
     yaml::register(&mut env);
     pyrandom::register(&mut env);
     jinja::register(&mut env);
+    paths::register(&mut env);
+    time::register(&mut env);
+    units::register(&mut env);
+    urls::register(&mut env);
+    crypt::register(&mut env);
     Arc::new(env)
 }
 

@@ -1,0 +1,5 @@
+//! TODO
+
+use minijinja::Environment;
+
+pub fn register(_env: &mut Environment<'static>) {}
