@@ -142,7 +142,7 @@ pub fn decrypt_str(text: &str, secrets: &[VaultSecret]) -> Result<String, VaultE
 /// naming the label otherwise. The text ends with a newline.
 pub fn encrypt(plain: &[u8], secret: &VaultSecret) -> std::io::Result<String> {
     let mut salt = [0u8; SALT_LEN];
-    random(&mut salt)?;
+    random_bytes(&mut salt)?;
     Ok(encrypt_with_salt(plain, secret, &salt))
 }
 
@@ -203,7 +203,8 @@ fn keys(password: &[u8], salt: &[u8]) -> ([u8; 32], [u8; 32], [u8; 16]) {
     (key, mac_key, iv)
 }
 
-fn random(buf: &mut [u8]) -> std::io::Result<()> {
+/// Fills `buf` from the system's random source (`/dev/urandom`).
+pub fn random_bytes(buf: &mut [u8]) -> std::io::Result<()> {
     use std::io::Read;
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }

@@ -909,11 +909,7 @@ fn random_password(opts: &Map<String, Json>) -> Result<String, String> {
     }
     let pool: Vec<char> = chars.chars().collect();
     let mut bytes = vec![0u8; length * 2];
-    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| {
-        use std::io::Read;
-        f.read_exact(&mut bytes)
-    });
-    if random.is_err() || pool.is_empty() {
+    if rustle_vault::random_bytes(&mut bytes).is_err() || pool.is_empty() {
         return Err("cannot generate a password".into());
     }
     Ok(bytes
