@@ -43,36 +43,109 @@ pub fn register(env: &mut Environment<'static>) {
     add_filter(env, "b64decode", b64decode);
     add_filter(env, "type_debug", |v: &Value| super::python_type(v));
 
-    add_test(env, "changed", |v: &Value| {
-        result_flag(v, "changed", "changed")
+    // Task results (plugins/test/core.py); each alias fails naming the
+    // test it stands for.
+    for name in ["changed", "change"] {
+        add_test(env, name, changed);
+    }
+    for name in ["failed", "failure"] {
+        add_test(env, name, |v: &Value| result_flag(v, "failed"));
+    }
+    for name in ["succeeded", "success", "successful"] {
+        add_test(env, name, |v: &Value| result_flag(v, "failed").map(|f| !f));
+    }
+    for name in ["skipped", "skip"] {
+        add_test(env, name, |v: &Value| result_flag(v, "skipped"));
+    }
+    add_test(env, "unreachable", |v: &Value| {
+        result_flag(v, "unreachable")
     });
-    add_test(env, "failed", |v: &Value| {
-        result_flag(v, "failed", "failed")
+    add_test(env, "reachable", |v: &Value| {
+        result_flag(v, "unreachable").map(|f| !f)
     });
-    add_test(env, "skipped", |v: &Value| {
-        result_flag(v, "skipped", "skipped")
-    });
-    add_test(env, "succeeded", |v: &Value| {
-        result_flag(v, "failed", "succeeded").map(|f| !f)
-    });
-    add_test(env, "success", |v: &Value| {
-        result_flag(v, "failed", "success").map(|f| !f)
-    });
+    add_test(env, "timedout", timedout);
+    add_test(env, "finished", |v: &Value| async_flag(v, "finished"));
+    add_test(env, "started", |v: &Value| async_flag(v, "started"));
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
-/// `failed`, `changed`, ... read a task result's flag.
-fn result_flag(value: &Value, key: &str, test: &str) -> Result<bool, Error> {
-    if value.kind() != ValueKind::Map {
+/// The task result a test reads, which must be a dict.
+fn task_result<'a>(value: &'a Value, test: &str) -> Result<&'a Value, Error> {
+    if value.kind() == ValueKind::Map {
+        Ok(value)
+    } else {
+        Err(invalid(format!("The '{test}' test expects a dictionary")))
+    }
+}
+
+/// `result.get(key)`: None when the key is missing.
+fn get(result: &Value, key: &str) -> Option<Value> {
+    result
+        .get_item(&Value::from(key))
+        .ok()
+        .filter(|v| !v.is_undefined())
+}
+
+/// `failed`, `skipped`, `unreachable`: the truth of the result's key.
+fn result_flag(value: &Value, key: &str) -> Result<bool, Error> {
+    let result = task_result(value, key)?;
+    Ok(get(result, key).is_some_and(|v| v.is_true()))
+}
+
+/// `changed`: the result's `changed`, or without one, whether any of its
+/// `results` (a list whose first item is a dict) changed.
+fn changed(value: &Value) -> Result<bool, Error> {
+    let result = task_result(value, "changed")?;
+    if let Some(changed) = get(result, "changed") {
+        return Ok(changed.is_true());
+    }
+    let Some(results) = get(result, "results").filter(|r| r.kind() == ValueKind::Seq) else {
+        return Ok(false);
+    };
+    let first = results.get_item(&Value::from(0))?;
+    if first.is_undefined() {
+        return Err(invalid("list index out of range"));
+    }
+    if first.kind() != ValueKind::Map {
+        return Ok(false);
+    }
+    for res in results.try_iter()? {
+        if res.kind() != ValueKind::Map {
+            return Err(invalid(format!(
+                "'{}' object has no attribute 'get'",
+                super::python_type(&res)
+            )));
+        }
+        if get(&res, "changed").is_some_and(|c| c.is_true()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `timedout`: the result's `timedout` dict has a true `period`.
+fn timedout(value: &Value) -> Result<bool, Error> {
+    let result = task_result(value, "timedout")?;
+    let Some(timedout) = get(result, "timedout").filter(|t| t.is_true()) else {
+        return Ok(false);
+    };
+    if timedout.kind() != ValueKind::Map {
         return Err(invalid(format!(
-            "The '{test}' test expects a dictionary, got {}",
-            value.kind()
+            "'{}' object has no attribute 'get'",
+            super::python_type(&timedout)
         )));
     }
-    Ok(value.get_attr(key).is_ok_and(|v| v.is_true()))
+    Ok(get(&timedout, "period").is_some_and(|p| p.is_true()))
+}
+
+/// `finished`, `started`: an async result's key; true for a result
+/// without it (ansible-core warns that the task was not async).
+fn async_flag(value: &Value, key: &str) -> Result<bool, Error> {
+    let result = task_result(value, key)?;
+    Ok(get(result, key).is_none_or(|v| v.is_true()))
 }
 
 /// Ansible's `bool`: `yes`, `on`, `true`, `1`, `t`, `y` (any case) and 1 are true.

@@ -351,24 +351,11 @@ pub fn run(
                         })
                         .collect(),
                 };
-                let Ok(pattern) = glob::Pattern::new(pattern) else {
-                    continue;
-                };
                 for d in dirs {
-                    // Python's glob: the directory's own order, hidden
-                    // files only for a pattern starting with a dot.
-                    let Ok(entries) = std::fs::read_dir(&d) else {
-                        continue;
-                    };
-                    let files: Vec<Json> = entries
-                        .flatten()
-                        .filter(|e| {
-                            let name = e.file_name().to_string_lossy().into_owned();
-                            (pattern.as_str().starts_with('.') || !name.starts_with('.'))
-                                && pattern.matches(&name)
-                                && e.path().is_file()
-                        })
-                        .map(|e| json!(e.path().display().to_string()))
+                    // Python's glob, as the filter's.
+                    let files: Vec<Json> = super::paths::fileglob(&format!("{d}/{pattern}"))
+                        .into_iter()
+                        .map(Json::from)
                         .collect();
                     if !files.is_empty() {
                         out.extend(files);

@@ -3,7 +3,7 @@
 //! and the comparison tests. They work on JSON values, as Ansible's do on
 //! Python ones.
 
-use minijinja::value::Kwargs;
+use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Value};
 use serde_json::{Map, Value as Json};
 
@@ -56,6 +56,10 @@ pub fn register(env: &mut Environment<'static>) {
         Ok::<Value, Error>(tuples(&values(&v)?, r, Pick::Combinations))
     });
     add_filter(env, "zip_longest", zip_longest);
+    add_filter(env, "comment", comment);
+    add_filter(env, "rekey_on_member", rekey_on_member);
+    add_filter(env, "split", split);
+    add_filter(env, "unique", unique);
     add_filter(env, "log", |x: f64, base: Option<f64>| match base {
         Some(base) => x.ln() / base.ln(),
         None => x.ln(),
@@ -79,6 +83,10 @@ pub fn register(env: &mut Environment<'static>) {
     add_test(env, "version_compare", version_test);
     add_test(env, "subset", |a: Value, b: Value| contains_all(&b, &a));
     add_test(env, "superset", |a: Value, b: Value| contains_all(&a, &b));
+    add_test(env, "issubset", |a: Value, b: Value| contains_all(&b, &a));
+    add_test(env, "issuperset", |a: Value, b: Value| contains_all(&a, &b));
+    add_test(env, "nan", is_nan);
+    add_test(env, "isnan", is_nan);
     add_test(env, "contains", |a: Value, item: Value| {
         Ok::<bool, Error>(items(&a)?.contains(&to_json(&item)?))
     });
@@ -580,6 +588,429 @@ fn extract(item: Value, container: Value, morekeys: Option<Value>) -> Result<Val
     };
     for key in keys {
         value = value.get_item(&key)?;
+    }
+    Ok(value)
+}
+
+/// Python's `repr` of a value: strings quoted as Python quotes them,
+/// `None`, `True`, lists and dicts.
+pub(super) fn py_repr(value: &Value) -> String {
+    match value.kind() {
+        ValueKind::None | ValueKind::Undefined => "None".into(),
+        ValueKind::Bool if value.is_true() => "True".into(),
+        ValueKind::Bool => "False".into(),
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default();
+            let quote = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::from(quote);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c == quote => out.extend(['\\', c]),
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        ValueKind::Seq => {
+            let items: Vec<String> = value
+                .try_iter()
+                .into_iter()
+                .flatten()
+                .map(|v| py_repr(&v))
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        ValueKind::Map => {
+            let items: Vec<String> = value
+                .try_iter()
+                .into_iter()
+                .flatten()
+                .map(|k| {
+                    let v = value.get_item(&k).unwrap_or_default();
+                    format!("{}: {}", py_repr(&k), py_repr(&v))
+                })
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        _ => value.to_string(),
+    }
+}
+
+/// Python's `str` of a value.
+pub(super) fn py_str(value: &Value) -> String {
+    match value.as_str() {
+        Some(s) => s.to_owned(),
+        None => py_repr(value),
+    }
+}
+
+/// Python's `int()` of a number, a bool or an integer string.
+fn py_int(value: &Value) -> Result<i64, Error> {
+    let parsed = match value.kind() {
+        ValueKind::Bool => Some(i64::from(value.is_true())),
+        ValueKind::Number if value.is_integer() => i64::try_from(value.clone()).ok(),
+        ValueKind::Number => f64::try_from(value.clone()).ok().map(|f| f.trunc() as i64),
+        ValueKind::String => value.as_str().and_then(|s| s.trim().parse().ok()),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        invalid(match value.kind() {
+            ValueKind::String => {
+                format!("invalid literal for int() with base 10: {}", py_repr(value))
+            }
+            _ => format!(
+                "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                super::python_type(value)
+            ),
+        })
+    })
+}
+
+/// An int (or bool) where Python takes an index (`range`, `maxsplit`).
+fn as_index(value: &Value) -> Result<i64, Error> {
+    match value.kind() {
+        ValueKind::Bool => Ok(i64::from(value.is_true())),
+        ValueKind::Number if value.is_integer() => Ok(i64::try_from(value.clone())?),
+        _ => Err(invalid(format!(
+            "'{}' object cannot be interpreted as an integer",
+            super::python_type(value)
+        ))),
+    }
+}
+
+/// How many items `range(n)` gives.
+fn range_len(value: &Value) -> Result<usize, Error> {
+    Ok(usize::try_from(as_index(value)?).unwrap_or(0))
+}
+
+/// Python's `==` on plain values: `1 == 1.0 == True`, containers item by item.
+fn py_eq(a: &Json, b: &Json) -> bool {
+    let number = |v: &Json| match v {
+        Json::Bool(b) => Some(f64::from(u8::from(*b))),
+        Json::Number(n) => n.as_f64(),
+        _ => None,
+    };
+    match (a, b) {
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| py_eq(a, b))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
+        }
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
+    }
+}
+
+/// The `comment` filter's styles: (beginning, decoration, end).
+fn comment_style(style: &Value) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match style.as_str()? {
+        "plain" => ("", "# ", ""),
+        "erlang" => ("", "% ", ""),
+        "c" => ("", "// ", ""),
+        "cblock" => ("/*", " * ", " */"),
+        "xml" => ("<!--", " - ", "-->"),
+        _ => return None,
+    })
+}
+
+/// `comment(style='plain', **kw)`: the text with each line decorated,
+/// between prefix and postfix lines and the style's beginning and end; the
+/// keywords (`decoration`, `beginning`, `prefix`, `prefix_count`,
+/// `postfix`, `postfix_count`, `end`, `newline`) override the style's.
+fn comment(text: Value, style: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    let style = kwargs
+        .get::<Option<Value>>("style")?
+        .or(style)
+        .unwrap_or_else(|| Value::from("plain"));
+    let (beginning, decoration, end) = comment_style(&style)
+        .ok_or_else(|| invalid(format!("Invalid style {}.", py_repr(&style))))?;
+    let mut p: Vec<(String, Value)> = Vec::new();
+    for key in kwargs.args() {
+        p.push((key.to_owned(), kwargs.get::<Value>(key)?));
+    }
+    let param = |key: &str, default: Value| {
+        p.iter()
+            .find(|(k, _)| k == key)
+            .map_or(default, |(_, v)| v.clone())
+    };
+    let string = |value: Value, what: &str| -> Result<String, Error> {
+        value.as_str().map(str::to_owned).ok_or_else(|| {
+            invalid(format!(
+                "'{}' object has no attribute '{what}'",
+                super::python_type(&value)
+            ))
+        })
+    };
+    let prepostfix = string(param("decoration", Value::from(decoration)), "rstrip")?;
+    let prepostfix = Value::from(prepostfix.trim_end());
+    let newline = string(param("newline", Value::from("\n")), "replace")?;
+    let decoration = string(param("decoration", Value::from(decoration)), "rstrip")?;
+    let beginning = param("beginning", Value::from(beginning));
+    let prefix = param("prefix", prepostfix.clone());
+    let postfix = param("postfix", prepostfix);
+    let end = param("end", Value::from(end));
+    let text = string(text, "replace")?;
+
+    let mut out = String::new();
+    if beginning.is_true() {
+        out.push_str(&format!("{}{newline}", py_str(&beginning)));
+    }
+    if prefix.is_true() {
+        let line = if prefix.as_str() == Some(newline.as_str()) {
+            newline.clone()
+        } else {
+            format!("{}{newline}", py_str(&prefix))
+        };
+        let count = py_int(&param("prefix_count", Value::from(1)))?;
+        out.push_str(&line.repeat(usize::try_from(count).unwrap_or(0)));
+    }
+    let decorated = format!(
+        "{decoration}{}",
+        text.replace(&newline, &format!("{newline}{decoration}"))
+    );
+    out.push_str(&decorated.replace(
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    ));
+    for _ in 0..range_len(&param("postfix_count", Value::from(1)))? {
+        out.push_str(&newline);
+        out.push_str(&string(postfix.clone(), "join")?);
+    }
+    if end.is_true() {
+        out.push_str(&format!("{newline}{}", py_str(&end)));
+    }
+    Ok(out)
+}
+
+/// `rekey_on_member(key, duplicates='error')`: a dict of the dicts of a
+/// list (or of a dict's values) keyed by their `key` member.
+fn rekey_on_member(
+    data: Value,
+    key: Value,
+    duplicates: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let duplicates = kwargs
+        .get::<Option<Value>>("duplicates")?
+        .or(duplicates)
+        .unwrap_or_else(|| Value::from("error"));
+    kwargs.assert_all_used()?;
+    let overwrite = match duplicates.as_str() {
+        Some("error") => false,
+        Some("overwrite") => true,
+        _ => {
+            return Err(invalid(format!(
+                "duplicates parameter to rekey_on_member has unknown value {}",
+                py_repr(&duplicates)
+            )));
+        }
+    };
+    let items: Vec<Value> = match data.kind() {
+        ValueKind::Map => data
+            .try_iter()?
+            .map(|k| data.get_item(&k))
+            .collect::<Result<_, _>>()?,
+        ValueKind::Seq | ValueKind::Iterable => data.try_iter()?.collect(),
+        _ => return Err(invalid("Type is not a valid list, set, or dict")),
+    };
+    let mut out: Vec<(Value, Value)> = Vec::new();
+    for item in items {
+        if item.kind() != ValueKind::Map {
+            return Err(invalid("List item is not a valid dict"));
+        }
+        let member = item.get_item(&key)?;
+        if member.is_undefined() {
+            return Err(invalid(format!("Key {} was not found.", py_repr(&key))));
+        }
+        if matches!(member.kind(), ValueKind::Seq | ValueKind::Map) {
+            return Err(invalid(format!(
+                "unhashable type: '{}'",
+                super::python_type(&member)
+            )));
+        }
+        match out.iter_mut().find(|(k, _)| *k == member) {
+            Some(_) if !overwrite => {
+                return Err(invalid(format!(
+                    "Key {} is not unique, cannot convert to dict.",
+                    py_repr(&member)
+                )));
+            }
+            Some(slot) => slot.1 = item,
+            None => out.push((member, item)),
+        }
+    }
+    Ok(Value::from_pairs(out))
+}
+
+/// `math.isnan(x)`, False for what is not a number.
+fn is_nan(value: Value) -> bool {
+    value.kind() == ValueKind::Number && f64::try_from(value).is_ok_and(f64::is_nan)
+}
+
+/// Python's `str.isspace` for one character.
+fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// `str.split(sep=None, maxsplit=-1)`: on runs of whitespace (none at
+/// either end) without `sep`, at most `maxsplit` times when it is not
+/// negative.
+fn split(
+    value: Value,
+    sep: Option<Value>,
+    maxsplit: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let sep = kwargs.get::<Option<Value>>("sep")?.or(sep);
+    let maxsplit = kwargs.get::<Option<Value>>("maxsplit")?.or(maxsplit);
+    kwargs.assert_all_used()?;
+    let Some(text) = value.as_str() else {
+        return Err(invalid(format!(
+            "descriptor 'split' for 'str' objects doesn't apply to a '{}' object",
+            super::python_type(&value)
+        )));
+    };
+    let limit = match maxsplit {
+        None => None,
+        Some(m) => usize::try_from(as_index(&m)?).ok(),
+    };
+    let parts: Vec<String> = match sep.filter(|s| !s.is_none()) {
+        Some(sep) => {
+            let sep = sep.as_str().ok_or_else(|| {
+                invalid(format!(
+                    "must be str or None, not {}",
+                    super::python_type(&sep)
+                ))
+            })?;
+            if sep.is_empty() {
+                return Err(invalid("empty separator"));
+            }
+            match limit {
+                Some(n) => text.splitn(n + 1, sep).map(str::to_owned).collect(),
+                None => text.split(sep).map(str::to_owned).collect(),
+            }
+        }
+        None => {
+            let mut parts = Vec::new();
+            let mut rest = text.trim_start_matches(py_space);
+            while !rest.is_empty() {
+                if limit == Some(parts.len()) {
+                    parts.push(rest.to_owned());
+                    break;
+                }
+                let end = rest.find(py_space).unwrap_or(rest.len());
+                parts.push(rest[..end].to_owned());
+                rest = rest[end..].trim_start_matches(py_space);
+            }
+            parts
+        }
+    };
+    Ok(Value::from(parts))
+}
+
+/// `unique(case_sensitive=None, attribute=None)`: Jinja's `unique` (items
+/// compared lowercased unless `case_sensitive`, or by their `attribute`),
+/// falling back to Ansible's (items compared as they are) when an item
+/// cannot be hashed, which fails when `case_sensitive=False` or
+/// `attribute` was given.
+fn unique(
+    value: Value,
+    case_sensitive: Option<Value>,
+    attribute: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let case_sensitive = kwargs
+        .get::<Option<Value>>("case_sensitive")?
+        .or(case_sensitive);
+    let attribute = kwargs
+        .get::<Option<Value>>("attribute")?
+        .or(attribute)
+        .filter(|a| !a.is_none());
+    kwargs.assert_all_used()?;
+    let items: Vec<Value> = value.try_iter()?.collect();
+    let fold = !case_sensitive.as_ref().is_some_and(Value::is_true);
+    let jinja = || -> Result<Vec<Value>, String> {
+        let mut seen: Vec<Json> = Vec::new();
+        let mut out = Vec::new();
+        for item in &items {
+            let key = match &attribute {
+                Some(attr) => attribute_of(item, attr)?,
+                None => item.clone(),
+            };
+            let key = to_json(&key).map_err(|e| e.to_string())?;
+            let key = match key {
+                Json::Array(_) | Json::Object(_) => {
+                    let kind = if key.is_array() { "list" } else { "dict" };
+                    return Err(format!("unhashable type: '{kind}'"));
+                }
+                Json::String(s) if fold => Json::String(s.to_lowercase()),
+                other => other,
+            };
+            if !seen.iter().any(|s| py_eq(s, &key)) {
+                seen.push(key);
+                out.push(item.clone());
+            }
+        }
+        Ok(out)
+    };
+    let strict = case_sensitive.is_some_and(|c| c.kind() == ValueKind::Bool && !c.is_true());
+    match jinja() {
+        Ok(out) => Ok(Value::from(out)),
+        Err(e) if strict || attribute.is_some() => Err(invalid(format!(
+            "Jinja2's unique filter failed and we cannot fall back to Ansible's version as \
+             it does not support the parameters supplied: {e}"
+        ))),
+        Err(_) => {
+            let mut seen: Vec<Json> = Vec::new();
+            let mut out = Vec::new();
+            for item in items {
+                let key = to_json(&item)?;
+                if !seen.iter().any(|s| py_eq(s, &key)) {
+                    seen.push(key);
+                    out.push(item);
+                }
+            }
+            Ok(Value::from(out))
+        }
+    }
+}
+
+/// Jinja's attribute getter: `a.b.0` looked up part by part, a part of
+/// digits as a list index.
+fn attribute_of(item: &Value, attribute: &Value) -> Result<Value, String> {
+    let parts: Vec<Value> = match attribute.as_str() {
+        Some(path) => path
+            .split('.')
+            .map(|p| {
+                p.parse::<i64>()
+                    .map_or_else(|_| Value::from(p), Value::from)
+            })
+            .collect(),
+        None => vec![attribute.clone()],
+    };
+    let mut value = item.clone();
+    for part in parts {
+        let next = value.get_item(&part).unwrap_or_default();
+        if next.is_undefined() {
+            return Err(format!(
+                "object of type '{}' has no attribute {}",
+                super::python_type(&value),
+                py_repr(&part)
+            ));
+        }
+        value = next;
     }
     Ok(value)
 }
