@@ -158,9 +158,15 @@ pub const CONTROLLER_LOOKUPS: &[&str] = &[
     "template",
 ];
 
-/// Filters that read the controller: its files, or its user's home and
-/// environment.
-pub const CONTROLLER_FILTERS: &[&str] = &["expanduser", "expandvars", "fileglob", "realpath"];
+/// Filters that read the controller: its files, its user's home and
+/// environment, its local time (`strftime`).
+pub const CONTROLLER_FILTERS: &[&str] = &[
+    "expanduser",
+    "expandvars",
+    "fileglob",
+    "realpath",
+    "strftime",
+];
 
 /// Tests that look at the controller's files.
 pub const CONTROLLER_TESTS: &[&str] = &[
@@ -277,6 +283,7 @@ mod lookup_tests {
         for (text, want) in [
             ("{{ '~/x' | expanduser }}", true),
             ("{{ p|ansible.builtin.realpath }}", true),
+            ("{{ '%Y' | strftime(0) }}", true),
             ("{{ '/etc' is directory }}", true),
             ("{{ '/etc' is not ansible.builtin.exists }}", true),
             ("{\"when\":[\"p is file\"]}", true),

@@ -33,6 +33,38 @@ pub fn rewrite<'a>(source: &'a str, in_expr: bool, syntax: &SyntaxConfig) -> Cow
     if !source.match_indices('%').any(lone) {
         return Cow::Borrowed(source);
     }
+    let modulo = |toks: &Toks, i: usize| matches!(toks[i].0, Token::Mod);
+    rewrite_operator(source, in_expr, syntax, MOD, &modulo, false)
+}
+
+/// The function a rewritten binary `-` calls: Python's subtraction,
+/// datetimes included (`template/time.rs`).
+pub const SUB: &str = "__rustle_sub";
+
+/// `source` with every binary `-` made a call of [`SUB`], when the source
+/// makes datetimes (`to_datetime`), the only values minijinja's own `-`
+/// cannot subtract as Python does; other templates are left as they are.
+pub fn rewrite_minus<'a>(source: &'a str, in_expr: bool, syntax: &SyntaxConfig) -> Cow<'a, str> {
+    if !source.contains("to_datetime") || !source.contains('-') {
+        return Cow::Borrowed(source);
+    }
+    let binary = |toks: &Toks, i: usize| {
+        matches!(toks[i].0, Token::Minus) && i > 0 && ends_value(&toks[i - 1].0)
+    };
+    rewrite_operator(source, in_expr, syntax, SUB, &binary, true)
+}
+
+/// Rewrites the operators `is_op` finds, leftmost first, into calls of
+/// `function`. `additive`: the operator is at the level of `+` and `-`,
+/// whose operands take in `*`, `/`, `//` and `%`; otherwise at theirs.
+fn rewrite_operator<'a>(
+    source: &'a str,
+    in_expr: bool,
+    syntax: &SyntaxConfig,
+    function: &str,
+    is_op: &dyn Fn(&Toks, usize) -> bool,
+    additive: bool,
+) -> Cow<'a, str> {
     let mut text = Cow::Borrowed(source);
     // One operator at a time, the leftmost first: its call is then the
     // left operand of the next one in `a % b % c`.
@@ -42,15 +74,18 @@ pub fn rewrite<'a>(source: &'a str, in_expr: bool, syntax: &SyntaxConfig) -> Cow
             // Compiling reports the syntax error.
             break;
         };
-        let Some(m) = toks.iter().position(|t| matches!(t.0, Token::Mod)) else {
+        let Some(m) = (0..toks.len()).find(|&i| is_op(&toks, i)) else {
             break;
         };
-        let (Some(first), Some(last)) = (left_start(&toks, m), right_end(&toks, m)) else {
+        let (Some(first), Some(last)) = (
+            left_start(&toks, m, additive),
+            right_end(&toks, m, additive),
+        ) else {
             break;
         };
         let (a, b) = (start(&toks, first), end(&toks, m - 1));
         let (c, d) = (start(&toks, m + 1), end(&toks, last));
-        let call = format!("{MOD}(({}), ({}))", &text[a..b], &text[c..d]);
+        let call = format!("{function}(({}), ({}))", &text[a..b], &text[c..d]);
         text = Cow::Owned(format!("{}{call}{}", &text[..a], &text[d..]));
     }
     text
@@ -157,8 +192,8 @@ fn postfix_start(toks: &Toks, mut j: usize) -> Option<usize> {
     }
 }
 
-/// The first token of the left operand of the `%` at `m`.
-fn left_start(toks: &Toks, m: usize) -> Option<usize> {
+/// The first token of the left operand of the operator at `m`.
+fn left_start(toks: &Toks, m: usize, additive: bool) -> Option<usize> {
     let mut j = m.checked_sub(1)?;
     loop {
         let mut s = postfix_start(toks, j)?;
@@ -172,16 +207,24 @@ fn left_start(toks: &Toks, m: usize) -> Option<usize> {
         {
             s -= 1;
         }
-        // The same level, left-associative: `a * b % c` is `(a * b) % c`.
+        // The same level, left-associative: `a * b % c` is `(a * b) % c`;
+        // for `-`, `a + b * c - d` is `(a + b * c) - d`.
         match s.checked_sub(1).map(|p| &toks[p].0) {
-            Some(Token::Mul | Token::Div | Token::FloorDiv) if s >= 2 => j = s - 2,
+            Some(Token::Mul | Token::Div | Token::FloorDiv | Token::Mod) if s >= 2 => j = s - 2,
+            Some(Token::Plus | Token::Minus)
+                if additive && s >= 2 && ends_value(&toks[s - 2].0) =>
+            {
+                j = s - 2;
+            }
             _ => return Some(s),
         }
     }
 }
 
 /// The last token of the right operand of the operator at `m`.
-fn right_end(toks: &Toks, m: usize) -> Option<usize> {
+/// With `additive`, the operand takes in `*`, `/`, `//` and `%`:
+/// `a - b * c` is `a - (b * c)`.
+fn right_end(toks: &Toks, m: usize, additive: bool) -> Option<usize> {
     let mut j = m + 1;
     while matches!(toks.get(j)?.0, Token::Minus | Token::Plus) {
         j += 1;
@@ -199,7 +242,10 @@ fn right_end(toks: &Toks, m: usize) -> Option<usize> {
                 toks.get(j)?;
             }
             Some(Token::BracketOpen | Token::ParenOpen) => j = closing(toks, j + 1)?,
-            Some(Token::Pow) => j = right_end(toks, j + 1)?,
+            Some(Token::Pow) => j = right_end(toks, j + 1, false)?,
+            Some(Token::Mul | Token::Div | Token::FloorDiv | Token::Mod) if additive => {
+                j = right_end(toks, j + 1, false)?;
+            }
             _ => return Some(j),
         }
     }
@@ -647,6 +693,35 @@ mod tests {
             ("100% {{ x }}", "100% {{ x }}"),
         ];
         for (given, expected) in cases {
+            assert_eq!(rw(given), expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn minus_is_rewritten_only_beside_datetimes() {
+        let rw = |s: &str| {
+            let syntax = minijinja::syntax::SyntaxConfig::default();
+            rewrite_minus(s, false, &syntax).into_owned()
+        };
+        for (given, expected) in [
+            ("{{ a - b }}", "{{ a - b }}"),
+            (
+                "{{ (x | to_datetime - y | to_datetime).days }}",
+                "{{ (__rustle_sub((x | to_datetime), (y | to_datetime))).days }}",
+            ),
+            (
+                "{{ d.year - 1 - n * 2 }}{{ z | to_datetime }}",
+                "{{ __rustle_sub((__rustle_sub((d.year), (1))), (n * 2)) }}{{ z | to_datetime }}",
+            ),
+            (
+                "{{ -n + a - -b }}{{ z | to_datetime }}",
+                "{{ __rustle_sub((-n + a), (-b)) }}{{ z | to_datetime }}",
+            ),
+            (
+                "{%- if x | to_datetime -%}{{ a ~ b - c }}{%- endif -%}",
+                "{%- if x | to_datetime -%}{{ a ~ __rustle_sub((b), (c)) }}{%- endif -%}",
+            ),
+        ] {
             assert_eq!(rw(given), expected, "{given}");
         }
     }

@@ -195,18 +195,22 @@ pub(super) fn keep_trailing_newlines(template: &str, mut text: String) -> String
 }
 
 /// A template's source as minijinja compiles it: Python's `%` operator
-/// made a call (`percent`), then Ansible's chained undefined values
-/// (`chain`).
+/// made a call (`percent`), and `-` where datetimes may meet it, then
+/// Ansible's chained undefined values (`chain`).
 pub fn prepare<'a>(
     source: &'a str,
     in_expr: bool,
     syntax: &minijinja::syntax::SyntaxConfig,
 ) -> std::borrow::Cow<'a, str> {
-    match super::percent::rewrite(source, in_expr, syntax) {
-        std::borrow::Cow::Borrowed(s) => chain::rewrite(s, in_expr, syntax),
-        std::borrow::Cow::Owned(s) => {
-            std::borrow::Cow::Owned(chain::rewrite(&s, in_expr, syntax).into_owned())
-        }
+    use std::borrow::Cow;
+    let percent = super::percent::rewrite(source, in_expr, syntax);
+    let minus = match super::percent::rewrite_minus(&percent, in_expr, syntax) {
+        Cow::Borrowed(_) => percent,
+        Cow::Owned(s) => Cow::Owned(s),
+    };
+    match minus {
+        Cow::Borrowed(s) => chain::rewrite(s, in_expr, syntax),
+        Cow::Owned(s) => Cow::Owned(chain::rewrite(&s, in_expr, syntax).into_owned()),
     }
 }
 
