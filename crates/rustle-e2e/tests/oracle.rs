@@ -21,6 +21,13 @@ fn roles_and_imports_match_ansible() {
     same_as_ansible("fixtures/playbooks/roles/site.yml", "out");
 }
 
+/// Roles whose argument specs name the entry point get ansible-core's
+/// validation task first: passing, failing (rescued), turned off.
+#[test]
+fn role_argument_specs_match_ansible() {
+    same_as_ansible("fixtures/playbooks/argspec/site.yml", "out");
+}
+
 #[test]
 fn argument_forms_match_ansible() {
     same_as_ansible("fixtures/playbooks/forms.yml", "out");

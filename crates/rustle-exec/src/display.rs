@@ -242,15 +242,28 @@ impl<W: Write> Display<W> {
         msg: &str,
         origin: Option<(&Path, usize, usize)>,
     ) -> io::Result<()> {
-        let msg = if msg.starts_with("Task failed:") {
-            msg.to_owned()
-        } else if is_action_plugin(action) {
-            format!("Task failed: Action failed: {msg}")
-        } else {
-            format!("Task failed: Module failed: {msg}")
-        };
+        let msg = task_failed(action, msg);
         let mut report = format!("[ERROR]: {msg}\n");
         push_origin(&mut report, origin);
+        self.report(report)
+    }
+
+    /// [`Display::error`] for a task ansible-core makes from data of its
+    /// own (the role argument check): `Origin: <unknown>`, then the task's
+    /// data as Python prints it, shortened as `textwrap.shorten(width=120)`.
+    pub fn error_without_origin(
+        &mut self,
+        action: &str,
+        msg: &str,
+        data: &Value,
+    ) -> io::Result<()> {
+        let msg = task_failed(action, msg);
+        let data = shorten(&python_repr(data), 120);
+        self.report(format!("[ERROR]: {msg}\nOrigin: <unknown>\n\n{data}\n"))
+    }
+
+    /// Prints an error report once: the first line in red.
+    fn report(&mut self, report: String) -> io::Result<()> {
         if !self.errors_seen.insert(report.clone()) {
             return Ok(());
         }
@@ -501,6 +514,44 @@ impl<W: Write> Display<W> {
     }
 }
 
+/// A failed task's message as ansible-core's report opens it.
+fn task_failed(action: &str, msg: &str) -> String {
+    if msg.starts_with("Task failed:") {
+        msg.to_owned()
+    } else if is_action_plugin(action) {
+        format!("Task failed: Action failed: {msg}")
+    } else {
+        format!("Task failed: Module failed: {msg}")
+    }
+}
+
+/// Python's `textwrap.shorten`: whitespace runs become one space, and a
+/// text longer than `width` loses its last words for ` [...]`.
+fn shorten(text: &str, width: usize) -> String {
+    const PLACEHOLDER: &str = " [...]";
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() <= width {
+        return joined;
+    }
+    let mut out = String::new();
+    for word in words {
+        let grown = if out.is_empty() {
+            word.chars().count()
+        } else {
+            out.chars().count() + 1 + word.chars().count()
+        };
+        if grown + PLACEHOLDER.len() > width {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    format!("{out}{PLACEHOLDER}")
+}
+
 /// An error report's `Origin:` line and the source lines around it (just
 /// the file for a whole-file origin, line 0).
 fn push_origin(report: &mut String, origin: Option<Origin<'_>>) {
@@ -588,6 +639,7 @@ fn is_action_plugin(action: &str) -> bool {
             | "raw"
             | "script"
             | "fetch"
+            | "validate_argument_spec"
     )
 }
 

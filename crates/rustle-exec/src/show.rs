@@ -387,6 +387,19 @@ impl<'d, W: Write> Show<'d, W> {
             .get("msg")
             .and_then(|m| m.as_str())
             .unwrap_or_default();
+        if let Some(task) = self
+            .task(key)
+            .filter(|t| t.source == rustle_format::Task::UNKNOWN)
+        {
+            // The task's data as ansible-core made it.
+            let data = serde_json::json!({
+                "action": task.action,
+                "args": task.args,
+                "name": task.name,
+                "tags": task.keywords.get("tags"),
+            });
+            return self.display.error_without_origin(action, msg, &data);
+        }
         if let Some(causes) = result.get("_rustle_causes").and_then(|c| c.as_array())
             && let Some((path, line, col)) = self.origin(key)
         {
@@ -484,13 +497,18 @@ impl<'d, W: Write> Show<'d, W> {
         )
     }
 
-    /// Whether the task of `key` is one Ansible adds itself.
-    fn implicit(&self, key: &TaskKey) -> bool {
+    /// The parsed task of `key`.
+    fn task(&self, key: &TaskKey) -> Option<&rustle_format::Task> {
         self.doc
             .parsed
             .plays
             .get(key.play as usize)
             .and_then(|p| p.task_at(&key.pos))
+    }
+
+    /// Whether the task of `key` is one Ansible adds itself.
+    fn implicit(&self, key: &TaskKey) -> bool {
+        self.task(key)
             .is_some_and(|t| t.source == rustle_format::Task::IMPLICIT)
     }
 

@@ -399,6 +399,10 @@ impl Task {
     pub const BLOCK: &'static str = "block";
     /// The `source` of tasks Ansible adds itself (no file holds them).
     pub const IMPLICIT: &'static str = "(implicit)";
+    /// The `source` of tasks Ansible makes from data of its own, whose
+    /// errors it reports at `Origin: <unknown>` with the task's data (the
+    /// role argument check).
+    pub const UNKNOWN: &'static str = "(unknown)";
 
     /// Whether the task changes the inventory during the run (`add_host`,
     /// `group_by`), so that later plays' hosts depend on the run.

@@ -289,6 +289,9 @@ pub struct RoleUse {
     /// use again even when the role already ran (only the play's `roles:`
     /// are deduplicated).
     pub from_tasks: bool,
+    /// `rolespec_validate` (true unless an import or include says no):
+    /// check the role's arguments against its argument specs first.
+    pub validate: bool,
 }
 
 /// One use of a role as a block: its dependencies' blocks, then the role's
@@ -384,6 +387,14 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>),
         }
         None => Vec::new(),
     };
+    let tasks = match use_
+        .validate
+        .then(|| validation_task(src, &dir, &use_))
+        .transpose()?
+    {
+        Some(Some(check)) => std::iter::once(check).chain(tasks).collect(),
+        _ => tasks,
+    };
     let handlers_file = main_file(&dir.join("handlers"), "main").filter(|_| !handlers_seen);
     if let Some(path) = handlers_file {
         let role_handlers = ctx.with_file(&path, src, use_.mark, |inner, root| match root {
@@ -433,6 +444,93 @@ pub fn role_blocks(src: &Source<'_>, use_: RoleUse) -> Result<(Task, Vec<Task>),
     Ok((block, handlers))
 }
 
+/// The task ansible-core puts before a role's own tasks when the role's
+/// argument specs (`meta/argument_specs.yml`, else the `argument_specs`
+/// of `meta/main.yml`) have its entry point (`tasks_from`, `main` by
+/// default): `validate_argument_spec` with the entry point's options and
+/// the role's parameters, tagged `always`.
+fn validation_task(
+    src: &Source<'_>,
+    dir: &Path,
+    use_: &RoleUse,
+) -> Result<Option<Task>, ParseError> {
+    let meta = dir.join("meta");
+    let file = ["yml", "yaml", "json"]
+        .iter()
+        .map(|ext| meta.join(format!("argument_specs.{ext}")))
+        .find(|p| p.is_file())
+        .or_else(|| main_file(&meta, "main"));
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let entry = use_.tasks_from.as_str();
+    src.ctx.with_file(&path, src, use_.mark, |_, root| {
+        let entry_of = |map: &[(Node, Node)]| -> Option<Map<String, Value>> {
+            map.iter().find_map(|(k, v)| match v.to_json() {
+                Value::Object(spec) if !spec.is_empty() && k.as_str() == Some(entry) => Some(spec),
+                _ => None,
+            })
+        };
+        let found = root
+            .and_then(Node::as_map)
+            .and_then(|top| {
+                top.iter()
+                    .find(|(k, _)| k.as_str() == Some("argument_specs"))
+            })
+            .and_then(|(_, specs)| specs.as_map())
+            .and_then(entry_of);
+        let Some(spec) = found else {
+            return Ok(None);
+        };
+        let mut name = format!("Validating arguments against arg spec '{entry}'");
+        if let Some(short) = spec.get("short_description") {
+            let short = match short {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            name = format!("{name} - {short}");
+        }
+        let role_path = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let mut args = Map::new();
+        args.insert(
+            "argument_spec".into(),
+            spec.get("options")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        );
+        args.insert(
+            "provided_arguments".into(),
+            Value::Object(use_.params.clone()),
+        );
+        args.insert(
+            "validate_args_context".into(),
+            serde_json::json!({
+                "type": "role",
+                "name": use_.name,
+                "argument_spec_name": entry,
+                "path": role_path.display().to_string(),
+            }),
+        );
+        let mut keywords = Map::new();
+        keywords.insert("tags".into(), serde_json::json!(["always"]));
+        let mut task = Task {
+            id: String::new(),
+            name: Some(name),
+            action: "ansible.builtin.validate_argument_spec".into(),
+            args,
+            when: Vec::new(),
+            register: None,
+            vars: Map::new(),
+            keywords,
+            // ansible-core's task has no place in a file either.
+            source: Task::UNKNOWN.to_owned(),
+            block: None,
+        };
+        task.id = task_id(&task);
+        Ok(Some(task))
+    })
+}
+
 /// One entry of a play's `roles:` or of `dependencies:`.
 pub fn role_use(src: &Source<'_>, node: &Node) -> Result<RoleUse, ParseError> {
     let mut use_ = RoleUse {
@@ -444,6 +542,7 @@ pub fn role_use(src: &Source<'_>, node: &Node) -> Result<RoleUse, ParseError> {
         vars: Map::new(),
         params: Map::new(),
         mark: node.mark,
+        validate: true,
     };
     match &node.kind {
         Kind::Str(s) => use_.name = s.clone(),
@@ -548,6 +647,7 @@ pub fn role_candidates(src: &Source<'_>, tasks_from: &str, mark: Mark) -> Vec<Ta
                 params: Map::new(),
                 mark,
                 from_tasks: true,
+                validate: true,
             };
             let (role_block, handlers) = role_blocks(src, use_).ok()?;
             ctx.pending_handlers.borrow_mut().extend(handlers);

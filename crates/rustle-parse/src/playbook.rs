@@ -487,6 +487,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
                 params: Map::new(),
                 mark: node.mark,
                 from_tasks: true,
+                validate: args.get("rolespec_validate") != Some(&Value::Bool(false)),
             };
             let (role_block, handlers) = role_blocks(src, use_)?;
             src.ctx.pending_handlers.borrow_mut().extend(handlers);
@@ -517,6 +518,7 @@ fn task(src: &Source<'_>, node: &Node, handler: bool) -> Result<Task, ParseError
                 params: Map::new(),
                 mark: node.mark,
                 from_tasks: true,
+                validate: args.get("rolespec_validate") != Some(&Value::Bool(false)),
             };
             let (block, handlers) = role_blocks(src, use_)?;
             src.ctx.pending_handlers.borrow_mut().extend(handlers);

@@ -167,7 +167,9 @@ fn classify(
         || rustle_format::keywords::reads_controller(&text)
         || rustle_format::keywords::reads_controller(&own_vars)
     {
-        syncs.push(sync("controller: its lookups, filters or tests read the controller"));
+        syncs.push(sync(
+            "controller: its lookups, filters or tests read the controller",
+        ));
     }
     let flush = short == "meta"
         && task.source != Task::IMPLICIT

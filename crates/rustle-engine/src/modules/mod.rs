@@ -58,6 +58,7 @@ mod unarchive;
 mod uri;
 mod urls;
 mod user;
+mod validate_argument_spec;
 mod wait_for;
 
 use rustle_format::Vars;
@@ -231,6 +232,10 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("unarchive", &unarchive::Unarchive),
     ("uri", &uri::Uri),
     ("user", &user::User),
+    (
+        "validate_argument_spec",
+        &validate_argument_spec::ValidateArgumentSpec,
+    ),
     ("wait_for", &wait_for::WaitFor),
     // ansible-core 2.19 redirects yum to dnf (its action plugin too).
     ("yum", &dnf::Dnf),
@@ -256,6 +261,7 @@ static NO_ASYNC: &[&str] = &[
     "set_fact",
     "template",
     "unarchive",
+    "validate_argument_spec",
 ];
 
 /// Whether an action (its canonical name) can run as an `async` job.
