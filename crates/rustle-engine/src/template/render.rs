@@ -133,27 +133,116 @@ pub fn name_undefined(err: Error, source: &str, ctx: &Value) -> Error {
     if !parts.iter().all(|p| ident(p)) {
         return err;
     }
-    let mut value = ctx.get_attr(parts[0]).unwrap_or_default();
+    let steps: Vec<Value> = parts[1..].iter().map(|p| Value::from(*p)).collect();
+    match missing_step(ctx, parts[0], &steps) {
+        Some(msg) => Error::new(ErrorKind::UndefinedError, msg),
+        None => err,
+    }
+}
+
+/// What ansible-core says of the first undefined step of `root` followed
+/// by `steps` (attributes or items): `'root' is undefined`, `object of
+/// type 'dict' has no attribute 'key'`, and for `hostvars` its own words
+/// (`hostvars['nohost']`, `object of type 'HostVarsVars' has no attribute
+/// 'x'`). `None` when every step is there.
+fn missing_step(ctx: &Value, root: &str, steps: &[Value]) -> Option<String> {
+    let mut value = ctx.get_attr(root).unwrap_or_default();
     if value.is_undefined() {
-        return Error::new(
-            ErrorKind::UndefinedError,
-            format!("'{}' is undefined", parts[0]),
-        );
+        return Some(format!("'{root}' is undefined"));
     }
-    for part in &parts[1..] {
-        let next = value.get_attr(part).unwrap_or_default();
-        if next.is_undefined() {
-            return Error::new(
-                ErrorKind::UndefinedError,
-                format!(
-                    "object of type '{}' has no attribute '{part}'",
-                    super::python_type(&value)
-                ),
-            );
+    for (i, step) in steps.iter().enumerate() {
+        let next = match step.as_str() {
+            Some(name) => value
+                .get_attr(name)
+                .ok()
+                .filter(|v| !v.is_undefined())
+                .or_else(|| value.get_item(step).ok()),
+            None => value.get_item(step).ok(),
         }
-        value = next;
+        .unwrap_or_default();
+        if !next.is_undefined() {
+            value = next;
+            continue;
+        }
+        let key = match step.as_str() {
+            Some(name) => format!("'{name}'"),
+            None => step.to_string(),
+        };
+        return Some(match (root, i) {
+            ("hostvars", 0) => format!("hostvars[{key}]"),
+            ("hostvars", 1) => format!("object of type 'HostVarsVars' has no attribute {key}"),
+            _ => format!(
+                "object of type '{}' has no attribute {key}",
+                super::python_type(&value)
+            ),
+        });
     }
-    err
+    None
+}
+
+/// The error for `expr` when it is a path with a missing step.
+fn named_path(env: &Environment<'static>, ctx: &Value, expr: &str) -> Option<Error> {
+    let (root, steps) = path_steps(env, ctx, expr)?;
+    let msg = missing_step(ctx, &root, &steps)?;
+    Some(Error::new(ErrorKind::UndefinedError, msg))
+}
+
+/// `expr` read as a variable followed by attributes and subscripts
+/// (`hostvars[inventory_hostname].users`, `d['a'][0]`), each subscript
+/// evaluated; `None` for any other expression.
+fn path_steps(env: &Environment<'static>, ctx: &Value, expr: &str) -> Option<(String, Vec<Value>)> {
+    let ident_end = |s: &str| {
+        s.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(s.len())
+    };
+    let expr = expr.trim();
+    let end = ident_end(expr);
+    if end == 0 || expr.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let root = expr[..end].to_owned();
+    let mut rest = &expr[end..];
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = ident_end(after);
+            if end == 0 {
+                return None;
+            }
+            steps.push(Value::from(&after[..end]));
+            rest = &after[end..];
+        } else if rest.starts_with('[') {
+            // The matching bracket, quotes and nesting considered.
+            let (mut depth, mut quote, mut close) = (0usize, None, None);
+            for (i, c) in rest.char_indices() {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, '\'' | '"') => quote = Some(c),
+                    (None, '[') => depth += 1,
+                    (None, ']') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = Some(i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let close = close?;
+            let inner = &rest[1..close];
+            let key = env.compile_expression(inner).ok()?.eval(ctx.clone()).ok()?;
+            if key.is_undefined() {
+                return None;
+            }
+            steps.push(key);
+            rest = &rest[close + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some((root, steps))
 }
 
 /// `mandatory` without a message names the first undefined step of the
@@ -221,7 +310,13 @@ pub fn eval_expr(env: &Environment<'static>, ctx: &Value, expr: &str) -> Result<
     let value = env
         .compile_expression_owned(source.clone().into_owned())?
         .eval(ctx.clone())
-        .map_err(|e| name_undefined(e, &source, ctx))?;
+        .map_err(|e| match e.kind() {
+            // A path whose step is missing, named as ansible-core does.
+            ErrorKind::UndefinedError => {
+                named_path(env, ctx, expr).unwrap_or_else(|| name_undefined(e, &source, ctx))
+            }
+            _ => name_undefined(e, &source, ctx),
+        })?;
     if value.is_undefined() {
         return Err(undefined_error(env, ctx, expr));
     }
@@ -230,6 +325,11 @@ pub fn eval_expr(env: &Environment<'static>, ctx: &Value, expr: &str) -> Result<
 
 /// Printing an undefined value makes minijinja name where it came from.
 fn undefined_error(env: &Environment<'static>, ctx: &Value, expr: &str) -> Error {
+    let named =
+        path_steps(env, ctx, expr).and_then(|(root, steps)| missing_step(ctx, &root, &steps));
+    if let Some(msg) = named {
+        return Error::new(ErrorKind::UndefinedError, msg);
+    }
     let template = format!("{{{{ {expr} }}}}");
     match env.render_str(&template, ctx.clone()) {
         Err(err) => name_undefined(err, &template, ctx),

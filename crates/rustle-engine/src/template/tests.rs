@@ -246,3 +246,4 @@ fn hostvars_attributes_chain_to_undefined() {
     );
     assert!(r("{{ hostvars[h].missing }}").is_err());
 }
+
