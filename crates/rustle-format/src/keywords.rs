@@ -188,9 +188,15 @@ pub const CONTROLLER_TESTS: &[&str] = &[
 /// Whether template text reads the controller, as Ansible's templating
 /// does on the controller: a controller lookup, a filter of
 /// [`CONTROLLER_FILTERS`] or a test of [`CONTROLLER_TESTS`] (`x is exists`,
-/// `select('file')`, `selectattr('path', 'exists')`).
+/// `select('file')`, `selectattr('path', 'exists')`), `now()`.
 pub fn reads_controller(text: &str) -> bool {
-    calls_controller_lookup(text) || applies_controller_filter_or_test(text)
+    calls_controller_lookup(text) || applies_controller_filter_or_test(text) || calls_now(text)
+}
+
+/// `now()`, the controller's clock and time zone.
+fn calls_now(text: &str) -> bool {
+    text.match_indices("now(")
+        .any(|(at, _)| word_start(text, at))
 }
 
 /// The name that starts `rest` after optional quotes (a template inside a
@@ -284,6 +290,8 @@ mod lookup_tests {
             ("{{ '~/x' | expanduser }}", true),
             ("{{ p|ansible.builtin.realpath }}", true),
             ("{{ '%Y' | strftime(0) }}", true),
+            ("{{ now(fmt='%Y') }}", true),
+            ("{{ x.known(1) }}", false),
             ("{{ '/etc' is directory }}", true),
             ("{{ '/etc' is not ansible.builtin.exists }}", true),
             ("{\"when\":[\"p is file\"]}", true),

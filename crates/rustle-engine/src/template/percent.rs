@@ -42,10 +42,10 @@ pub fn rewrite<'a>(source: &'a str, in_expr: bool, syntax: &SyntaxConfig) -> Cow
 pub const SUB: &str = "__rustle_sub";
 
 /// `source` with every binary `-` made a call of [`SUB`], when the source
-/// makes datetimes (`to_datetime`), the only values minijinja's own `-`
+/// makes datetimes (`to_datetime`, `now()`), the only values minijinja's own `-`
 /// cannot subtract as Python does; other templates are left as they are.
 pub fn rewrite_minus<'a>(source: &'a str, in_expr: bool, syntax: &SyntaxConfig) -> Cow<'a, str> {
-    if !source.contains("to_datetime") || !source.contains('-') {
+    if !(source.contains("to_datetime") || source.contains("now(")) || !source.contains('-') {
         return Cow::Borrowed(source);
     }
     let binary = |toks: &Toks, i: usize| {

@@ -5,13 +5,15 @@
 //! methods, comparisons and `str`; `__rustle_sub` is Python's `-` for
 //! datetimes, giving a `timedelta` (`.days`, `.seconds`,
 //! `.total_seconds()`). Local time comes from the time zone database as
-//! glibc finds it (`TZ`, else `/etc/localtime`), read here with std.
+//! glibc finds it (`TZ`, else `/etc/localtime`), read with jiff.
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use jiff::Timestamp;
+use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 use minijinja::value::{DynObject, Kwargs, Object, ObjectRepr, ValueKind, from_args};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
@@ -28,6 +30,7 @@ const MICROS: i64 = 1_000_000;
 pub fn register(env: &mut Environment<'static>) {
     add_filter(env, "strftime", strftime);
     add_filter(env, "to_datetime", to_datetime);
+    env.add_function("now", now);
     env.add_function(SUB, subtract);
 }
 
@@ -66,7 +69,7 @@ fn strftime(
             name: "GMT".into(),
         }
     } else {
-        local_zone().at(secs)
+        local_type(local_zone(), secs)
     };
     let tm = Tm::at(secs, &zone);
     if i32::try_from(tm.year - 1900).is_err() {
@@ -98,6 +101,36 @@ fn to_datetime(string: Value, format: Option<Value>) -> Result<Value, Error> {
     let format = format.unwrap_or_else(|| Value::from("%Y-%m-%d %H:%M:%S"));
     let dt = strptime(text(0, &string)?, text(1, &format)?).map_err(invalid)?;
     Ok(Value::from_object(dt))
+}
+
+/// ansible-core's `now(utc=False, fmt=None)` global: the current local
+/// (or UTC) time as a naive datetime, or `strftime(fmt)` of it.
+fn now(utc: Option<Value>, fmt: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let utc = kwargs.get::<Option<Value>>("utc")?.or(utc);
+    let fmt = kwargs.get::<Option<Value>>("fmt")?.or(fmt);
+    kwargs.assert_all_used()?;
+    let micros = (crate::util::time::now() * MICROS as f64).floor() as i64;
+    let offset = if utc.is_some_and(|u| u.is_true()) {
+        0
+    } else {
+        local_type(local_zone(), micros.div_euclid(MICROS)).offset
+    };
+    let dt = DateTime {
+        wall: micros + offset * MICROS,
+        offset: None,
+    };
+    match fmt.filter(|f| f.is_true()) {
+        Some(fmt) => {
+            let fmt = fmt.as_str().ok_or_else(|| {
+                invalid(format!(
+                    "strftime() argument 1 must be str, not {}",
+                    super::python_type(&fmt)
+                ))
+            })?;
+            Ok(Value::from(dt.strftime(fmt)))
+        }
+        None => Ok(Value::from_object(dt)),
+    }
 }
 
 // ---- Calendar arithmetic -------------------------------------------------
@@ -211,7 +244,7 @@ impl Tm {
             + self.hour * 3600
             + self.minute * 60
             + self.second;
-        local_zone().to_utc(wall, self.isdst)
+        mktime(local_zone(), wall, self.isdst)
     }
 
     /// glibc's ISO 8601 week-based year and week number.
@@ -379,7 +412,8 @@ fn convert(c: char, tm: &Tm, flags: &str) -> Option<Conv> {
 
 // ---- Local time ----------------------------------------------------------
 
-/// A local time type: its offset east of UTC and its abbreviation.
+/// A local time type: its offset east of UTC, whether it is daylight
+/// saving time, and its abbreviation.
 #[derive(Debug, Clone, PartialEq)]
 struct LocalType {
     offset: i64,
@@ -387,367 +421,145 @@ struct LocalType {
     name: String,
 }
 
-/// A time zone as glibc reads it: a TZif file's transitions, then its
-/// POSIX `TZ` rule (or the rule alone, from `TZ`).
-#[derive(Debug, Default)]
+/// A time zone, and whether it is a bare POSIX rule (from `TZ`): glibc
+/// reckons a rule's changes of the years before 1970 in 1970, so such a
+/// zone stays before then as it is at the epoch.
+#[derive(Debug)]
 struct Zone {
-    /// (seconds since the epoch, index into `types`), in time order.
-    transitions: Vec<(i64, usize)>,
-    types: Vec<LocalType>,
-    rule: Option<Rule>,
+    tz: TimeZone,
+    rule: bool,
 }
 
 fn local_zone() -> &'static Zone {
     static ZONE: OnceLock<Zone> = OnceLock::new();
-    ZONE.get_or_init(|| load_zone(std::env::var("TZ").ok()).unwrap_or_else(Zone::utc))
+    ZONE.get_or_init(|| load_zone(std::env::var("TZ").ok().as_deref()))
 }
 
-/// The zone `TZ` names (a file under /usr/share/zoneinfo, a path or a
-/// POSIX rule; empty is UTC), `/etc/localtime` when it is unset.
-fn load_zone(tz: Option<String>) -> Option<Zone> {
-    let Some(tz) = tz else {
-        return parse_tzif(&std::fs::read("/etc/localtime").ok()?);
-    };
-    let tz = tz.strip_prefix(':').unwrap_or(&tz);
-    if tz.is_empty() {
-        return Some(Zone::utc());
+/// The zone as glibc's `tzset` finds it from `TZ`: a leading `:` dropped,
+/// empty is UTC; a TZif file (`/etc/localtime` when `TZ` is unset, a name
+/// under `$TZDIR` or `/usr/share/zoneinfo`, or a path), else a POSIX rule
+/// (`CET-1CEST,M3.5.0,M10.5.0/3`); UTC when neither reads.
+fn load_zone(tz: Option<&str>) -> Zone {
+    let tz = tz.map_or("/etc/localtime", |tz| tz.strip_prefix(':').unwrap_or(tz));
+    let dir = std::env::var_os("TZDIR").filter(|dir| !dir.is_empty());
+    let path = Path::new(dir.as_deref().unwrap_or("/usr/share/zoneinfo".as_ref())).join(tz);
+    let file = (!tz.is_empty()).then(|| std::fs::read(path).ok()).flatten();
+    if let Some(tz) = file.and_then(|data| TimeZone::tzif(tz, &data).ok()) {
+        return Zone { tz, rule: false };
     }
-    let path = Path::new("/usr/share/zoneinfo").join(tz);
-    if let Some(zone) = std::fs::read(path).ok().and_then(|data| parse_tzif(&data)) {
-        return Some(zone);
-    }
-    parse_rule(tz).map(|rule| Zone {
-        rule: Some(rule),
-        ..Zone::default()
-    })
-}
-
-impl Zone {
-    fn utc() -> Zone {
-        let std = LocalType {
-            offset: 0,
-            dst: false,
-            name: "UTC".into(),
-        };
-        Zone {
-            rule: Some(Rule { std, dst: None }),
-            ..Zone::default()
-        }
-    }
-
-    /// The local time type in effect at `t` seconds since the epoch.
-    fn at(&self, t: i64) -> LocalType {
-        let i = self.transitions.partition_point(|&(at, _)| at <= t);
-        let rule = self.rule.as_ref();
-        if i == self.transitions.len()
-            && let Some(rule) = rule
-        {
-            return rule.at(t);
-        }
-        let index = i.checked_sub(1).map_or(0, |i| self.transitions[i].1);
-        self.types.get(index).cloned().unwrap_or_else(|| LocalType {
-            offset: 0,
-            dst: false,
-            name: "UTC".into(),
-        })
-    }
-
-    /// `mktime`: a local wall time (seconds since the epoch as if it were
-    /// UTC) as seconds since the epoch. A wall time that happens twice is
-    /// the one of daylight saving time `dst`, else the earlier; one that is
-    /// skipped is read with the offset before the change; and as glibc
-    /// does, a time of the other kind than `dst` is read with the offset
-    /// of the nearest time of that kind.
-    fn to_utc(&self, wall: i64, dst: Option<bool>) -> i64 {
-        let before = self.at(wall - DAY);
-        let after = self.at(wall + DAY);
-        let fits = |t: &LocalType| self.at(wall - t.offset).offset == t.offset;
-        let chosen = match (fits(&before), fits(&after)) {
-            (true, true) if before.dst != after.dst && dst == Some(after.dst) => after,
-            (true, true) if dst.is_none() && after.offset > before.offset => after,
-            (false, true) => after,
-            _ => before,
-        };
-        let t = wall - chosen.offset;
-        match dst {
-            Some(dst) if self.at(t).dst != dst => {
-                self.offset_of(t, dst).map_or(t, |off| wall - off)
-            }
-            _ => t,
-        }
-    }
-
-    /// The offset of the time of daylight saving time `dst` nearest `t`.
-    fn offset_of(&self, t: i64, dst: bool) -> Option<i64> {
-        let i = self.transitions.partition_point(|&(at, _)| at <= t);
-        if i == self.transitions.len()
-            && let Some(rule) = &self.rule
-        {
-            return match &rule.dst {
-                Some((daylight, _, _)) if dst => Some(daylight.offset),
-                _ if dst => None,
-                _ => Some(rule.std.offset),
-            };
-        }
-        let (past, future) = self.transitions.split_at(i);
-        past.iter()
-            .rev()
-            .chain(future)
-            .filter_map(|&(_, ty)| self.types.get(ty))
-            .find(|ty| ty.dst == dst)
-            .map(|ty| ty.offset)
-    }
-
-    /// The standard and daylight saving time names, as `time.tzname`.
-    fn names(&self) -> Vec<String> {
-        if let Some(rule) = self.rule.as_ref() {
-            let mut names = vec![rule.std.name.clone()];
-            names.extend(rule.dst.as_ref().map(|(dst, _, _)| dst.name.clone()));
-            return names;
-        }
-        let last = |dst: bool| self.types.iter().rev().find(|t| t.dst == dst);
-        [last(false), last(true)]
-            .into_iter()
-            .flatten()
-            .map(|t| t.name.clone())
-            .collect()
+    match TimeZone::posix(tz) {
+        Ok(tz) => Zone { tz, rule: true },
+        Err(_) => Zone {
+            tz: TimeZone::UTC,
+            rule: false,
+        },
     }
 }
 
-/// A TZif file (RFC 8536): the 64-bit data of version 2 and later, the
-/// 32-bit data of version 1, and the footer's rule.
-fn parse_tzif(data: &[u8]) -> Option<Zone> {
-    fn counts(data: &[u8]) -> Option<[usize; 6]> {
-        if data.get(..4)? != b"TZif" {
-            return None;
-        }
-        let mut counts = [0; 6];
-        for (i, count) in counts.iter_mut().enumerate() {
-            let bytes = data.get(20 + 4 * i..24 + 4 * i)?;
-            *count = u32::from_be_bytes(bytes.try_into().ok()?) as usize;
-        }
-        Some(counts)
-    }
-    fn block_len([isut, isstd, leap, time, types, chars]: [usize; 6], size: usize) -> usize {
-        time * (size + 1) + types * 6 + chars + leap * (size + 4) + isstd + isut
-    }
-    let version = *data.get(4)?;
-    let (data, size) = if version >= b'2' {
-        let v1 = 44 + block_len(counts(data)?, 4);
-        (data.get(v1..)?, 8)
+/// `t` seconds since the epoch in jiff's range, moved by whole 400-year
+/// cycles when past it: beyond a zone's transitions its rule (or its
+/// first type) repeats with the Gregorian calendar.
+fn to_timestamp(t: i64) -> Timestamp {
+    const CYCLE: i64 = 146_097 * DAY;
+    let (min, max) = (Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+    let t = if t > max {
+        t - ((t - max) / CYCLE + 1) * CYCLE
+    } else if t < min {
+        t + ((min - t) / CYCLE + 1) * CYCLE
     } else {
-        (data, 4)
+        t
     };
-    let [_, _, _, timecnt, typecnt, charcnt] = counts(data)?;
-    let body = data.get(44..44 + block_len(counts(data)?, size))?;
-    let (times, body) = body.split_at(timecnt * size);
-    let (indices, body) = body.split_at(timecnt);
-    let (infos, body) = body.split_at(typecnt * 6);
-    let chars = &body[..charcnt];
-    let time = |b: &[u8]| match size {
-        8 => i64::from_be_bytes(b.try_into().unwrap_or_default()),
-        _ => i64::from(i32::from_be_bytes(b.try_into().unwrap_or_default())),
-    };
-    let transitions = times
-        .chunks(size)
-        .zip(indices)
-        .map(|(t, &i)| (time(t), usize::from(i)))
-        .collect();
-    let types = infos
-        .chunks(6)
-        .map(|info| {
-            let start = usize::from(info[5]).min(chars.len());
-            let len = chars[start..].iter().position(|&b| b == 0).unwrap_or(0);
-            LocalType {
-                offset: i64::from(i32::from_be_bytes([info[0], info[1], info[2], info[3]])),
-                dst: info[4] != 0,
-                name: String::from_utf8_lossy(&chars[start..start + len]).into_owned(),
-            }
-        })
-        .collect();
-    let footer = data
-        .get(44 + block_len(counts(data)?, size)..)
-        .unwrap_or_default();
-    let rule = std::str::from_utf8(footer)
-        .ok()
-        .and_then(|f| f.strip_prefix('\n')?.split('\n').next())
-        .and_then(parse_rule);
-    Some(Zone {
-        transitions,
-        types,
-        rule,
-    })
+    Timestamp::from_second(t).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-/// A POSIX `TZ` rule: standard time, and daylight saving time between two
-/// changes a year.
-#[derive(Debug)]
-struct Rule {
-    std: LocalType,
-    dst: Option<(LocalType, Change, Change)>,
-}
-
-/// When a rule's time changes: a day of the year and the local time then.
-#[derive(Debug)]
-struct Change {
-    date: RuleDate,
-    time: i64,
-}
-
-#[derive(Debug)]
-enum RuleDate {
-    /// `Jn`: day 1 to 365, February 29th not counted.
-    Julian(i64),
-    /// `n`: day 0 to 365.
-    Day(i64),
-    /// `Mm.w.d`: weekday `d` (0 is Sunday) of week `w` (5 the last) of month `m`.
-    Month(u32, i64, i64),
-}
-
-impl Rule {
-    fn at(&self, t: i64) -> LocalType {
-        let Some((dst, start, end)) = &self.dst else {
-            return self.std.clone();
-        };
-        let year = civil_from_days((t + self.std.offset).div_euclid(DAY)).0;
-        let start = start.local(year) - self.std.offset;
-        let end = end.local(year) - dst.offset;
-        let in_dst = if start < end {
-            start <= t && t < end
-        } else {
-            !(end <= t && t < start)
-        };
-        let now = if in_dst { dst } else { &self.std };
-        now.clone()
+/// The local time type of `zone` at `t` seconds since the epoch.
+fn local_type(zone: &Zone, t: i64) -> LocalType {
+    let t = if zone.rule { t.max(0) } else { t };
+    let info = zone.tz.to_offset_info(to_timestamp(t));
+    LocalType {
+        offset: info.offset().seconds().into(),
+        dst: info.dst().is_dst(),
+        name: info.abbreviation().into(),
     }
 }
 
-impl Change {
-    /// The change in `year`, as a wall time in seconds since the epoch.
-    fn local(&self, year: i64) -> i64 {
-        let jan1 = days_from_civil(year, 1, 1);
-        let day = match self.date {
-            RuleDate::Julian(n) => jan1 + n - 1 + i64::from(is_leap(year) && n >= 60),
-            RuleDate::Day(n) => jan1 + n,
-            RuleDate::Month(m, w, d) => {
-                let first = days_from_civil(year, m, 1);
-                let first_wday = (weekday(first) + 1) % 7;
-                let mut day = first + (d - first_wday).rem_euclid(7) + (w - 1) * 7;
-                while day >= first + i64::from(days_in_month(year, m)) {
-                    day -= 7;
-                }
-                day
-            }
-        };
-        day * DAY + self.time
-    }
-}
-
-/// Parses a POSIX `TZ` value (`CET-1CEST,M3.5.0,M10.5.0/3`); glibc's
-/// default changes (`M3.2.0,M11.1.0`) when daylight time has none.
-fn parse_rule(s: &str) -> Option<Rule> {
-    fn name(s: &mut &str) -> Option<String> {
-        let (name, rest) = match s.strip_prefix('<') {
-            Some(quoted) => {
-                let end = quoted.find('>')?;
-                (&quoted[..end], &quoted[end + 1..])
-            }
-            None => {
-                let end = s
-                    .find(|c: char| !c.is_ascii_alphabetic())
-                    .unwrap_or(s.len());
-                s.split_at(end)
-            }
-        };
-        *s = rest;
-        (name.len() >= 3).then(|| name.to_owned())
-    }
-    /// `[+-]hh[:mm[:ss]]` in seconds.
-    fn offset(s: &mut &str) -> Option<i64> {
-        let sign = if let Some(rest) = s.strip_prefix('-') {
-            *s = rest;
-            -1
-        } else {
-            *s = s.strip_prefix('+').unwrap_or(s);
-            1
-        };
-        let mut total = 0;
-        for (i, unit) in [3600, 60, 1].into_iter().enumerate() {
-            if i > 0 {
-                match s.strip_prefix(':') {
-                    Some(rest) => *s = rest,
-                    None => break,
-                }
-            }
-            total += number(s)? * unit;
+/// The local time types in effect just before and after a change of
+/// offset at a local wall time (seconds since the epoch as if it were UTC)
+/// that is skipped or happens twice; else its type twice.
+fn wall_types(zone: &Zone, wall: i64) -> (LocalType, LocalType) {
+    let civil = Offset::UTC.to_datetime(to_timestamp(wall));
+    let at = |offset: Offset| wall - i64::from(offset.seconds());
+    match zone.tz.to_ambiguous_timestamp(civil).offset() {
+        AmbiguousOffset::Unambiguous { offset } => {
+            let ty = local_type(zone, at(offset));
+            (ty.clone(), ty)
         }
-        Some(sign * total)
+        // The earlier reading of the wall time falls before the change.
+        AmbiguousOffset::Gap { before, after } | AmbiguousOffset::Fold { before, after } => {
+            let (early, late) = (at(before).min(at(after)), at(before).max(at(after)));
+            (local_type(zone, early), local_type(zone, late))
+        }
     }
-    fn number(s: &mut &str) -> Option<i64> {
-        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (digits, rest) = s.split_at(end);
-        *s = rest;
-        digits.parse().ok()
-    }
-    fn change(s: &mut &str) -> Option<Change> {
-        let date = if let Some(rest) = s.strip_prefix('J') {
-            *s = rest;
-            RuleDate::Julian(number(s)?)
-        } else if let Some(rest) = s.strip_prefix('M') {
-            *s = rest;
-            let m = number(s)?;
-            *s = s.strip_prefix('.')?;
-            let w = number(s)?;
-            *s = s.strip_prefix('.')?;
-            RuleDate::Month(
-                u32::try_from(m).ok().filter(|m| (1..=12).contains(m))?,
-                w,
-                number(s)?,
-            )
-        } else {
-            RuleDate::Day(number(s)?)
-        };
-        let time = match s.strip_prefix('/') {
-            Some(rest) => {
-                *s = rest;
-                offset(s)?
-            }
-            None => 7200,
-        };
-        Some(Change { date, time })
-    }
-    let mut s = s;
-    let std = LocalType {
-        name: name(&mut s)?,
-        offset: -offset(&mut s)?,
-        dst: false,
+}
+
+/// Python's `timestamp()` of a naive datetime: its wall time read as
+/// local time, with the offset before the change when it is skipped or
+/// happens twice (`fold=0`).
+fn local_to_utc(zone: &Zone, wall: i64) -> i64 {
+    wall - wall_types(zone, wall).0.offset
+}
+
+/// glibc's `mktime` of a wall time and `tm_isdst`. A wall time that
+/// happens twice, or is skipped, is read with the offset before the
+/// change, or the one after when only that is of daylight saving time
+/// `dst`; a time of the other kind than `dst` is read with the offset of a
+/// near time of that kind. With no `dst`, a skipped time lands in daylight
+/// saving time; of a repeated one glibc takes the reading nearer its
+/// previous call's, here the earlier.
+fn mktime(zone: &Zone, wall: i64, dst: Option<bool>) -> i64 {
+    let (before, after) = wall_types(zone, wall);
+    let Some(dst) = dst else {
+        let skipped = after.offset > before.offset;
+        let late = skipped && before.dst && !after.dst;
+        return wall - if late { after.offset } else { before.offset };
     };
-    if s.is_empty() {
-        return Some(Rule { std, dst: None });
-    }
-    let dst_name = name(&mut s)?;
-    let dst_offset = if s.is_empty() || s.starts_with(',') {
-        std.offset + 3600
+    let chosen = if after.dst == dst && before.dst != dst {
+        after
     } else {
-        -offset(&mut s)?
+        before
     };
-    let dst = LocalType {
-        offset: dst_offset,
-        dst: true,
-        name: dst_name,
-    };
-    let (start, end) = if s.is_empty() {
-        (change(&mut "M3.2.0")?, change(&mut "M11.1.0")?)
+    let t = wall - chosen.offset;
+    if chosen.dst == dst {
+        return t;
+    }
+    // glibc's probes: every 601200 s (the shortest DST period), both ways,
+    // for half the longest period of one kind; when none is of that kind,
+    // daylight saving time is taken as an hour ahead.
+    const STRIDE: i64 = 601_200;
+    (1..=(457_243_200 / 2) / STRIDE + 1)
+        .flat_map(|i| [t - i * STRIDE, t + i * STRIDE])
+        .map(|probe| local_type(zone, probe))
+        .find(|ty| ty.dst == dst)
+        .map_or(t + if dst { -3600 } else { 3600 }, |ty| wall - ty.offset)
+}
+
+/// `time.tzname` as Python sets it with glibc, for `%Z` in strptime: the
+/// names at the start of this year and half a year on (in Python's
+/// 365.25-day years), standard time first; the second only when the
+/// offsets differ (`time.daylight`).
+fn zone_names(zone: &Zone) -> Vec<String> {
+    const YEAR: i64 = (365 * 24 + 6) * 3600;
+    let jan = crate::util::time::now() as i64 / YEAR * YEAR;
+    let (jan, july) = (local_type(zone, jan), local_type(zone, jan + YEAR / 2));
+    let daylight = jan.offset != july.offset;
+    let (std, dst) = if jan.offset > july.offset {
+        (july, jan)
     } else {
-        s = s.strip_prefix(',')?;
-        let start = change(&mut s)?;
-        s = s.strip_prefix(',')?;
-        (start, change(&mut s)?)
+        (jan, july)
     };
-    s.is_empty().then_some(Rule {
-        std,
-        dst: Some((dst, start, end)),
-    })
+    let mut names = vec![std.name];
+    names.extend(daylight.then_some(dst.name));
+    names
 }
 
 // ---- strptime ------------------------------------------------------------
@@ -908,8 +720,9 @@ fn strptime_pattern(format: &str, whole: &str) -> Result<String, String> {
         let names = |group: char, names: &[&str], len: usize| {
             let mut names: Vec<String> = names
                 .iter()
-                .map(|n| n.chars().take(len).collect::<String>().to_lowercase())
+                .map(|n| regex::escape(&n.chars().take(len).collect::<String>().to_lowercase()))
                 .collect();
+            // Python's `_strptime` escapes the names (`+1030` is a zone's).
             names.sort_by_key(|n| std::cmp::Reverse(n.len()));
             format!("(?P<{group}>{})", names.join("|"))
         };
@@ -939,7 +752,7 @@ fn strptime_pattern(format: &str, whole: &str) -> Result<String, String> {
             'p' => "(?P<p>am|pm)".into(),
             'Z' => {
                 let mut zones = vec!["utc".to_owned(), "gmt".to_owned()];
-                zones.extend(local_zone().names().iter().map(|n| n.to_lowercase()));
+                zones.extend(zone_names(local_zone()).iter().map(|n| n.to_lowercase()));
                 zones.dedup();
                 let zones: Vec<&str> = zones.iter().map(String::as_str).collect();
                 names('Z', &zones, usize::MAX)
@@ -1167,7 +980,7 @@ impl DateTime {
     fn timestamp(&self) -> f64 {
         let secs = match self.offset {
             Some(_) => self.instant().div_euclid(MICROS),
-            None => local_zone().to_utc(self.wall.div_euclid(MICROS), None),
+            None => local_to_utc(local_zone(), self.wall.div_euclid(MICROS)),
         };
         secs as f64 + self.micro() as f64 / 1e6
     }
@@ -1398,45 +1211,295 @@ mod tests {
 
     #[test]
     fn posix_rules_give_local_time() {
-        let rule = parse_rule("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        let rule = load_zone(Some("CET-1CEST,M3.5.0,M10.5.0/3"));
         // 2024-03-31 01:00 UTC: summer time starts; 2024-10-27 01:00 UTC: ends.
         let start = days_from_civil(2024, 3, 31) * DAY + 3600;
-        assert_eq!(rule.at(start - 1).name, "CET");
-        assert_eq!(rule.at(start).offset, 7200);
+        assert_eq!(local_type(&rule, start - 1).name, "CET");
+        assert_eq!(local_type(&rule, start).offset, 7200);
         let end = days_from_civil(2024, 10, 27) * DAY + 3600;
-        assert_eq!(rule.at(end - 1).name, "CEST");
-        assert_eq!(rule.at(end).offset, 3600);
-        let south = parse_rule("<+13>-13<+14>,M9.5.0/3,M4.1.0/4").unwrap();
+        assert_eq!(local_type(&rule, end - 1).name, "CEST");
+        assert_eq!(local_type(&rule, end).offset, 3600);
+        let south = load_zone(Some("<+13>-13<+14>,M9.5.0/3,M4.1.0/4"));
         assert_eq!(
-            south.at(days_from_civil(2024, 1, 1) * DAY).offset,
+            local_type(&south, days_from_civil(2024, 1, 1) * DAY).offset,
             14 * 3600
         );
-        assert!(parse_rule("EST5").is_some_and(|r| r.at(0).offset == -5 * 3600));
+        assert_eq!(local_type(&load_zone(Some("EST5")), 0).offset, -5 * 3600);
+        assert_eq!(local_type(&load_zone(Some("")), 0).name, "UTC");
         // A zone file, where the machine has the time zone database.
-        if let Ok(data) = std::fs::read("/usr/share/zoneinfo/Europe/Paris") {
-            let zone = parse_tzif(&data).unwrap();
-            assert_eq!(zone.at(start).name, "CEST");
-            assert_eq!(zone.at(-2_000_000_000).offset, 561);
-            assert_eq!(zone.names(), ["CET", "CEST"]);
+        if Path::new("/usr/share/zoneinfo/Europe/Paris").exists() {
+            let zone = load_zone(Some("Europe/Paris"));
+            assert_eq!(local_type(&zone, start).name, "CEST");
+            assert_eq!(local_type(&zone, -2_000_000_000).offset, 561);
+            assert_eq!(zone_names(&zone), ["CET", "CEST"]);
         }
     }
 
     #[test]
     fn mktime_reads_wall_times_as_glibc() {
         // TZ=Europe/Paris python3 -c 'import time; print(time.mktime((Y, M, D, h, m, s, 0, 0, isdst)))'
-        let zone = Zone {
-            rule: parse_rule("CET-1CEST,M3.5.0,M10.5.0/3"),
-            ..Zone::default()
-        };
+        let zone = load_zone(Some("CET-1CEST,M3.5.0,M10.5.0/3"));
         let twice = days_from_civil(2024, 10, 27) * DAY + 2 * 3600 + 1800;
-        assert_eq!(zone.to_utc(twice, Some(true)), 1_729_989_000);
-        assert_eq!(zone.to_utc(twice, Some(false)), 1_729_992_600);
-        assert_eq!(zone.to_utc(twice, None), 1_729_989_000);
+        assert_eq!(mktime(&zone, twice, Some(true)), 1_729_989_000);
+        assert_eq!(mktime(&zone, twice, Some(false)), 1_729_992_600);
+        assert_eq!(mktime(&zone, twice, None), 1_729_989_000);
         let skipped = days_from_civil(2024, 3, 31) * DAY + 2 * 3600 + 1800;
-        assert_eq!(zone.to_utc(skipped, None), 1_711_848_600);
+        assert_eq!(mktime(&zone, skipped, None), 1_711_848_600);
+        assert_eq!(mktime(&zone, skipped, Some(false)), 1_711_848_600);
+        assert_eq!(mktime(&zone, skipped, Some(true)), 1_711_845_000);
         let summer = days_from_civil(2024, 7, 1) * DAY;
-        assert_eq!(zone.to_utc(summer, Some(true)), summer - 7200);
-        assert_eq!(zone.to_utc(summer, Some(false)), summer - 3600);
+        assert_eq!(mktime(&zone, summer, Some(true)), summer - 7200);
+        assert_eq!(mktime(&zone, summer, Some(false)), summer - 3600);
+        let winter = days_from_civil(2024, 1, 1) * DAY;
+        assert_eq!(mktime(&zone, winter, Some(true)), 1_704_060_000);
+    }
+
+    #[test]
+    fn local_time_as_python() {
+        // TZ=$TZ python3 -c 'import time; print(time.strftime("%F %T %Z %z",
+        // time.localtime(t)), time.strftime("%s", time.gmtime(t)))' at and
+        // before the changes of 2024, and for wall times half an hour into
+        // and after a change (skipped or repeated),
+        // datetime.datetime(*time.gmtime(wall)[:6]).timestamp().
+        /// (TZ, [(t, strftime, `%s` of gmtime)], [(wall, timestamp)]).
+        type Case = (
+            &'static str,
+            &'static [(i64, &'static str, i64)],
+            &'static [(i64, i64)],
+        );
+        const CASES: &[Case] = &[
+            (
+                "Europe/Paris",
+                &[
+                    (1711846799, "2024-03-31 01:59:59 CET +0100", 1711843199),
+                    (1711846800, "2024-03-31 03:00:00 CEST +0200", 1711843200),
+                    (1729990799, "2024-10-27 02:59:59 CEST +0200", 1729987199),
+                    (1729990800, "2024-10-27 02:00:00 CET +0100", 1729987200),
+                    (-2000000000, "1906-08-16 20:36:01 PMT +0009", -2000000561),
+                    (4102444800, "2100-01-01 01:00:00 CET +0100", 4102441200),
+                    (
+                        1000000000000,
+                        "33658-09-27 03:46:40 CEST +0200",
+                        999999996400,
+                    ),
+                ],
+                &[
+                    (1711852200, 1711848600),
+                    (1711855800, 1711848600),
+                    (1729999800, 1729996200),
+                    (1729996200, 1729989000),
+                ],
+            ),
+            (
+                "CET-1CEST,M3.5.0,M10.5.0/3",
+                &[
+                    (1711846799, "2024-03-31 01:59:59 CET +0100", 1711843199),
+                    (1711846800, "2024-03-31 03:00:00 CEST +0200", 1711843200),
+                    (1729990799, "2024-10-27 02:59:59 CEST +0200", 1729987199),
+                    (1729990800, "2024-10-27 02:00:00 CET +0100", 1729987200),
+                    (-2000000000, "1906-08-16 21:26:40 CET +0100", -2000003600),
+                    (4102444800, "2100-01-01 01:00:00 CET +0100", 4102441200),
+                    (
+                        1000000000000,
+                        "33658-09-27 03:46:40 CEST +0200",
+                        999999996400,
+                    ),
+                ],
+                &[
+                    (1711852200, 1711848600),
+                    (1711855800, 1711848600),
+                    (1729999800, 1729996200),
+                    (1729996200, 1729989000),
+                ],
+            ),
+            (
+                "UTC0",
+                &[
+                    (-2000000000, "1906-08-16 20:26:40 UTC +0000", -2000000000),
+                    (4102444800, "2100-01-01 00:00:00 UTC +0000", 4102444800),
+                    (
+                        1000000000000,
+                        "33658-09-27 01:46:40 UTC +0000",
+                        1000000000000,
+                    ),
+                ],
+                &[],
+            ),
+            (
+                "EST5EDT",
+                &[
+                    (1710053999, "2024-03-10 01:59:59 EST -0500", 1710071999),
+                    (1710054000, "2024-03-10 03:00:00 EDT -0400", 1710072000),
+                    (1730613599, "2024-11-03 01:59:59 EDT -0400", 1730631599),
+                    (1730613600, "2024-11-03 01:00:00 EST -0500", 1730631600),
+                    (-2000000000, "1906-08-16 15:26:40 EST -0500", -1999982000),
+                    (4102444800, "2099-12-31 19:00:00 EST -0500", 4102462800),
+                    (
+                        1000000000000,
+                        "33658-09-26 21:46:40 EDT -0400",
+                        1000000018000,
+                    ),
+                ],
+                &[
+                    (1710037800, 1710055800),
+                    (1710041400, 1710055800),
+                    (1730601000, 1730619000),
+                    (1730597400, 1730611800),
+                ],
+            ),
+            (
+                ":/usr/share/zoneinfo/America/New_York",
+                &[
+                    (1710053999, "2024-03-10 01:59:59 EST -0500", 1710071999),
+                    (1710054000, "2024-03-10 03:00:00 EDT -0400", 1710072000),
+                    (1730613599, "2024-11-03 01:59:59 EDT -0400", 1730631599),
+                    (1730613600, "2024-11-03 01:00:00 EST -0500", 1730631600),
+                    (-2000000000, "1906-08-16 15:26:40 EST -0500", -1999982000),
+                    (4102444800, "2099-12-31 19:00:00 EST -0500", 4102462800),
+                    (
+                        1000000000000,
+                        "33658-09-26 21:46:40 EDT -0400",
+                        1000000018000,
+                    ),
+                ],
+                &[
+                    (1710037800, 1710055800),
+                    (1710041400, 1710055800),
+                    (1730601000, 1730619000),
+                    (1730597400, 1730611800),
+                ],
+            ),
+            (
+                "",
+                &[
+                    (-2000000000, "1906-08-16 20:26:40 UTC +0000", -2000000000),
+                    (4102444800, "2100-01-01 00:00:00 UTC +0000", 4102444800),
+                    (
+                        1000000000000,
+                        "33658-09-27 01:46:40 UTC +0000",
+                        1000000000000,
+                    ),
+                ],
+                &[],
+            ),
+            (
+                "Australia/Lord_Howe",
+                &[
+                    (1712415599, "2024-04-07 01:59:59 +11 +1100", 1712377799),
+                    (1712415600, "2024-04-07 01:30:00 +1030 +1030", 1712377800),
+                    (1728142199, "2024-10-06 01:59:59 +1030 +1030", 1728104399),
+                    (1728142200, "2024-10-06 02:30:00 +11 +1100", 1728104400),
+                    (-2000000000, "1906-08-17 06:26:40 AEST +1000", -2000036000),
+                    (4102444800, "2100-01-01 11:00:00 +11 +1100", 4102407000),
+                    (
+                        1000000000000,
+                        "33658-09-27 12:16:40 +1030 +1030",
+                        999999962200,
+                    ),
+                ],
+                &[
+                    (1712457000, 1712419200),
+                    (1712455200, 1712417400),
+                    (1728181800, 1728142200),
+                    (1728183600, 1728144000),
+                ],
+            ),
+            (
+                "America/St_Johns",
+                &[
+                    (1710048599, "2024-03-10 01:59:59 NST -0330", 1710061199),
+                    (1710048600, "2024-03-10 03:00:00 NDT -0230", 1710061200),
+                    (1730608199, "2024-11-03 01:59:59 NDT -0230", 1730620799),
+                    (1730608200, "2024-11-03 01:00:00 NST -0330", 1730620800),
+                    (-2000000000, "1906-08-16 16:55:48 NST -0330", -1999987348),
+                    (4102444800, "2099-12-31 20:30:00 NST -0330", 4102457400),
+                    (
+                        1000000000000,
+                        "33658-09-26 23:16:40 NDT -0230",
+                        1000000012600,
+                    ),
+                ],
+                &[
+                    (1710037800, 1710050400),
+                    (1710041400, 1710050400),
+                    (1730601000, 1730613600),
+                    (1730597400, 1730606400),
+                ],
+            ),
+            (
+                "Asia/Kolkata",
+                &[
+                    (-2000000000, "1906-08-17 01:56:40 IST +0530", -2000019800),
+                    (4102444800, "2100-01-01 05:30:00 IST +0530", 4102425000),
+                    (
+                        1000000000000,
+                        "33658-09-27 07:16:40 IST +0530",
+                        999999980200,
+                    ),
+                ],
+                &[],
+            ),
+            (
+                "Europe/Dublin",
+                &[
+                    (1711846799, "2024-03-31 00:59:59 GMT +0000", 1711843199),
+                    (1711846800, "2024-03-31 02:00:00 IST +0100", 1711843200),
+                    (1729990799, "2024-10-27 01:59:59 IST +0100", 1729987199),
+                    (1729990800, "2024-10-27 01:00:00 GMT +0000", 1729987200),
+                    (-2000000000, "1906-08-16 20:01:19 DMT -0025", -1999998479),
+                    (4102444800, "2100-01-01 00:00:00 GMT +0000", 4102441200),
+                    (
+                        1000000000000,
+                        "33658-09-27 02:46:40 IST +0100",
+                        999999996400,
+                    ),
+                ],
+                &[
+                    (1711848600, 1711848600),
+                    (1711852200, 1711848600),
+                    (1729996200, 1729996200),
+                    (1729992600, 1729989000),
+                ],
+            ),
+            (
+                "<+13>-13<+14>,M9.5.0/3,M4.1.0/4",
+                &[
+                    (1712411999, "2024-04-07 03:59:59 +14 +1400", 1712365199),
+                    (1712412000, "2024-04-07 03:00:00 +13 +1300", 1712365200),
+                    (1727531999, "2024-09-29 02:59:59 +13 +1300", 1727485199),
+                    (1727532000, "2024-09-29 04:00:00 +14 +1400", 1727485200),
+                    (-2000000000, "1906-08-17 10:26:40 +14 +1400", -2000046800),
+                    (4102444800, "2100-01-01 14:00:00 +14 +1400", 4102398000),
+                    (
+                        1000000000000,
+                        "33658-09-27 14:46:40 +13 +1300",
+                        999999953200,
+                    ),
+                ],
+                &[
+                    (1712464200, 1712417400),
+                    (1712460600, 1712410200),
+                    (1727580600, 1727533800),
+                    (1727584200, 1727533800),
+                ],
+            ),
+        ];
+        let db = Path::new("/usr/share/zoneinfo/Europe/Paris").exists();
+        for (tz, times, walls) in CASES {
+            if !db && !tz.is_empty() && TimeZone::posix(tz).is_err() {
+                continue;
+            }
+            let zone = load_zone(Some(tz));
+            for &(t, local, utc) in *times {
+                let ty = local_type(&zone, t);
+                assert_eq!(format_tm("%F %T %Z %z", &Tm::at(t, &ty)), local, "TZ={tz}");
+                assert_eq!(mktime(&zone, t + ty.offset, Some(ty.dst)), t, "TZ={tz}");
+                assert_eq!(mktime(&zone, t, Some(false)), utc, "TZ={tz} {t}");
+            }
+            for &(wall, timestamp) in *walls {
+                assert_eq!(local_to_utc(&zone, wall), timestamp, "TZ={tz} {wall}");
+            }
+        }
     }
 
     #[test]
