@@ -273,6 +273,8 @@ impl Templar {
     pub fn render_string(&self, raw: &str) -> Result<String, TemplateError> {
         match self.render(&Json::String(raw.to_owned()))? {
             Json::String(s) => Ok(s),
+            // A template that prints nothing.
+            Json::Null => Ok(String::new()),
             other => Ok(other.to_string()),
         }
     }

@@ -27,7 +27,6 @@ pub fn register(env: &mut Environment<'static>) {
     add_filter(env, "md5", |s: &str| md5_hex(s.as_bytes()));
     add_filter(env, "checksum", |s: &str| sha1_hex(s.as_bytes()));
     add_filter(env, "to_uuid", to_uuid);
-    add_filter(env, "wordcount", |s: &str| s.split_whitespace().count());
     add_filter(env, "union", |a: Value, b: Value| {
         set_op(&a, &b, SetOp::Union)
     });

@@ -1,6 +1,8 @@
 //! Rendering raw plan values with Ansible 2.19's native types: a string
-//! that is a single `{{ expr }}` keeps the expression's type, any other
-//! template renders to a string, and containers render item by item.
+//! that is a single `{{ expr }}` keeps the expression's type, as does a
+//! template whose only output is one printed value (`{% if x %}{{ y }}{%
+//! endif %}`); any other template renders to a string (none when it
+//! outputs nothing), and containers render item by item.
 
 use minijinja::{Environment, Error, ErrorKind, Value};
 use serde_json::Value as Json;
@@ -92,10 +94,118 @@ pub fn render_str(env: &Environment<'static>, ctx: &Value, s: &str) -> Result<Va
         return Ok(Value::from(format!("{lead}{text}{trail}")));
     }
     let source = prepare(s, false, env.syntax());
-    let text = env
-        .render_str(&source, ctx.clone())
-        .map_err(|e| name_undefined(e, &source, ctx))?;
+    let (text, printed) = render_printed(env, ctx, &source)?;
+    if let Some(value) = native_result(env, &text, printed)? {
+        return Ok(value);
+    }
     Ok(Value::from(keep_trailing_newlines(s, text)))
+}
+
+/// The function every `{{ expr }}` of a template with blocks prints
+/// through ([`node`]), so that [`render_str`] learns what was printed.
+pub const NODE: &str = "__rustle_node";
+
+/// What the `{{ }}` of a template printed: how many values other than
+/// none (Jinja leaves none out of its output nodes), and the first.
+#[derive(Debug, Default)]
+struct Printed {
+    count: usize,
+    first: Option<Value>,
+}
+
+thread_local! {
+    /// One [`Printed`] per template being rendered on this thread, the
+    /// innermost (a variable's template rendered lazily inside another)
+    /// last.
+    static PRINTED: std::cell::RefCell<Vec<Printed>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`NODE`]: records a value the template prints, and gives it back.
+pub fn node(value: Value) -> Value {
+    if !value.is_none() && !value.is_undefined() {
+        PRINTED.with(|printed| {
+            if let Some(top) = printed.borrow_mut().last_mut() {
+                top.count += 1;
+                top.first.get_or_insert_with(|| value.clone());
+            }
+        });
+    }
+    value
+}
+
+/// `source` with each `{{ expr }}` made `{{ __rustle_node((expr)) }}`;
+/// None when it has none (or does not tokenize: compiling says why).
+fn print_through_node(source: &str, syntax: &minijinja::syntax::SyntaxConfig) -> Option<String> {
+    use minijinja::machinery::{Token, tokenize};
+    let toks = tokenize(source, false, syntax.clone())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    let mut out = String::with_capacity(source.len() + 32);
+    let mut at = 0;
+    for (tok, span) in &toks {
+        let (cut, insert) = match tok {
+            Token::VariableStart => (span.end_offset as usize, " __rustle_node(("),
+            Token::VariableEnd => (span.start_offset as usize, ")) "),
+            _ => continue,
+        };
+        out.push_str(source.get(at..cut)?);
+        out.push_str(insert);
+        at = cut;
+    }
+    if at == 0 {
+        return None;
+    }
+    out.push_str(&source[at..]);
+    Some(out)
+}
+
+/// Renders a template and tells what its `{{ }}` printed (None when that
+/// is not known). A failing template is rendered again as written, for
+/// the error to name what is wrong in it.
+fn render_printed(
+    env: &Environment<'static>,
+    ctx: &Value,
+    source: &str,
+) -> Result<(String, Option<Printed>), Error> {
+    let render = || {
+        env.render_str(source, ctx.clone())
+            .map_err(|e| name_undefined(e, source, ctx))
+    };
+    let Some(wrapped) = print_through_node(source, env.syntax()) else {
+        // Nothing printed through `{{ }}`.
+        return Ok((render()?, Some(Printed::default())));
+    };
+    PRINTED.with(|p| p.borrow_mut().push(Printed::default()));
+    let result = env.render_str(&wrapped, ctx.clone());
+    let printed = PRINTED.with(|p| p.borrow_mut().pop());
+    match result {
+        Ok(text) => Ok((text, printed)),
+        Err(_) => Ok((render()?, None)),
+    }
+}
+
+/// ansible-core's native result of a template with blocks: one output
+/// node keeps its type (`{% if x %}{{ [1] }}{% endif %}` is a list), no
+/// output node at all is none; None here when the text is the result.
+fn native_result(
+    env: &Environment<'static>,
+    text: &str,
+    printed: Option<Printed>,
+) -> Result<Option<Value>, Error> {
+    let Some(printed) = printed else {
+        return Ok(None);
+    };
+    match (printed.count, printed.first) {
+        (0, _) if text.is_empty() => Ok(Some(Value::from(()))),
+        // A string node is the text itself (newlines put back as for text).
+        (1, Some(value)) if value.as_str().is_none() => {
+            // The value is the only output when the text is just it.
+            let shown =
+                env.render_str("{{ value }}", minijinja::context!(value => value.clone()))?;
+            Ok((shown == text).then_some(value))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// minijinja says "undefined value" where Ansible names what is missing.

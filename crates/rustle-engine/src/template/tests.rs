@@ -246,4 +246,3 @@ fn hostvars_attributes_chain_to_undefined() {
     );
     assert!(r("{{ hostvars[h].missing }}").is_err());
 }
-
