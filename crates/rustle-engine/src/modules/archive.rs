@@ -32,6 +32,7 @@ use super::fileattrs::{FileArgs, add_path_info, os_walk, stat};
 use super::unarchive::{fnmatch, zip_entries};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Outcome};
 use crate::target::{ExecRequest, FileKind};
+use crate::util::pypath::join;
 
 pub struct Archive;
 
@@ -694,15 +695,6 @@ fn split(path: &str) -> (String, String) {
 /// `os.path.dirname`.
 fn dirname(path: &str) -> String {
     split(path).0
-}
-
-/// `os.path.join(a, b)` for a relative `b`.
-fn join(a: &str, b: &str) -> String {
-    if a.is_empty() || a.ends_with('/') {
-        format!("{a}{b}")
-    } else {
-        format!("{a}/{b}")
-    }
 }
 
 /// Python's `glob.glob` (not recursive), listing through the target in

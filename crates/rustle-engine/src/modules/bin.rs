@@ -84,9 +84,21 @@ pub fn run_command(
     extra: &[(String, String)],
     argv: Vec<String>,
 ) -> Result<Ran, String> {
+    run_command_data(ctx, extra, argv, None)
+}
+
+/// [`run_command`] with `data=` on its stdin, which gets a final newline
+/// as Python's does.
+pub fn run_command_data(
+    ctx: &ModuleCtx,
+    extra: &[(String, String)],
+    argv: Vec<String>,
+    data: Option<String>,
+) -> Result<Ran, String> {
     let mut req = ExecRequest::new(argv);
     req.env = ctx.env.to_vec();
     req.env.extend(extra.iter().cloned());
+    req.stdin = data.map(|d| format!("{d}\n").into_bytes());
     let out = ctx.target.exec(&req).map_err(|e| {
         format!(
             "[Errno 2] No such file or directory: b'{}': {e}",

@@ -20,8 +20,10 @@ mod command;
 mod copy;
 mod copy_dir;
 mod cron;
+mod debconf;
 mod debug;
 mod dnf;
+mod dpkg_selections;
 mod fail;
 mod fetch;
 mod file;
@@ -42,6 +44,7 @@ mod meta;
 mod mount;
 mod pause;
 mod ping;
+mod pip;
 mod raw;
 mod replace;
 mod script;
@@ -191,8 +194,10 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("command", &command::Command),
     ("copy", &copy::Copy),
     ("cron", &cron::Cron),
+    ("debconf", &debconf::Debconf),
     ("debug", &debug::Debug),
     ("dnf", &dnf::Dnf),
+    ("dpkg_selections", &dpkg_selections::DpkgSelections),
     ("fail", &fail::Fail),
     ("fetch", &fetch::Fetch),
     ("file", &file::File),
@@ -214,6 +219,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("mount", &mount::Mount),
     ("package", &apt::Package),
     ("pause", &pause::Pause),
+    ("pip", &pip::Pip),
     ("ping", &ping::Ping),
     ("raw", &raw::Raw),
     ("replace", &replace::Replace),

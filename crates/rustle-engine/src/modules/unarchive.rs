@@ -26,6 +26,7 @@ use super::{Module, ModuleCtx, ModuleError, ModuleResult, Outcome, result};
 use crate::target::{ExecRequest, FileKind};
 use crate::util::escape::escape_decode;
 use crate::util::mode::parse_mode;
+use crate::util::pypath::join;
 use crate::util::shell::quote;
 
 pub struct Unarchive;
@@ -257,17 +258,6 @@ fn abspath(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-/// `os.path.join(dest, name)`.
-fn join(dest: &str, name: &str) -> String {
-    if name.starts_with('/') {
-        name.to_owned()
-    } else if dest.ends_with('/') {
-        format!("{dest}{name}")
-    } else {
-        format!("{dest}/{name}")
-    }
 }
 
 /// The host's commands as the module runs them.

@@ -12,6 +12,7 @@
 //! `splitext`, `path_join` and the `abs` test live in filters.rs and
 //! more.rs.
 
+use crate::util::pypath::join;
 use std::collections::HashMap;
 use std::fs::{self, Metadata};
 use std::io;
@@ -190,18 +191,6 @@ fn normpath(path: &str) -> String {
     }
     let out = format!("{}{}", "/".repeat(slashes), comps.join("/"));
     if out.is_empty() { ".".to_owned() } else { out }
-}
-
-/// `posixpath.join` of two parts: an absolute second part replaces the
-/// first.
-fn join(a: &str, b: &str) -> String {
-    if b.starts_with('/') || a.is_empty() {
-        b.to_owned()
-    } else if a.ends_with('/') {
-        format!("{a}{b}")
-    } else {
-        format!("{a}/{b}")
-    }
 }
 
 /// `posixpath.split`: head and tail around the last `/`, the head's

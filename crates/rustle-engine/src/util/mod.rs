@@ -6,6 +6,7 @@ pub mod iter;
 pub mod mode;
 pub mod oserror;
 pub mod pyjson;
+pub mod pypath;
 pub mod pyre;
 pub mod sha1;
 pub mod shell;
